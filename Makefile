@@ -1,0 +1,68 @@
+# smolvlm — top-level entry points. Everything a fresh Debian 12 machine needs, as root:
+#   make demo   install dependencies, build, run the demo
+#   make test   install dependencies, build, run every test through ctest
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+BUILD_DIR ?= build/release
+SHARED ?= $(abspath ../shared)
+SMOLVLM := $(BUILD_DIR)/smolvlm
+DEMO_DIR ?= build/demo
+
+# Debian packages the build and the tests need (installed idempotently by `make deps`).
+DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
+  nlohmann-json3-dev libcli11-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+FUZZ_PACKAGES := clang lld libclang-rt-14-dev
+
+.PHONY: all deps deps-fuzz build build-debug test test-debug demo bench fuzz clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (or install:$$missing)"; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "make deps: all Debian packages present"; fi
+
+deps-fuzz:
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(FUZZ_PACKAGES)"
+
+build: deps
+	cmake --preset release -G Ninja
+	cmake --build --preset release -j $(JOBS)
+
+build-debug: deps
+	cmake --preset debug -G Ninja
+	cmake --build --preset debug -j $(JOBS)
+
+test: build
+	ctest --preset release -j $(JOBS)
+
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-debug: build-debug
+	ctest --preset debug -j $(JOBS)
+
+# For now: convert the tiny golden checkpoint, quantize it, and inspect the result.
+demo: build
+	@test -d "$(SHARED)/golden/tiny512/hf" || { echo "demo: $(SHARED)/golden/tiny512/hf not found (set SHARED=...)"; exit 1; }
+	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	$(SMOLVLM) convert $(SHARED)/golden/tiny512/hf -o $(DEMO_DIR) --outtype f32
+	$(SMOLVLM) quantize $(DEMO_DIR)/tiny512-F32.gguf $(DEMO_DIR)/tiny512-Q4_K_M.gguf Q4_K_M
+	$(SMOLVLM) inspect $(DEMO_DIR)/tiny512-Q4_K_M.gguf
+
+bench: build
+	@for b in $(BUILD_DIR)/bench_*; do echo "== $$b"; $$b; done
+
+# libFuzzer targets for the GGUF and safetensors parsers (bounded time; not part of `make test`).
+FUZZ_SECONDS ?= 60
+fuzz: deps deps-fuzz
+	cmake --preset fuzz -G Ninja
+	cmake --build --preset fuzz -j $(JOBS)
+	bash scripts/fuzz.sh build/fuzz $(FUZZ_SECONDS)
+
+clean:
+	rm -rf build
