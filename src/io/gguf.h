@@ -27,6 +27,8 @@ enum class GgufType : uint32_t {
   STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
 };
 const char* gguf_type_name(GgufType t);  // "u32", "f32", "str", "arr", ...
+size_t gguf_scalar_size(GgufType t);      // bytes of one scalar; 0 for STRING and ARRAY
+bool gguf_type_valid(uint32_t id);        // id is one of the 13 value types
 
 // One metadata value with its exact GGUF type. Arrays hold elements of one scalar/string type
 // (nested arrays are rejected by the reader and cannot be built).
@@ -51,6 +53,9 @@ class GgufValue {
   static GgufValue f32_array(std::vector<float> v);
   // Array of any scalar element type from its little-endian packed bytes (count * element size).
   static GgufValue scalar_array(GgufType elem, std::vector<uint8_t> packed, uint64_t count);
+  // Scalar of type t from its little-endian bits (zero-extended); keeps the exact bits (NaN
+  // payloads, a bool byte > 1) so that a file rewritten from what was read is byte-identical.
+  static GgufValue from_bits(GgufType t, uint64_t bits);
 
   GgufType type() const { return type_; }
   GgufType elem_type() const { return elem_; }  // arrays only
@@ -70,6 +75,8 @@ class GgufValue {
   // Lenient access for readers of third-party files: any integer type / any numeric type.
   int64_t as_int() const;
   double as_number() const;
+  // Exact little-endian bits of a scalar (zero-extended), whatever its type.
+  uint64_t raw_bits() const;
   // Packed little-endian bytes of a scalar array (not for string arrays).
   const std::vector<uint8_t>& packed() const;
 
@@ -77,8 +84,11 @@ class GgufValue {
   std::string to_string(size_t max_elems = 8) const;
 
   bool operator==(const GgufValue& o) const;
+  std::string type_string() const;  // "u32", "str", "arr[i32]", ...
 
  private:
+  void expect(GgufType t) const;
+  void expect_array(GgufType elem) const;
   GgufType type_ = GgufType::UINT8;
   GgufType elem_ = GgufType::UINT8;
   uint64_t count_ = 0;  // array length

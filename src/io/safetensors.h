@@ -53,6 +53,13 @@ class SafetensorsCheckpoint {
   // tensors the index assigns to it) or else DIR/model.safetensors.
   static SafetensorsCheckpoint open_dir(const std::string& dir);
 
+  SafetensorsCheckpoint() = default;
+  // Copies re-point the name index at the copy's own files (tensor data stay shared, zero-copy).
+  SafetensorsCheckpoint(const SafetensorsCheckpoint& o);
+  SafetensorsCheckpoint& operator=(const SafetensorsCheckpoint& o);
+  SafetensorsCheckpoint(SafetensorsCheckpoint&&) noexcept = default;
+  SafetensorsCheckpoint& operator=(SafetensorsCheckpoint&&) noexcept = default;
+
   const SafetensorsTensor* find(std::string_view name) const;
   const SafetensorsTensor& get(std::string_view name) const;  // throws "missing tensor"
   std::vector<std::string> names() const;                      // sorted
