@@ -24,6 +24,14 @@ class MappedFile {
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
   const std::string& path() const { return path_; }
 
+  // Tells the kernel the pages covering [p, p + n) inside this mapping are no longer needed, so a
+  // streaming pass over a large file (convert, quantize) keeps its resident set near one tensor
+  // instead of growing to the whole file. The data stay readable (paged in again on access).
+  // Ranges outside the mapping are ignored.
+  void release(const void* p, size_t n) const;
+  // Same, for any pointer range: finds nothing to do when the range is not mmap'd memory.
+  static void release_range(const void* p, size_t n);
+
  private:
   void reset();
   std::string path_;
