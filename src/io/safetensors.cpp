@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
@@ -112,8 +113,18 @@ struct SafetensorsParser {
     f.header_size_ = hlen;
     const char* h = reinterpret_cast<const char*>(b.data() + 8);
     nlohmann::json j;
+    // nlohmann keeps the last of two equal keys; a header naming a tensor twice is rejected instead.
+    std::set<std::string> seen;
+    const nlohmann::json::parser_callback_t no_duplicates = [&](int depth, nlohmann::json::parse_event_t ev,
+                                                                 nlohmann::json& parsed) {
+      if (depth == 1 && ev == nlohmann::json::parse_event_t::key && parsed.is_string() &&
+          !seen.insert(parsed.get<std::string>()).second) {
+        error_at(8, "duplicate entry '", parsed.get<std::string>(), "' in the JSON header");
+      }
+      return true;
+    };
     try {
-      j = nlohmann::json::parse(h, h + hlen);
+      j = nlohmann::json::parse(h, h + hlen, no_duplicates);
     } catch (const nlohmann::json::exception& e) {
       error_at(8, "invalid JSON header: ", e.what());
     }

@@ -1,5 +1,6 @@
 // safetensors reader: golden checkpoint, dtype conversion, sharded checkpoints and malformed input
 // (each bad case throws an Error naming the file / shard, tensor and problem).
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -19,11 +20,11 @@ using testing::TempDir;
 
 // header JSON (dumped as is) + data bytes -> file bytes.
 std::vector<uint8_t> st_bytes(const std::string& header, const std::vector<uint8_t>& data) {
-  std::vector<uint8_t> b(8);
+  std::vector<uint8_t> b(8 + header.size() + data.size());
   const uint64_t n = header.size();
   std::memcpy(b.data(), &n, 8);
-  b.insert(b.end(), header.begin(), header.end());
-  b.insert(b.end(), data.begin(), data.end());
+  std::copy(header.begin(), header.end(), b.begin() + 8);
+  std::copy(data.begin(), data.end(), b.begin() + 8 + static_cast<ptrdiff_t>(header.size()));
   return b;
 }
 std::vector<uint8_t> st_bytes(const json& header, const std::vector<uint8_t>& data) {
@@ -125,7 +126,8 @@ TEST(Safetensors, F16AndBf16ConvertExactly) {
   const auto bb = as_bytes(bf);
   data.insert(data.end(), bb.begin(), bb.end());
   const json hd = {{"h", entry("F16", {2, 3}, 0, 12)}, {"b", entry("BF16", {6}, 12, 24)}};
-  const SafetensorsFile f = SafetensorsFile::parse(st_bytes(hd, data));
+  const auto bytes = st_bytes(hd, data);  // parse() keeps views into it
+  const SafetensorsFile f = SafetensorsFile::parse(bytes);
   const auto hv = safetensors_to_f32(*f.find("h"));
   const auto bv = safetensors_to_f32(*f.find("b"));
   for (size_t i = 0; i < want.size(); ++i) {
@@ -139,7 +141,8 @@ TEST(Safetensors, F16AndBf16ConvertExactly) {
 
 TEST(Safetensors, ReadF32UnsupportedDtypeNamesTensorAndDtype) {
   const json h = {{"ids", entry("I64", {2}, 0, 16)}};
-  const SafetensorsFile f = SafetensorsFile::parse(st_bytes(h, std::vector<uint8_t>(16)), "m.safetensors");
+  const auto bytes = st_bytes(h, std::vector<uint8_t>(16));
+  const SafetensorsFile f = SafetensorsFile::parse(bytes, "m.safetensors");
   try {
     safetensors_to_f32(*f.find("ids"));
     ADD_FAILURE() << "no error";
@@ -178,6 +181,12 @@ TEST(SafetensorsHostile, HeaderLengthPastEof) {
 TEST(SafetensorsHostile, BadJson) {
   EXPECT_CONTAINS(parse_error(st_bytes(std::string("{\"a\": [1,"), {})), "invalid JSON header");
   EXPECT_CONTAINS(parse_error(st_bytes(std::string("[1, 2]"), {})), "JSON header is not an object");
+}
+
+TEST(SafetensorsHostile, DuplicateTensorName) {
+  const std::string h = R"({"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                        R"("t":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})";
+  EXPECT_CONTAINS(parse_error(st_bytes(h, std::vector<uint8_t>(8))), "duplicate entry 't' in the JSON header");
 }
 
 TEST(SafetensorsHostile, MetadataMustBeStrings) {
