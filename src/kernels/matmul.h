@@ -1,0 +1,43 @@
+// Matrix multiplication with weights in any supported ggml type and float32 activations:
+//   Y[t, r] = sum_c W[r, c] * X[t, c]      X: [n_tokens, cols], W: [rows, cols], Y: [n_tokens, rows]
+// (a GGUF tensor with ne = [cols, rows] is W). Weights are bound once (pack_weight) and may be
+// repacked into the layout the active ISA's kernel wants; the same call serves matrix x vector
+// (n_tokens = 1, decode) and matrix x matrix (prefill, the vision encoder). Activations are
+// quantized on the fly to the weight type's dot-product partner (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for
+// Q4_1/Q5_1, Q8_K for K-quants) where that is what ggml does.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "io/ggml_type.h"
+#include "kernels/isa.h"
+#include "kernels/thread_pool.h"
+
+namespace smolvlm::kernels {
+
+// A weight matrix as stored in a GGUF file: `rows` rows of `cols` elements, ggml block layout.
+struct WeightView {
+  GgmlType type = GgmlType::F32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  const void* data = nullptr;  // rows * ggml_row_size(type, cols) bytes; must outlive the PackedWeight
+};
+
+class PackedWeight {
+ public:
+  virtual ~PackedWeight() = default;
+  virtual GgmlType type() const = 0;
+  virtual int64_t rows() const = 0;
+  virtual int64_t cols() const = 0;
+  virtual Isa isa() const = 0;          // the ISA it was packed for
+  virtual size_t bytes() const = 0;     // weight bytes streamed per full pass (for bandwidth bounds)
+};
+
+bool matmul_supports(GgmlType t);
+// Binds W for the active ISA. Throws Error naming the type if unsupported or cols % block != 0.
+std::unique_ptr<PackedWeight> pack_weight(const WeightView& w);
+// Y = X W^T on the pool, with the kernels of w.isa().
+void matmul(const PackedWeight& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
+
+}  // namespace smolvlm::kernels

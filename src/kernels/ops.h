@@ -1,0 +1,54 @@
+// Element-wise, normalization, position and attention kernels on float32 rows. Pure functions on
+// pointers and sizes; each has a scalar reference and AVX2 / AVX-512 versions chosen by
+// active_isa(). They know nothing of models.
+#pragma once
+
+#include <cstdint>
+
+#include "io/ggml_type.h"
+#include "kernels/matmul.h"
+#include "kernels/thread_pool.h"
+
+namespace smolvlm::kernels {
+
+// y[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * w            (x, y: [n_rows, dim]; may alias)
+void rms_norm(const float* x, const float* w, float eps, int64_t n_rows, int64_t dim, float* y);
+// y[r, :] = (x - mean) / sqrt(var + eps) * w + b                   (may alias)
+void layer_norm(const float* x, const float* w, const float* b, float eps, int64_t n_rows, int64_t dim, float* y);
+// In place RoPE in llama.cpp's NORM mode: rotates adjacent pairs (2i, 2i+1) of the first n_rot
+// dims of every head by pos * freq_base^(-2i/n_rot). x: [n_tokens, n_heads, head_dim].
+void rope_norm(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t n_rot, const int32_t* pos,
+               float freq_base);
+void softmax(float* x, int64_t n);                                 // in place, max-subtracted
+void silu_mul(const float* gate, const float* up, float* y, int64_t n);  // y = silu(gate) * up
+void gelu_tanh(float* x, int64_t n);                               // in place, tanh approximation
+void add(float* y, const float* x, int64_t n);                     // y += x
+void scale_add(float* y, const float* x, float s, int64_t n);      // y += s * x
+// out[i, :] = dequantized row ids[i] of table (any dequantizable type). Throws on an id out of range.
+void embed_rows(const WeightView& table, const int32_t* ids, int64_t n, float* out);
+
+// Attention of n_q query rows against n_kv cached key/value rows, GQA by head grouping.
+//   q:   [n_q, n_heads, head_dim] f32
+//   k,v: [n_kv, n_kv_heads, head_dim] in kv_type (F16 or F32), row stride kv_row_stride bytes
+//   out: [n_q, n_heads, head_dim] f32
+// Query i sits at position q_pos0 + i; key j at position j. causal: key j visible to query i iff
+// j <= q_pos0 + i. scale is usually 1/sqrt(head_dim). Long inputs run in tiles (flash-attention
+// style online softmax), parallel over (query tile, head) on the pool.
+struct AttentionArgs {
+  const float* q = nullptr;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  float* out = nullptr;
+  GgmlType kv_type = GgmlType::F16;
+  int64_t n_q = 0, n_kv = 0, n_heads = 0, n_kv_heads = 0, head_dim = 0;
+  size_t kv_row_stride = 0;  // bytes between consecutive positions in k and v
+  int64_t q_pos0 = 0;
+  bool causal = true;
+  float scale = 1.0f;
+};
+void attention(const AttentionArgs& a, ThreadPool& pool);
+
+// Converts n f32 values to dst_type (F16 or F32) — used to append keys/values to a cache.
+void store_row(GgmlType dst_type, const float* src, void* dst, int64_t n);
+
+}  // namespace smolvlm::kernels
