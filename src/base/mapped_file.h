@@ -29,7 +29,9 @@ class MappedFile {
   // instead of growing to the whole file. The data stay readable (paged in again on access).
   // Ranges outside the mapping are ignored.
   void release(const void* p, size_t n) const;
-  // Same, for any pointer range: finds nothing to do when the range is not mmap'd memory.
+  // Same for a range the caller knows lies inside some MappedFile (e.g. a tensor view). Only for
+  // read-only file mappings: there, dropped pages fault back in from the file, so rounding the
+  // range out to whole pages is harmless. Never call it on heap or anonymous memory.
   static void release_range(const void* p, size_t n);
 
  private:

@@ -4,10 +4,8 @@
 #include <cctype>
 #include <cstring>
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include "base/error.h"
+#include "base/mapped_file.h"
 #include "base/fp16.h"
 #include "base/parallel.h"
 #include "quant/quant.h"
@@ -54,16 +52,6 @@ void source_to_f32(const std::string& dtype, const uint8_t* src, float* dst, int
   }
 }
 
-// Drops the pages of a converted tensor from this process's memory map (they stay in the page
-// cache and fault back in if read again), so the resident size stays near one tensor instead of
-// growing to the whole checkpoint.
-void release_pages(std::span<const uint8_t> data) {
-  static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  if (data.empty()) return;
-  const uintptr_t begin = reinterpret_cast<uintptr_t>(data.data()) / page * page;
-  const uintptr_t end = reinterpret_cast<uintptr_t>(data.data() + data.size());
-  ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);  // advisory: errors are harmless
-}
 
 }  // namespace
 
@@ -166,7 +154,8 @@ void convert_tensor_data(const SafetensorsTensor& src, const TensorJob& job, std
   } catch (const Error& e) {
     fail("tensor '", job.name, "' (from '", src.name, "' in ", src.file, "): ", e.what());
   }
-  release_pages(src.data);
+  // Drop the source pages once converted, so the resident set stays near one tensor.
+  MappedFile::release_range(src.data.data(), src.data.size());
 }
 
 }  // namespace smolvlm

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "base/error.h"
+#include "base/mapped_file.h"
 #include "base/parallel.h"
 #include "base/progress.h"
 #include "io/gguf.h"
@@ -140,6 +141,9 @@ QuantizeReport quantize_model(const QuantizeOptions& o) {
       o.output, o.overwrite,
       [&](size_t index, const GgufTensorInfo&, std::vector<uint8_t>& out) {
         produce_tensor(in, r.plan[index], threads, out);
+        // Drop the input pages once quantized, so the resident set stays near one tensor.
+        const auto src = in.tensor_data(in.tensor(r.plan[index].name));
+        MappedFile::release_range(src.data(), src.size());
       },
       &progress);
   progress.finish();
