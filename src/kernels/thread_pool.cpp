@@ -44,9 +44,15 @@ struct ThreadPool::Impl {
     uint64_t seen = 0;
     for (;;) {
       // Spin a little for the next job (decode issues many small jobs back to back), then sleep.
+      // Yielding after a short pure spin keeps an oversubscribed machine (more threads than free
+      // cores) from burning whole time slices while the thread that has work waits for a core.
       uint64_t g = generation.load(std::memory_order_acquire);
       for (int spin = 0; g == seen && spin < 20000; ++spin) {
-        __builtin_ia32_pause();
+        if (spin < 2000) {
+          __builtin_ia32_pause();
+        } else {
+          std::this_thread::yield();
+        }
         g = generation.load(std::memory_order_acquire);
       }
       if (g == seen) {
@@ -96,7 +102,13 @@ void ThreadPool::run(int64_t n_tasks, const std::function<void(int64_t, int)>& f
   }
   p.wake.notify_all();
   p.work(0);
-  while (p.busy.load(std::memory_order_acquire) != 0) __builtin_ia32_pause();
+  for (int spin = 0; p.busy.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < 2000) {
+      __builtin_ia32_pause();
+    } else {
+      std::this_thread::yield();
+    }
+  }
   p.fn = nullptr;
   if (p.error) std::rethrow_exception(p.error);
 }

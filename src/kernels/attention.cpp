@@ -1,0 +1,104 @@
+// attention(): splits the work into tiles of (query tokens x query heads of one KV group) and runs
+// the active ISA's tile kernel on the pool. The tile kernels (ops_scalar.cpp, ops_attention_simd.h)
+// compute flash-attention style: keys in blocks of kv_block, a running max and sum per query row
+// (online softmax), the value sum rescaled when the max grows, one division at the end.
+//
+// Numerics, compared with llama.cpp's non-flash CPU graph (kq = mul_mat(k, q); softmax_ext with
+// scale; kqv = mul_mat(v, kq)):
+//  * F32 cache: plain f32 math. Scores are dot(q, k) * scale in float, exp is expf (or a ~1 ulp
+//    vector exp), value sums in float. Only the summation order and the place of the softmax
+//    normalization (once at the end instead of per probability) differ: ~1e-7 relative.
+//  * F16 cache: q is rounded to fp16 before the dot product, as ggml does (it converts q to the
+//    K type's vec_dot_type, f16); the dot product itself accumulates in float. ggml then also
+//    rounds the probabilities (non-flash) or the value accumulator (flash) to fp16; we do not:
+//    probabilities and the value sum stay in float.
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "base/error.h"
+#include "kernels/ops_internal.h"
+
+namespace smolvlm::kernels {
+namespace detail {
+namespace {
+
+void check(const AttentionArgs& a) {
+  if (a.n_q < 0 || a.n_kv < 0 || a.n_heads <= 0 || a.n_kv_heads <= 0 || a.head_dim <= 0)
+    fail("attention: bad shape (n_q ", a.n_q, ", n_kv ", a.n_kv, ", heads ", a.n_heads, "/", a.n_kv_heads,
+         ", head_dim ", a.head_dim, ")");
+  if (a.n_heads % a.n_kv_heads != 0)
+    fail("attention: ", a.n_heads, " query heads is not a multiple of ", a.n_kv_heads, " KV heads");
+  if (a.kv_type != GgmlType::F16 && a.kv_type != GgmlType::F32)
+    fail("attention: KV cache type ", ggml_type_name(a.kv_type), " is not supported (F16 or F32)");
+  const size_t elt = a.kv_type == GgmlType::F16 ? 2 : 4;
+  if (a.kv_row_stride < static_cast<size_t>(a.n_kv_heads * a.head_dim) * elt)
+    fail("attention: KV row stride ", a.kv_row_stride, " bytes is less than one position (",
+         a.n_kv_heads * a.head_dim * elt, " bytes)");
+  if (a.kv_row_stride % elt != 0)
+    fail("attention: KV row stride ", a.kv_row_stride, " bytes is not a multiple of the element size ", elt);
+  if (a.q_pos0 < 0) fail("attention: negative query position ", a.q_pos0);
+  if (a.n_q > 0 && a.n_kv == 0) fail("attention: no keys to attend to");
+}
+
+}  // namespace
+
+void attention_tiled(const AttentionArgs& a, ThreadPool& pool, int64_t q_tile, int64_t kv_block) {
+  check(a);
+  if (a.n_q == 0) return;
+  const int64_t rep = a.n_heads / a.n_kv_heads, D = a.head_dim;
+  q_tile = std::clamp<int64_t>(q_tile, 1, a.n_q);
+  kv_block = std::clamp<int64_t>(kv_block, 1, a.n_kv);
+  const int64_t n_qt = (a.n_q + q_tile - 1) / q_tile;
+  // Heads of a KV group share the converted K/V blocks; split the group when that leaves too few
+  // tasks to keep every thread busy (decode).
+  const int64_t n_g = a.n_kv_heads * n_qt >= 2 * pool.size() ? rep : 1;
+  const int64_t groups_per_kv = rep / n_g;
+  const int64_t n_tasks = n_qt * a.n_kv_heads * groups_per_kv;
+
+  const size_t per_thread = (attn_scratch_floats(q_tile * n_g, kv_block, D) + 15) / 16 * 16;
+  std::vector<float> scratch(per_thread * static_cast<size_t>(pool.size()) + 16);
+  float* base = scratch.data();
+  while (reinterpret_cast<uintptr_t>(base) % 64 != 0) ++base;
+
+  const size_t elt = a.kv_type == GgmlType::F16 ? 2 : 4;
+  const auto tile_kernel = ops_table(active_isa()).attention_tile;
+  pool.run(n_tasks, [&](int64_t task, int thread) {
+    // Head groups one after another, so that consecutive tasks reuse the same keys and values
+    // from cache; within a group the last query tiles first (under a causal mask they see the
+    // most keys, and small tasks at the end balance the threads).
+    const int64_t qt = n_qt - 1 - task % n_qt;
+    const int64_t hg = task / n_qt;
+    const int64_t kvh = hg / groups_per_kv, h0 = kvh * rep + (hg % groups_per_kv) * n_g;
+    const int64_t i0 = qt * q_tile;
+    AttnTile t;
+    t.q = a.q + (i0 * a.n_heads + h0) * D;
+    t.out = a.out + (i0 * a.n_heads + h0) * D;
+    t.tok_stride = a.n_heads * D;
+    t.n_tok = std::min(q_tile, a.n_q - i0);
+    t.n_g = n_g;
+    t.head_dim = D;
+    t.k = static_cast<const uint8_t*>(a.k) + static_cast<size_t>(kvh * D) * elt;
+    t.v = static_cast<const uint8_t*>(a.v) + static_cast<size_t>(kvh * D) * elt;
+    t.kv_stride = a.kv_row_stride;
+    t.f16 = a.kv_type == GgmlType::F16;
+    t.n_kv = a.n_kv;
+    t.causal = a.causal;
+    t.vis0 = a.causal ? a.q_pos0 + i0 + 1 : a.n_kv;
+    t.scale = a.scale;
+    t.kv_block = kv_block;
+    t.scratch = base + per_thread * static_cast<size_t>(thread);
+    tile_kernel(t);
+  });
+}
+
+}  // namespace detail
+
+void attention(const AttentionArgs& a, ThreadPool& pool) {
+  // About 64 rows (query tokens x heads of a KV group) per tile, so that the float copy of each
+  // key block is shared by enough rows; 128 keys per online-softmax step.
+  const int64_t rep = a.n_kv_heads > 0 && a.n_heads % a.n_kv_heads == 0 ? a.n_heads / a.n_kv_heads : 1;
+  detail::attention_tiled(a, pool, (64 + rep - 1) / rep, 128);
+}
+
+}  // namespace smolvlm::kernels

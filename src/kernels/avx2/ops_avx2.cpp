@@ -1,0 +1,19 @@
+// The avx2 op table: ops_simd.h instantiated with ops_vec_avx2.h (compiled with the avx2 flags).
+#include "kernels/ops_internal.h"
+#include "kernels/ops_simd.h"
+#include "kernels/ops_vec_avx2.h"
+
+namespace smolvlm::kernels {
+namespace avx2 {
+void attention_tile(const detail::AttnTile& t);  // attention_avx2.cpp
+}  // namespace avx2
+
+namespace detail {
+using V = avx2::Vec;
+const OpsTable kAvx2Ops = {
+    Isa::kAvx2,       simd::rms_norm<V>,  simd::layer_norm<V>, simd::rope_rows<V>,
+    simd::softmax<V>,  simd::silu_mul<V>,  simd::gelu_tanh<V>,  simd::add<V>,
+    simd::scale_add<V>, simd::f32_to_f16<V>, simd::f16_to_f32<V>, avx2::attention_tile, simd::exp_rows<V>,
+};
+}  // namespace detail
+}  // namespace smolvlm::kernels

@@ -1,0 +1,87 @@
+// Internal to the kernels layer: the per-ISA function table behind ops.h (one dispatch point,
+// ops_table(active_isa())), and the attention tile kernel interface shared by the driver
+// (attention.cpp) and the per-ISA tile kernels.
+//
+// Every ISA fills the same table: ops_scalar.cpp (plain loops, the reference), avx2/ops_avx2.cpp
+// and avx512/ops_avx512.cpp (one template source, ops_simd.h, instantiated per vector width).
+// Argument checking, RoPE's cos/sin cache, threading and scratch allocation live in the generic
+// code (ops.cpp, attention.cpp), so the ISA files hold arithmetic only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/isa.h"
+#include "kernels/ops.h"
+
+namespace smolvlm::kernels::detail {
+
+// One attention task: n_tok consecutive queries x n_g consecutive query heads that share one
+// KV head, against the cached keys/values of that KV head. Rows are ordered (token, head), head
+// fastest; row r is token t = r / n_g, head g = r % n_g.
+struct AttnTile {
+  const float* q = nullptr;  // query (token 0, head 0) of the tile
+  float* out = nullptr;      // same layout as q
+  int64_t tok_stride = 0;    // floats between consecutive tokens in q and out (n_heads * head_dim)
+  int64_t n_tok = 0, n_g = 0, head_dim = 0;
+  const void* k = nullptr;  // key of position 0 of this KV head
+  const void* v = nullptr;  // value of position 0 of this KV head
+  size_t kv_stride = 0;     // bytes between positions
+  bool f16 = false;         // K/V element type: fp16 (else f32)
+  int64_t n_kv = 0;
+  bool causal = true;
+  int64_t vis0 = 0;  // causal: keys visible to token 0 of the tile (q_pos0 + i0 + 1); else n_kv
+  float scale = 1.0f;
+  int64_t kv_block = 0;     // keys per online-softmax step
+  float* scratch = nullptr;  // attn_scratch_floats(...) floats, 64-byte aligned
+  // Keys visible to tile token t.
+  int64_t visible(int64_t t) const {
+    if (!causal) return n_kv;
+    const int64_t n = vis0 + t;
+    return n < n_kv ? n : n_kv;
+  }
+};
+// Scratch floats one tile needs (rows = n_tok * n_g). Layout, in this order (ops_attention_simd.h):
+// q copy and output accumulator [rows][Dp], scores [rows][Sp], running max and sum [rows],
+// K block transposed [head_dim][Sp], V block [Sp][Dp]; Dp = head_dim rounded up to 16 floats,
+// Sp = kv_block rounded up to 32, so that every part stays 64-byte aligned.
+inline int64_t attn_pad_dim(int64_t head_dim) { return (head_dim + 15) / 16 * 16; }
+inline int64_t attn_pad_block(int64_t kv_block) { return (kv_block + 31) / 32 * 32; }
+inline size_t attn_scratch_floats(int64_t rows, int64_t kv_block, int64_t head_dim) {
+  const int64_t dp = attn_pad_dim(head_dim), sp = attn_pad_block(kv_block), rp = (rows + 15) / 16 * 16;
+  return static_cast<size_t>(2 * rows * dp + rows * sp + 2 * rp + head_dim * sp + sp * dp);
+}
+
+struct OpsTable {
+  Isa isa;
+  void (*rms_norm)(const float* x, const float* w, float eps, int64_t n_rows, int64_t dim, float* y);
+  void (*layer_norm)(const float* x, const float* w, const float* b, float eps, int64_t n_rows, int64_t dim,
+                     float* y);
+  // Rotates pairs (2i, 2i+1), i < n_rot/2, of each of n_heads rows of head_dim floats:
+  //   x'[k] = x[k] * cos2[k] + x[k ^ 1] * sin2[k]
+  // with the expanded tables cos2 = (c0, c0, c1, c1, ...), sin2 = (-s0, s0, -s1, s1, ...), which
+  // is (x0 c - x1 s, x1 c + x0 s), bit for bit ggml's (x0 cos - x1 sin, x0 sin + x1 cos).
+  void (*rope_rows)(float* x, int64_t n_heads, int64_t head_dim, int64_t n_rot, const float* cos2,
+                    const float* sin2);
+  void (*softmax)(float* x, int64_t n);
+  void (*silu_mul)(const float* gate, const float* up, float* y, int64_t n);
+  void (*gelu_tanh)(float* x, int64_t n);
+  void (*add)(float* y, const float* x, int64_t n);
+  void (*scale_add)(float* y, const float* x, float s, int64_t n);
+  void (*f32_to_f16)(const float* src, uint16_t* dst, int64_t n);
+  void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);
+  void (*attention_tile)(const AttnTile& t);
+  void (*exp)(const float* x, float* y, int64_t n);  // y = e^x (the vector exp, for tests)
+};
+
+// The table of one ISA (whatever the CPU supports: callers check isa_supported()).
+const OpsTable& ops_table(Isa isa);
+extern const OpsTable kScalarOps;
+extern const OpsTable kAvx2Ops;
+extern const OpsTable kAvx512Ops;
+
+// attention() with explicit tile sizes (tokens per query tile, keys per online-softmax block);
+// kv_block >= n_kv and q_tile >= n_q give the untiled computation (one plain softmax per row).
+void attention_tiled(const AttentionArgs& a, ThreadPool& pool, int64_t q_tile, int64_t kv_block);
+
+}  // namespace smolvlm::kernels::detail

@@ -1,0 +1,171 @@
+// Scalar reference of every op in ops.h: plain loops in the operation order of ggml's CPU ops,
+// which the SIMD versions are tested against. Compiled without ISA flags (and, C++20 being an ISO
+// mode, without floating-point contraction), so every float operation below rounds as written.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "base/fp16.h"
+#include "kernels/ops_internal.h"
+
+namespace smolvlm::kernels::detail {
+namespace {
+
+// ggml_compute_forward_rms_norm_f32 followed by ggml_mul: the squares are rounded to float and
+// summed in double; mean = (float)(sum / dim); scale = 1/sqrtf(mean + eps); y = (x * scale) * w.
+void rms_norm(const float* x, const float* w, float eps, int64_t n_rows, int64_t dim, float* y) {
+  for (int64_t r = 0; r < n_rows; ++r, x += dim, y += dim) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < dim; ++i) sum += static_cast<double>(x[i] * x[i]);
+    const float mean = static_cast<float>(sum / static_cast<double>(dim));
+    const float scale = 1.0f / std::sqrt(mean + eps);
+    for (int64_t i = 0; i < dim; ++i) y[i] = (x[i] * scale) * w[i];
+  }
+}
+
+// ggml_compute_forward_norm_f32 followed by ggml_mul and ggml_add: mean from a double sum,
+// d = x - mean in float, variance = (float)(sum of (float)(d*d) in double / dim),
+// y = ((d * (1/sqrtf(var + eps))) * w) + b.
+void layer_norm(const float* x, const float* w, const float* b, float eps, int64_t n_rows, int64_t dim,
+                float* y) {
+  for (int64_t r = 0; r < n_rows; ++r, x += dim, y += dim) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < dim; ++i) sum += static_cast<double>(x[i]);
+    const float mean = static_cast<float>(sum / static_cast<double>(dim));
+    double sq = 0.0;
+    for (int64_t i = 0; i < dim; ++i) {
+      const float d = x[i] - mean;
+      sq += static_cast<double>(d * d);
+      y[i] = d;
+    }
+    const float var = static_cast<float>(sq / static_cast<double>(dim));
+    const float scale = 1.0f / std::sqrt(var + eps);
+    for (int64_t i = 0; i < dim; ++i) y[i] = (y[i] * scale) * w[i] + b[i];
+  }
+}
+
+// ggml rope_f32, NORM mode: (x0, x1) -> (x0 cos - x1 sin, x0 sin + x1 cos).
+void rope_rows(float* x, int64_t n_heads, int64_t head_dim, int64_t n_rot, const float* cos2, const float* sin2) {
+  for (int64_t h = 0; h < n_heads; ++h, x += head_dim) {
+    for (int64_t i = 0; i < n_rot; i += 2) {
+      const float c = cos2[i], s = sin2[i + 1];
+      const float x0 = x[i], x1 = x[i + 1];
+      x[i] = x0 * c - x1 * s;
+      x[i + 1] = x0 * s + x1 * c;
+    }
+  }
+}
+
+// ggml_compute_forward_soft_max_f32: e = expf(x - max), sum in double, y = e * (float)(1/sum).
+void softmax(float* x, int64_t n) {
+  if (n <= 0) return;
+  float mx = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) mx = std::fmax(mx, x[i]);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - mx);
+    sum += static_cast<double>(x[i]);
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+// ggml_silu_f32(g) * u.
+void silu_mul(const float* gate, const float* up, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+// transformers' gelu_pytorch_tanh, literally: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+void gelu_tanh(float* x, int64_t n) {
+  const float k = 0.7978845608028654f;  // sqrt(2/pi)
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    x[i] = 0.5f * v * (1.0f + std::tanh(k * (v + 0.044715f * v * v * v)));
+  }
+}
+
+void add(float* y, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+void scale_add(float* y, const float* x, float s, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += s * x[i];
+}
+
+void f32_to_f16(const float* src, uint16_t* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = fp32_to_fp16(src[i]);
+}
+
+void f16_to_f32(const uint16_t* src, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(src[i]);
+}
+
+// Reads element d of the key or value at position j.
+float kv_at(const AttnTile& t, const void* base, int64_t j, int64_t d) {
+  const auto* row = static_cast<const uint8_t*>(base) + static_cast<size_t>(j) * t.kv_stride;
+  if (t.f16) {
+    uint16_t h;
+    std::memcpy(&h, row + 2 * d, 2);
+    return fp16_to_fp32(h);
+  }
+  float f;
+  std::memcpy(&f, row + 4 * d, 4);
+  return f;
+}
+
+// Online-softmax attention for one tile, key block by key block. For an fp16 cache the query is
+// rounded to fp16 first, as ggml does (it converts q to K's vec_dot_type before the dot product);
+// scores are q.k * scale in float; the value sum is kept in float.
+void attention_tile(const AttnTile& t) {
+  const int64_t D = t.head_dim, rows = t.n_tok * t.n_g;
+  std::vector<float> q(static_cast<size_t>(D)), o(static_cast<size_t>(rows * D), 0.0f);
+  std::vector<float> m(static_cast<size_t>(rows), -INFINITY), l(static_cast<size_t>(rows), 0.0f);
+  std::vector<float> s(static_cast<size_t>(t.kv_block));
+  const int64_t n_vis_max = t.visible(t.n_tok - 1);
+  for (int64_t j0 = 0; j0 < n_vis_max; j0 += t.kv_block) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t tok = r / t.n_g, g = r % t.n_g;
+      const int64_t j1 = std::min(t.visible(tok), j0 + t.kv_block);
+      if (j1 <= j0) continue;
+      const float* qr = t.q + tok * t.tok_stride + g * D;
+      for (int64_t d = 0; d < D; ++d) q[d] = t.f16 ? fp16_to_fp32(fp32_to_fp16(qr[d])) : qr[d];
+      float mx = m[r];
+      for (int64_t j = j0; j < j1; ++j) {
+        float dot = 0.0f;
+        for (int64_t d = 0; d < D; ++d) dot += q[d] * kv_at(t, t.k, j, d);
+        s[j - j0] = dot * t.scale;
+        mx = std::fmax(mx, s[j - j0]);
+      }
+      const float corr = std::exp(m[r] - mx);  // 0 on the first block (m = -inf)
+      float* orow = o.data() + r * D;
+      for (int64_t d = 0; d < D; ++d) orow[d] *= corr;
+      float sum = 0.0f;
+      for (int64_t j = j0; j < j1; ++j) {
+        const float p = std::exp(s[j - j0] - mx);
+        sum += p;
+        for (int64_t d = 0; d < D; ++d) orow[d] += p * kv_at(t, t.v, j, d);
+      }
+      l[r] = l[r] * corr + sum;
+      m[r] = mx;
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t tok = r / t.n_g, g = r % t.n_g;
+    float* out = t.out + tok * t.tok_stride + g * D;
+    for (int64_t d = 0; d < D; ++d) out[d] = o[r * D + d] / l[r];
+  }
+}
+
+void exp_rows(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
+}
+
+}  // namespace
+
+const OpsTable kScalarOps = {
+    Isa::kScalar, rms_norm,   layer_norm, rope_rows,      softmax,  silu_mul, gelu_tanh,
+    add,          scale_add, f32_to_f16, f16_to_f32, attention_tile, exp_rows,
+};
+
+}  // namespace smolvlm::kernels::detail

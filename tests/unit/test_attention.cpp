@@ -1,0 +1,208 @@
+// attention(): every ISA against a naive float64 reference on the same cache contents (causal and
+// bidirectional, GQA ratios 1/3/4, one and many queries, queries not starting at position 0,
+// F16 and F32 caches with padded rows), tiled against untiled, and argument errors.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include "base/error.h"
+#include "base/fp16.h"
+#include "kernels/ops.h"
+#include "kernels/ops_internal.h"
+#include "support/testing.h"
+#include "test_ops_util.h"
+
+namespace smolvlm {
+namespace {
+
+using kernels::AttentionArgs;
+using kernels::Isa;
+using kernels::ThreadPool;
+using testing::ForceIsa;
+using testing::random_normal;
+using testing::supported_isas;
+
+struct Case {
+  int64_t n_q, n_kv, q_pos0, n_heads, n_kv_heads, head_dim;
+  bool causal;
+};
+
+// Inputs of one case: q, and K/V caches written with store_row, rows padded by 32 bytes.
+struct Inputs {
+  std::vector<float> q;
+  std::vector<uint8_t> k, v;
+  AttentionArgs args;
+  std::vector<float> out;
+};
+
+Inputs make_inputs(const Case& c, GgmlType kv_type, uint32_t seed) {
+  Inputs in;
+  const int64_t D = c.head_dim;
+  const size_t elt = kv_type == GgmlType::F16 ? 2 : 4;
+  const size_t stride = size_t(c.n_kv_heads * D) * elt + 32;
+  in.q = random_normal(size_t(c.n_q * c.n_heads * D), seed, 0.0f, 2.0f);
+  in.k.assign(stride * c.n_kv, 0);
+  in.v.assign(stride * c.n_kv, 0);
+  const auto kf = random_normal(size_t(c.n_kv * c.n_kv_heads * D), seed + 1);
+  const auto vf = random_normal(size_t(c.n_kv * c.n_kv_heads * D), seed + 2);
+  {
+    ForceIsa s(Isa::kScalar);
+    for (int64_t j = 0; j < c.n_kv; ++j) {
+      kernels::store_row(kv_type, kf.data() + j * c.n_kv_heads * D, in.k.data() + j * stride, c.n_kv_heads * D);
+      kernels::store_row(kv_type, vf.data() + j * c.n_kv_heads * D, in.v.data() + j * stride, c.n_kv_heads * D);
+    }
+  }
+  in.out.assign(in.q.size(), -1.0f);
+  auto& a = in.args;
+  a.q = in.q.data();
+  a.k = in.k.data();
+  a.v = in.v.data();
+  a.out = in.out.data();
+  a.kv_type = kv_type;
+  a.n_q = c.n_q, a.n_kv = c.n_kv, a.n_heads = c.n_heads, a.n_kv_heads = c.n_kv_heads, a.head_dim = D;
+  a.kv_row_stride = stride;
+  a.q_pos0 = c.q_pos0;
+  a.causal = c.causal;
+  a.scale = 1.0f / std::sqrt(float(D));
+  return in;
+}
+
+float cache_at(const Inputs& in, const std::vector<uint8_t>& cache, int64_t j, int64_t idx) {
+  const uint8_t* row = cache.data() + j * in.args.kv_row_stride;
+  if (in.args.kv_type == GgmlType::F16) {
+    uint16_t h;
+    std::memcpy(&h, row + 2 * idx, 2);
+    return fp16_to_fp32(h);
+  }
+  float f;
+  std::memcpy(&f, row + 4 * idx, 4);
+  return f;
+}
+
+// Exact attention on the cache contents, in float64. For an F16 cache q is rounded to fp16 first
+// (the documented ggml semantics the kernels follow).
+std::vector<double> naive(const Inputs& in) {
+  const auto& a = in.args;
+  const int64_t D = a.head_dim, rep = a.n_heads / a.n_kv_heads;
+  std::vector<double> out(in.q.size());
+  for (int64_t i = 0; i < a.n_q; ++i) {
+    const int64_t vis = a.causal ? std::min(a.n_kv, a.q_pos0 + i + 1) : a.n_kv;
+    for (int64_t h = 0; h < a.n_heads; ++h) {
+      const int64_t kvh = h / rep;
+      std::vector<double> q(D), s(vis);
+      for (int64_t d = 0; d < D; ++d) {
+        const float qv = in.q[(i * a.n_heads + h) * D + d];
+        q[d] = a.kv_type == GgmlType::F16 ? fp16_to_fp32(fp32_to_fp16(qv)) : qv;
+      }
+      double mx = -1e300;
+      for (int64_t j = 0; j < vis; ++j) {
+        double dot = 0;
+        for (int64_t d = 0; d < D; ++d) dot += q[d] * cache_at(in, in.k, j, kvh * D + d);
+        s[j] = dot * double(a.scale);
+        mx = std::max(mx, s[j]);
+      }
+      double sum = 0;
+      for (auto& x : s) sum += (x = std::exp(x - mx));
+      for (int64_t d = 0; d < D; ++d) {
+        double acc = 0;
+        for (int64_t j = 0; j < vis; ++j) acc += s[j] * cache_at(in, in.v, j, kvh * D + d);
+        out[(i * a.n_heads + h) * D + d] = acc / sum;
+      }
+    }
+  }
+  return out;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<double>& b) {
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+double max_abs(const std::vector<double>& a) {
+  double m = 0;
+  for (double x : a) m = std::max(m, std::fabs(x));
+  return m;
+}
+
+const Case kCases[] = {
+    // n_q, n_kv, q_pos0, heads, kv heads, head_dim, causal
+    {37, 37, 0, 9, 3, 64, true},      // prefill from position 0, GQA 3
+    {37, 600, 563, 8, 2, 64, true},   // chunk of a long prefill, GQA 4
+    {1, 600, 599, 9, 3, 64, true},    // decode at position 599
+    {1, 301, 300, 4, 4, 72, true},    // decode, no GQA, head_dim 72
+    {37, 100, 20, 6, 2, 20, true},    // keys beyond the last query's position stay hidden
+    {37, 150, 0, 4, 1, 64, false},    // bidirectional (vision), GQA 4
+    {37, 37, 0, 12, 12, 72, false},   // bidirectional, no GQA
+    {1, 1, 0, 3, 1, 64, true},        // a single key
+};
+
+TEST(Attention, MatchesFloat64ReferenceOnEveryIsa) {
+  ThreadPool pool(2);
+  for (Isa isa : supported_isas()) {
+    ForceIsa force(isa);
+    double worst = 0;
+    for (GgmlType kv : {GgmlType::F32, GgmlType::F16}) {
+      uint32_t seed = 100;
+      for (const Case& c : kCases) {
+        auto in = make_inputs(c, kv, seed += 10);
+        kernels::attention(in.args, pool);
+        const auto want = naive(in);
+        const double err = max_abs_diff(in.out, want) / max_abs(want);
+        worst = std::max(worst, err);
+        EXPECT_LE(err, 1e-5) << kernels::isa_name(isa) << " " << ggml_type_name(kv) << " n_q " << c.n_q << " n_kv "
+                             << c.n_kv << " heads " << c.n_heads << "/" << c.n_kv_heads << " causal " << c.causal;
+      }
+    }
+    std::printf("[measured] attention   %-6s max |out - f64| / max|f64| %.3g\n", kernels::isa_name(isa), worst);
+  }
+}
+
+// The online softmax over key blocks and any split into query tiles give the untiled result.
+TEST(Attention, TiledMatchesUntiled) {
+  for (int threads : {1, 3}) {
+    ThreadPool pool(threads);
+    for (Isa isa : supported_isas()) {
+      ForceIsa force(isa);
+      for (GgmlType kv : {GgmlType::F32, GgmlType::F16}) {
+        for (const Case& c : {kCases[1], kCases[5]}) {
+          auto in = make_inputs(c, kv, 7);
+          kernels::detail::attention_tiled(in.args, pool, c.n_q, c.n_kv);  // one softmax per row
+          const std::vector<float> untiled = in.out;
+          for (auto [qt, kb] : {std::pair<int64_t, int64_t>{5, 7}, {16, 128}, {1, 64}, {37, 1}}) {
+            std::fill(in.out.begin(), in.out.end(), -1.0f);
+            kernels::detail::attention_tiled(in.args, pool, qt, kb);
+            double m = 0, mu = 0;
+            for (size_t i = 0; i < untiled.size(); ++i) {
+              m = std::max(m, double(std::fabs(in.out[i] - untiled[i])));
+              mu = std::max(mu, double(std::fabs(untiled[i])));
+            }
+            EXPECT_LE(m, 2e-6 * mu) << kernels::isa_name(isa) << " threads " << threads << " tiles " << qt << "x" << kb;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Attention, RejectsBadArguments) {
+  ThreadPool pool(1);
+  auto in = make_inputs(kCases[0], GgmlType::F16, 1);
+  auto a = in.args;
+  a.n_kv_heads = 2;  // 9 heads
+  EXPECT_THROW(kernels::attention(a, pool), Error);
+  a = in.args;
+  a.kv_type = GgmlType::Q8_0;
+  EXPECT_THROW(kernels::attention(a, pool), Error);
+  a = in.args;
+  a.kv_row_stride = 3 * 64 * 2 - 2;
+  EXPECT_THROW(kernels::attention(a, pool), Error);
+  a = in.args;
+  a.n_kv = 0;
+  EXPECT_THROW(kernels::attention(a, pool), Error);
+  a.n_q = 0;  // nothing to do is fine
+  kernels::attention(a, pool);
+}
+
+}  // namespace
+}  // namespace smolvlm

@@ -1,0 +1,48 @@
+// Helpers for the kernel tests: the ISAs this CPU runs, a guard that restores the active ISA, and
+// seeded random vectors.
+#pragma once
+
+#include <random>
+#include <vector>
+
+#include "kernels/isa.h"
+
+namespace smolvlm::testing {
+
+// Every ISA this CPU supports, scalar first.
+inline std::vector<kernels::Isa> supported_isas() {
+  std::vector<kernels::Isa> out;
+  for (auto isa : {kernels::Isa::kScalar, kernels::Isa::kAvx2, kernels::Isa::kAvx512})
+    if (kernels::isa_supported(isa)) out.push_back(isa);
+  return out;
+}
+
+// Forces an ISA for the scope; restores the previous one.
+class ForceIsa {
+ public:
+  explicit ForceIsa(kernels::Isa isa) : saved_(kernels::active_isa()) { kernels::force_isa(isa); }
+  ~ForceIsa() { kernels::force_isa(saved_); }
+  ForceIsa(const ForceIsa&) = delete;
+  ForceIsa& operator=(const ForceIsa&) = delete;
+
+ private:
+  kernels::Isa saved_;
+};
+
+inline std::vector<float> random_normal(size_t n, uint32_t seed, float mean = 0.0f, float sd = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(mean, sd);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+inline std::vector<float> random_uniform(size_t n, uint32_t seed, float lo, float hi) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+}  // namespace smolvlm::testing
