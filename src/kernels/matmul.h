@@ -40,4 +40,13 @@ std::unique_ptr<PackedWeight> pack_weight(const WeightView& w);
 // Y = X W^T on the pool, with the kernels of w.isa().
 void matmul(const PackedWeight& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
 
+// Several weights applied to the same X (q/k/v, gate/up): y_i = X W_i^T. X is converted once per
+// distinct activation preparation and all outputs are computed in one pool job (one wake-up and
+// one barrier instead of one per weight). All weights must have the same cols.
+struct MatmulOut {
+  const PackedWeight* w = nullptr;
+  float* y = nullptr;  // [n_tokens, w->rows()]
+};
+void matmul_many(const MatmulOut* outs, int n_outs, const float* x, int64_t n_tokens, ThreadPool& pool);
+
 }  // namespace smolvlm::kernels

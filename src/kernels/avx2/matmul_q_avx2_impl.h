@@ -1,0 +1,332 @@
+// AVX2 kernels for the integer-quantized weight types on the 8-row interleaved layout of
+// matmul_pack.h (one ymm dword lane per row), the AVX2 twin of avx512/matmul_q_avx512.cpp.
+// Included by two translation units: matmul_q_avx2_vnni.cpp (SMOLVLM_AVX2_VNNI = 1: vpdpbusd from
+// AVX-VNNI) and matmul_q_avx2.cpp (= 0: vpmaddubsw + vpmaddwd). Everything here has internal
+// linkage, so the two builds never mix.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/avx2/matmul_avx2.h"
+#include "kernels/matmul_pack.h"
+
+namespace smolvlm::kernels::mm::avx2 {
+namespace {
+
+constexpr int R = 8;
+constexpr bool kVnni = SMOLVLM_AVX2_VNNI != 0;
+
+template <int Bits, int Offset, bool HasMin, ScaleKind SK>
+struct QType {
+  static constexpr int kBits = Bits;
+  // Without VNNI, 8-bit codes go back to signed int8 (maddubs would saturate on q + 128), so
+  // there is no offset to remove.
+  static constexpr int kOffset = (Bits == 8 && !kVnni) ? 0 : Offset;
+  static constexpr bool kHasMin = HasMin;
+  static constexpr ScaleKind kScales = SK;
+  static constexpr int kBlock = SK == ScaleKind::kBlock ? 32 : 256;
+  static constexpr ChunkLayout C = chunk_layout(kBlock, Bits, HasMin, SK, R);
+};
+using Q4_0 = QType<4, 8, false, ScaleKind::kBlock>;
+using Q4_1 = QType<4, 0, true, ScaleKind::kBlock>;
+using Q5_0 = QType<5, 16, false, ScaleKind::kBlock>;
+using Q5_1 = QType<5, 0, true, ScaleKind::kBlock>;
+using Q8_0 = QType<8, 128, false, ScaleKind::kBlock>;
+using Q4_K = QType<4, 0, true, ScaleKind::kK32Min>;
+using Q5_K = QType<5, 0, true, ScaleKind::kK32Min>;
+using Q6_K = QType<6, 32, false, ScaleKind::kK16>;
+
+inline __m256i bcast4(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+inline __m256 f16x8(const uint8_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+
+// acc += sum of 4 (unsigned code x signed activation) products per dword lane.
+inline __m256i dot_u8s8(__m256i acc, __m256i w, __m256i a) {
+#if SMOLVLM_AVX2_VNNI
+  return _mm256_dpbusd_avx_epi32(acc, w, a);
+#else
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1)));
+#endif
+}
+// acc += signed 8-bit x signed 8-bit (8-bit codes without VNNI: the sign trick).
+inline __m256i dot_s8s8(__m256i acc, __m256i w, __m256i a) {
+  return _mm256_add_epi32(
+      acc, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w)), _mm256_set1_epi16(1)));
+}
+// acc += int16 pairs dot.
+inline __m256i dot_s16(__m256i acc, __m256i a, __m256i b) {
+#if SMOLVLM_AVX2_VNNI
+  return _mm256_dpwssd_avx_epi32(acc, a, b);
+#else
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+#endif
+}
+
+// Bit 8b + s of every dword lane moved to bit `to` of byte b.
+template <int s, int to>
+inline __m256i plane_bits(__m256i x) {
+  constexpr int sh = to - s;
+  const __m256i v = sh >= 0 ? _mm256_slli_epi32(x, sh >= 0 ? sh : 0) : _mm256_srli_epi32(x, sh < 0 ? -sh : 0);
+  return _mm256_and_si256(v, _mm256_set1_epi8(char(1 << to)));
+}
+
+// Where T token slots' activations live for the current block (see the AVX-512 kernel).
+template <int T, bool Tiled>
+struct Toks {
+  static constexpr int kP = Tiled ? (T + 3) / 4 : 1;
+  static constexpr int kStep = Tiled ? 4 : 1;
+  const int8_t* q[kP];
+  const float* d[kP];
+  const float* s[kP];
+  const int32_t* aux[kP];
+
+  Toks(const Acts& a, int64_t t0) {
+    for (int p = 0; p < kP; ++p) {
+      if constexpr (Tiled) {
+        const int64_t tile = t0 / 4 + p, lane = t0 % 4;
+        q[p] = a.tq + tile * a.tq_stride + 4 * lane;
+        d[p] = a.td + tile * a.td_stride + lane;
+        s[p] = a.ts ? a.ts + tile * a.td_stride + lane : nullptr;
+        aux[p] = a.taux ? a.taux + tile * a.taux_stride + lane : nullptr;
+      } else {
+        q[p] = a.q + t0 * a.q_stride;
+        d[p] = a.d + t0 * a.d_stride;
+        s[p] = a.s ? a.s + t0 * a.d_stride : nullptr;
+        aux[p] = a.aux ? a.aux + t0 * a.aux_stride : nullptr;
+      }
+    }
+  }
+  const int8_t* qk(int t, int k) const { return Tiled ? q[t / 4] + 4 * k + 4 * (t % 4) : q[0] + k; }
+  float dv(int t) const { return d[t / kStep][t % kStep]; }
+  float sv(int t) const { return s[t / kStep][t % kStep]; }
+  const int32_t* auxp(int t, int i) const { return aux[t / kStep] + kStep * i + t % kStep; }
+  void next(int block, int aux_per_block) {
+    for (int p = 0; p < kP; ++p) {
+      q[p] += block * kStep;
+      d[p] += kStep;
+      if (s[p]) s[p] += kStep;
+      if (aux[p]) aux[p] += aux_per_block * kStep;
+    }
+  }
+};
+
+// One nibble step m of a unit: codes of elements 4m.. (lo) and 16+4m.. (hi), for T slots.
+template <class Q, int T, int m, class A>
+inline void nib_step(const uint8_t* unit, const A& act, int u32, __m256i* lo, __m256i* hi) {
+  const uint8_t* codes = unit + Q::C.n_planes * 4 * R;
+  const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * m));
+  const __m256i nib = _mm256_set1_epi8(0x0F);
+  __m256i wl = _mm256_and_si256(w, nib);
+  __m256i wh = _mm256_and_si256(_mm256_srli_epi16(w, 4), nib);
+  if constexpr (Q::C.n_planes >= 1) {
+    const __m256i p0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit));
+    wl = _mm256_or_si256(wl, plane_bits<2 * m, 4>(p0));
+    wh = _mm256_or_si256(wh, plane_bits<2 * m + 1, 4>(p0));
+  }
+  if constexpr (Q::C.n_planes >= 2) {
+    const __m256i p1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit + 32));
+    wl = _mm256_or_si256(wl, plane_bits<2 * m, 5>(p1));
+    wh = _mm256_or_si256(wh, plane_bits<2 * m + 1, 5>(p1));
+  }
+  for (int t = 0; t < T; ++t) {
+    lo[t] = dot_u8s8(lo[t], wl, bcast4(act.qk(t, u32 + 4 * m)));
+    hi[t] = dot_u8s8(hi[t], wh, bcast4(act.qk(t, u32 + 16 + 4 * m)));
+  }
+}
+
+// Integer dot products of the unit at element u32 of the block (see the AVX-512 kernel).
+template <class Q, int T, class A>
+inline void unit_dots(const uint8_t* unit, const A& act, int u32, __m256i* lo, __m256i* hi) {
+  if constexpr (Q::kBits == 8) {
+    for (int j = 0; j < 8; ++j) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit + 32 * j));
+      for (int t = 0; t < T; ++t) {
+        __m256i& acc = j < 4 ? lo[t] : hi[t];
+        if constexpr (kVnni)
+          acc = dot_u8s8(acc, w, bcast4(act.qk(t, u32 + 4 * j)));
+        else
+          acc = dot_s8s8(acc, _mm256_xor_si256(w, _mm256_set1_epi8(char(0x80))), bcast4(act.qk(t, u32 + 4 * j)));
+      }
+    }
+  } else {
+    nib_step<Q, T, 0>(unit, act, u32, lo, hi);
+    nib_step<Q, T, 1>(unit, act, u32, lo, hi);
+    nib_step<Q, T, 2>(unit, act, u32, lo, hi);
+    nib_step<Q, T, 3>(unit, act, u32, lo, hi);
+  }
+}
+
+inline __m256i byte_u32(__m256i v, int k) {
+  return _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_set1_epi32(8 * k)), _mm256_set1_epi32(0xFF));
+}
+inline __m256i byte_s32(__m256i v, int k) {
+  return _mm256_srai_epi32(_mm256_sllv_epi32(v, _mm256_set1_epi32(24 - 8 * k)), 24);
+}
+
+template <class Q, int T, class A>
+void group_dot(const uint8_t* group, int64_t nb, A act, __m256* acc) {
+  const ChunkLayout& C = Q::C;
+  constexpr int kAuxPerBlock = Q::kScales == ScaleKind::kBlock ? 1 : Q::kScales == ScaleKind::kK32Min ? 8 : 16;
+  for (int64_t b = 0; b < nb; ++b, group += C.bytes, act.next(Q::kBlock, kAuxPerBlock)) {
+    // Decode streams the weights from memory: ask for the bytes >= 2 KB ahead (the groups of a
+    // task are contiguous), so loads stay in flight while this chunk computes.
+    if constexpr (T == 1) {
+      constexpr int kAhead = Q::C.bytes * 2 > 2048 ? Q::C.bytes * 2 : 2048;
+      for (int off = 0; off < C.bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(group + kAhead + off), _MM_HINT_T0);
+    }
+    const __m256 d = f16x8(group + C.d);
+    const uint8_t* unit = group + C.unit0;
+    if constexpr (Q::kScales == ScaleKind::kBlock) {
+      __m256i isum[T];
+      for (int t = 0; t < T; ++t)
+        isum[t] = Q::kOffset ? _mm256_set1_epi32(*act.auxp(t, 0)) : _mm256_setzero_si256();
+      unit_dots<Q, T>(unit, act, 0, isum, isum);
+      for (int t = 0; t < T; ++t)
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(d, _mm256_set1_ps(act.dv(t))), acc[t]);
+      if constexpr (Q::kHasMin) {
+        const __m256 m = f16x8(group + C.m);
+        for (int t = 0; t < T; ++t) acc[t] = _mm256_fmadd_ps(m, _mm256_set1_ps(act.sv(t)), acc[t]);
+      }
+    } else if constexpr (Q::kScales == ScaleKind::kK32Min) {
+      const uint8_t* sp = group + C.scales;
+      const __m256i D0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sp));
+      const __m256i D1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sp + 32));
+      const __m256i D2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sp + 64));
+      const __m256i m6 = _mm256_set1_epi8(0x3F), m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+      const __m256i sc03 = _mm256_and_si256(D0, m6), mn03 = _mm256_and_si256(D1, m6);
+      const __m256i sc47 = _mm256_or_si256(_mm256_and_si256(D2, m4), _mm256_and_si256(_mm256_srli_epi32(D0, 2), m30));
+      const __m256i mn47 =
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(D2, 4), m4), _mm256_and_si256(_mm256_srli_epi32(D1, 2), m30));
+      __m256i S[T], M[T];
+      for (int t = 0; t < T; ++t) S[t] = M[t] = _mm256_setzero_si256();
+      for (int u = 0; u < 8; ++u) {
+        const __m256i sc = byte_u32(u < 4 ? sc03 : sc47, u % 4);
+        const __m256i mn = byte_u32(u < 4 ? mn03 : mn47, u % 4);
+        const __m256i mnpair = _mm256_or_si256(mn, _mm256_slli_epi32(mn, 16));
+        __m256i isum[T];
+        for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
+        unit_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, isum, isum);
+        for (int t = 0; t < T; ++t) {
+          S[t] = _mm256_add_epi32(S[t], _mm256_mullo_epi32(isum[t], sc));
+          M[t] = dot_s16(M[t], mnpair, _mm256_set1_epi32(*act.auxp(t, u)));
+        }
+      }
+      const __m256 dmin = f16x8(group + C.m);
+      for (int t = 0; t < T; ++t) {
+        const __m256 dd = _mm256_set1_ps(act.dv(t));
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(S[t]), _mm256_mul_ps(d, dd), acc[t]);
+        acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(M[t]), _mm256_mul_ps(dmin, dd), acc[t]);
+      }
+    } else {  // kK16 (Q6_K)
+      const uint8_t* sp = group + C.scales;
+      __m256i S[T];
+      for (int t = 0; t < T; ++t) S[t] = _mm256_setzero_si256();
+      for (int u = 0; u < 8; ++u) {
+        const __m256i P = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sp + 32 * (u / 2)));
+        const __m256i sl = byte_s32(P, (2 * u) % 4);
+        const __m256i sh = byte_s32(P, (2 * u + 1) % 4);
+        __m256i lo[T], hi[T];
+        for (int t = 0; t < T; ++t) {
+          lo[t] = _mm256_set1_epi32(*act.auxp(t, 2 * u));
+          hi[t] = _mm256_set1_epi32(*act.auxp(t, 2 * u + 1));
+        }
+        unit_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, lo, hi);
+        for (int t = 0; t < T; ++t)
+          S[t] = _mm256_add_epi32(S[t], _mm256_add_epi32(_mm256_mullo_epi32(lo[t], sl), _mm256_mullo_epi32(hi[t], sh)));
+      }
+      for (int t = 0; t < T; ++t)
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(S[t]), _mm256_mul_ps(d, _mm256_set1_ps(act.dv(t))), acc[t]);
+    }
+  }
+}
+
+template <class Q, int T, bool Tiled>
+inline void group_tokens(const uint8_t* group, int64_t nb, const Acts& a, int64_t t0, int n_valid, float* y,
+                         int64_t ldy, int n_rows) {
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  group_dot<Q, T>(group, nb, Toks<T, Tiled>(a, t0), acc);
+  if (n_rows == R) {
+    for (int t = 0; t < T && t < n_valid; ++t) _mm256_storeu_ps(y + (t0 + t) * ldy, acc[t]);
+  } else {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n_rows), lanes);
+    for (int t = 0; t < T && t < n_valid; ++t) _mm256_maskstore_ps(y + (t0 + t) * ldy, mask, acc[t]);
+  }
+}
+
+// Token slots per pass: 16 ymm registers hold T accumulators of each kind plus the weights
+// (legacy: a 4-token tile; K-quants: half a tile).
+template <class Q>
+constexpr int kTokens = Q::kScales == ScaleKind::kBlock ? 4 : 2;
+
+template <class Q>
+void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1, float* y, int64_t ldy) {
+  const int64_t nb = w.cols / Q::kBlock;
+  const size_t group_bytes = size_t(nb) * Q::C.bytes;
+  for (int64_t g0 = r0; g0 < r1; g0 += R) {
+    const uint8_t* group = w.data + size_t(g0 / R) * group_bytes;
+    const int n = int(r1 - g0 < R ? r1 - g0 : R);
+    float* yg = y + g0;
+    if (a.tq == nullptr) {
+      for (int64_t t = t0; t < t1; ++t) group_tokens<Q, 1, false>(group, nb, a, t, 1, yg, ldy, n);
+      continue;
+    }
+    constexpr int TB = kTokens<Q>;
+    for (int64_t t = t0; t < t1; t += TB) group_tokens<Q, TB, true>(group, nb, a, t, int(t1 - t), yg, ldy, n);
+  }
+}
+
+template <GgmlType Ty>
+size_t packed_bytes(int64_t rows, int64_t cols) {
+  return packed_quant_bytes(Ty, rows, cols, R);
+}
+template <GgmlType Ty>
+void pack(const WeightView& w, uint8_t* dst) {
+  pack_quant(w, R, BitPlanes::kDword, dst);
+}
+
+template <GgmlType Ty, class Q>
+constexpr Kernel make() {
+  constexpr AuxKind aux = Q::kScales == ScaleKind::kK32Min ? AuxKind::kPairs16
+                          : Q::kScales == ScaleKind::kK16  ? AuxKind::kHalfSum
+                          : Q::kOffset != 0                ? AuxKind::kBlockSum
+                                                           : AuxKind::kNone;
+  return Kernel{.isa = Isa::kAvx2,
+                .row_block = R,
+                .packed_bytes = packed_bytes<Ty>,
+                .pack = pack<Ty>,
+                .aux = aux,
+                .aux_offset = Q::kOffset,
+                .tiles = true,
+                .tile = tile<Q>};
+}
+
+constexpr Kernel kQ4_0 = make<GgmlType::Q4_0, Q4_0>();
+constexpr Kernel kQ4_1 = make<GgmlType::Q4_1, Q4_1>();
+constexpr Kernel kQ5_0 = make<GgmlType::Q5_0, Q5_0>();
+constexpr Kernel kQ5_1 = make<GgmlType::Q5_1, Q5_1>();
+constexpr Kernel kQ8_0 = make<GgmlType::Q8_0, Q8_0>();
+constexpr Kernel kQ4_K = make<GgmlType::Q4_K, Q4_K>();
+constexpr Kernel kQ5_K = make<GgmlType::Q5_K, Q5_K>();
+constexpr Kernel kQ6_K = make<GgmlType::Q6_K, Q6_K>();
+
+const Kernel* lookup(GgmlType t) {
+  switch (t) {
+    case GgmlType::Q4_0: return &kQ4_0;
+    case GgmlType::Q4_1: return &kQ4_1;
+    case GgmlType::Q5_0: return &kQ5_0;
+    case GgmlType::Q5_1: return &kQ5_1;
+    case GgmlType::Q8_0: return &kQ8_0;
+    case GgmlType::Q4_K: return &kQ4_K;
+    case GgmlType::Q5_K: return &kQ5_K;
+    case GgmlType::Q6_K: return &kQ6_K;
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+}  // namespace smolvlm::kernels::mm::avx2

@@ -1,0 +1,215 @@
+// The one dispatch point of the matmul kernels: pack_weight picks the active ISA's kernel for the
+// weight type (falling back to a lower ISA where that one has none) and repacks if the kernel
+// wants its own layout; from then on the weight runs on that kernel, whatever the active ISA.
+// matmul / matmul_many convert the activations once per call and split the outputs into tiles of
+// rows x tokens over the thread pool (decode: fixed row slices per thread, see
+// decode_with_affinity).
+#include "kernels/matmul.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "base/error.h"
+#include "kernels/matmul_act.h"
+#include "kernels/matmul_impl.h"
+
+namespace smolvlm::kernels {
+namespace {
+
+using mm::Kernel;
+
+const Kernel* kernel_for(Isa isa, GgmlType t) {
+  if (isa == Isa::kAvx512) {
+    if (const Kernel* k = mm::avx512_kernel(t)) return k;
+    isa = Isa::kAvx2;
+  }
+  if (isa == Isa::kAvx2) {
+    if (const Kernel* k = mm::avx2_kernel(t)) return k;
+  }
+  return mm::scalar_kernel(t);
+}
+
+struct FreeDeleter {
+  void operator()(uint8_t* p) const { std::free(p); }
+};
+
+class Packed final : public PackedWeight {
+ public:
+  Packed(const WeightView& w, const Kernel* k) : w_(w), k_(k) {
+    if (k->pack) {
+      const size_t n = k->packed_bytes(w.rows, w.cols);
+      owned_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (n + 63) & ~size_t(63))));
+      if (!owned_) fail("pack_weight: out of memory for ", n, " bytes of packed ", ggml_type_name(w.type), " weights");
+      k->pack(w, owned_.get());
+    }
+    data_.data = owned_ ? owned_.get() : static_cast<const uint8_t*>(w.data);
+    data_.rows = w.rows;
+    data_.cols = w.cols;
+  }
+  GgmlType type() const override { return w_.type; }
+  int64_t rows() const override { return w_.rows; }
+  int64_t cols() const override { return w_.cols; }
+  Isa isa() const override { return k_->isa; }
+  size_t bytes() const override { return size_t(w_.rows) * ggml_row_size(w_.type, w_.cols); }
+  const Kernel& kernel() const { return *k_; }
+  const mm::PackedData& data() const { return data_; }
+
+ private:
+  WeightView w_;
+  const Kernel* k_;
+  std::unique_ptr<uint8_t, FreeDeleter> owned_;
+  mm::PackedData data_;
+};
+
+}  // namespace
+
+bool matmul_supports(GgmlType t) { return mm::scalar_kernel(t) != nullptr; }
+
+std::unique_ptr<PackedWeight> pack_weight(const WeightView& w) {
+  if (!matmul_supports(w.type)) fail("matmul: weight type ", ggml_type_name(w.type), " is not supported");
+  const int64_t blk = ggml_type_info(w.type).block_size;
+  if (w.rows <= 0 || w.cols <= 0) fail("matmul: bad ", ggml_type_name(w.type), " weight shape [", w.rows, ", ", w.cols, "]");
+  if (w.cols % blk != 0)
+    fail("matmul: ", ggml_type_name(w.type), " weight rows of ", w.cols, " columns are not a multiple of its block (",
+         blk, ")");
+  if (w.data == nullptr) fail("matmul: ", ggml_type_name(w.type), " weight has no data");
+  return std::make_unique<Packed>(w, kernel_for(active_isa(), w.type));
+}
+
+namespace {
+
+const Packed& packed(const PackedWeight* pw) {
+  const auto* p = dynamic_cast<const Packed*>(pw);
+  if (p == nullptr) fail("matmul: weight was not bound by pack_weight");
+  return *p;
+}
+
+// How one weight's output splits into tasks: row chunks (multiples of the kernel's row block) x
+// token chunks. Decode splits rows only; prefill keeps a row chunk's weights hot while it walks
+// all tokens, and splits tokens too when there are too few row chunks to feed every thread.
+struct Plan {
+  const Packed* w = nullptr;
+  const mm::Acts* acts = nullptr;
+  float* y = nullptr;
+  int64_t rows_per_task = 0, row_tasks = 0, tok_per_task = 0, tasks = 0;
+
+  Plan(const Packed& p, const mm::Acts* a, float* out, int64_t n_tokens, int threads) : w(&p), acts(a), y(out) {
+    const Kernel& k = p.kernel();
+    const int64_t rb = k.row_block;
+    const int64_t groups = (p.rows() + rb - 1) / rb;
+    int64_t gpt = std::max<int64_t>(1, groups / (threads * 4));
+    if (n_tokens > 1) gpt = std::max<int64_t>(gpt, std::max<int64_t>(1, 64 / rb));
+    gpt = std::min(gpt, groups);
+    rows_per_task = gpt * rb;
+    row_tasks = (groups + gpt - 1) / gpt;
+    int64_t tok_tasks = 1;
+    if (n_tokens >= 16 && row_tasks < threads * 2)
+      tok_tasks = std::max<int64_t>(1, std::min<int64_t>((threads * 4 + row_tasks - 1) / row_tasks, n_tokens / 8));
+    tok_per_task = (n_tokens + tok_tasks - 1) / tok_tasks;
+    if (k.tiles) tok_per_task = (tok_per_task + 3) / 4 * 4;  // tiled kernels start at tile boundaries
+    tasks = row_tasks * ((n_tokens + tok_per_task - 1) / tok_per_task);
+  }
+
+  void run(int64_t task, int64_t n_tokens) const {
+    const int64_t rows = w->rows();
+    const int64_t rt = task % row_tasks, tt = task / row_tasks;
+    const int64_t r0 = rt * rows_per_task, r1 = std::min(rows, r0 + rows_per_task);
+    const int64_t t0 = tt * tok_per_task, t1 = std::min(n_tokens, t0 + tok_per_task);
+    if (r0 < r1 && t0 < t1) w->kernel().tile(w->data(), *acts, r0, r1, t0, t1, y, rows);
+  }
+};
+
+// Two kernels can share prepared activations when they ask for the same preparation.
+bool same_prep(const Kernel& a, const Kernel& b, mm::ActType ta, mm::ActType tb) {
+  return ta == tb && a.isa == b.isa && a.aux == b.aux && a.aux_offset == b.aux_offset && a.tiles == b.tiles;
+}
+
+// Decode streams every weight byte once per token. The rows of each weight are split evenly over
+// the threads, and thread p works on slice p first (its other slices only if some thread lags),
+// so across tokens the same thread -- the same core and its caches -- reads the same rows, and
+// the part of the weights the last-level caches keep survives from one token to the next.
+void decode_with_affinity(const MatmulOut* outs, int n_outs, const std::vector<mm::Acts>& acts,
+                          const std::vector<size_t>& which, ThreadPool& pool) {
+  struct Chunk {
+    int out;
+    int64_t r0, r1;
+  };
+  const int threads = pool.size();
+  std::vector<std::vector<Chunk>> slices(static_cast<size_t>(threads));
+  for (int i = 0; i < n_outs; ++i) {
+    const Packed& p = packed(outs[i].w);
+    const int64_t rb = p.kernel().row_block, rows = p.rows();
+    const int64_t groups = (rows + rb - 1) / rb;
+    for (int th = 0; th < threads; ++th) {
+      const int64_t g0 = groups * th / threads, g1 = groups * (th + 1) / threads;
+      const int64_t step = std::max<int64_t>(1, (g1 - g0) / 4);  // a few pieces each, for stealing
+      for (int64_t g = g0; g < g1; g += step)
+        slices[size_t(th)].push_back({i, g * rb, std::min(rows, std::min(g + step, g1) * rb)});
+    }
+  }
+  std::vector<std::atomic<size_t>> next(static_cast<size_t>(threads));
+  for (auto& n : next) n.store(0, std::memory_order_relaxed);
+  pool.run(threads, [&](int64_t, int thread) {
+    for (int k = 0; k < threads; ++k) {
+      const size_t s = size_t((thread + k) % threads);
+      for (size_t c = next[s].fetch_add(1); c < slices[s].size(); c = next[s].fetch_add(1)) {
+        const Chunk& ch = slices[s][c];
+        const Packed& p = packed(outs[ch.out].w);
+        p.kernel().tile(p.data(), acts[which[size_t(ch.out)]], ch.r0, ch.r1, 0, 1, outs[ch.out].y, p.rows());
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void matmul(const PackedWeight& pw, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {
+  const MatmulOut out{&pw, y};
+  matmul_many(&out, 1, x, n_tokens, pool);
+}
+
+void matmul_many(const MatmulOut* outs, int n_outs, const float* x, int64_t n_tokens, ThreadPool& pool) {
+  if (n_tokens <= 0 || n_outs <= 0) return;
+  if (x == nullptr) fail("matmul: null activations");
+  const int64_t cols = packed(outs[0].w).cols();
+  // Convert the activations once per distinct preparation.
+  thread_local std::vector<mm::ActScratch> scratch;
+  std::vector<mm::Acts> acts;
+  std::vector<const Packed*> prep_of;  // the weight each prepared set was made for
+  acts.reserve(size_t(n_outs));
+  std::vector<size_t> which(static_cast<size_t>(n_outs));
+  for (int i = 0; i < n_outs; ++i) {
+    const Packed& p = packed(outs[i].w);
+    if (outs[i].y == nullptr) fail("matmul: null output");
+    if (p.cols() != cols) fail("matmul_many: weights of ", p.cols(), " and ", cols, " columns share activations");
+    size_t j = 0;
+    while (j < prep_of.size() && !same_prep(prep_of[j]->kernel(), p.kernel(), mm::act_type_for(prep_of[j]->type()),
+                                            mm::act_type_for(p.type())))
+      ++j;
+    if (j == prep_of.size()) {
+      if (scratch.size() <= j) scratch.resize(j + 1);
+      acts.push_back(mm::prepare_acts(mm::act_type_for(p.type()), p.kernel(), x, n_tokens, cols, scratch[j], pool));
+      prep_of.push_back(&p);
+    }
+    which[size_t(i)] = j;
+  }
+  if (n_tokens == 1 && pool.size() > 1) return decode_with_affinity(outs, n_outs, acts, which, pool);
+  // One pool job for every output's tiles.
+  std::vector<Plan> plans;
+  plans.reserve(size_t(n_outs));
+  int64_t total = 0;
+  for (int i = 0; i < n_outs; ++i) {
+    plans.emplace_back(packed(outs[i].w), &acts[which[size_t(i)]], outs[i].y, n_tokens, pool.size());
+    total += plans.back().tasks;
+  }
+  pool.run(total, [&](int64_t task, int) {
+    size_t i = 0;
+    while (task >= plans[i].tasks) task -= plans[i++].tasks;
+    plans[i].run(task, n_tokens);
+  });
+}
+
+}  // namespace smolvlm::kernels
