@@ -1,0 +1,134 @@
+// `smolvlm dev logits MODEL.gguf --ids 1,2,3 [--all-positions] [--out FILE.npy] [--greedy N]
+//                    [--threads N] [--kv-type f16|f32] [--batch N] [--ctx N]`
+//
+// Evaluates the token ids as one prompt (positions 0 .. n-1, prefill in chunks of --batch) on a
+// llama text GGUF and
+//   --out FILE.npy   writes the logits as float32 [positions, n_vocab]: every prompt position with
+//                    --all-positions, else only the last one ([1, n_vocab]);
+//   --greedy N       prints the N-token greedy continuation on one line, ids separated by spaces
+//                    (argmax, lowest id wins ties, end-of-generation ids not special, token s fed
+//                    at position n + s: the protocol of the golden files);
+//   neither          prints the top 5 ids of the last position.
+// --ctx defaults to max(min(trained context, 4096), n + N); SMOLVLM_FORCE_ISA picks the kernels.
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "base/atomic_file.h"
+#include "base/error.h"
+#include "cli/command.h"
+#include "kernels/thread_pool.h"
+#include "model/text/text_generate.h"
+#include "model/text/text_model.h"
+
+namespace smolvlm::cli {
+namespace {
+
+struct LogitsArgs {
+  std::string model;
+  std::vector<int32_t> ids;
+  bool all_positions = false;
+  std::string out;
+  int64_t greedy = 0;
+  int threads = 0;
+  std::string kv_type = "f16";
+  int64_t batch = 512;
+  int64_t ctx = 0;
+};
+LogitsArgs args;
+
+// NumPy .npy v1.0, little-endian float32, C order.
+void write_npy_f32(const std::string& path, const std::vector<float>& data, int64_t rows, int64_t cols) {
+  std::string header = cat("{'descr': '<f4', 'fortran_order': False, 'shape': (", rows, ", ", cols, "), }");
+  const size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  const auto len = static_cast<uint16_t>(header.size());
+  AtomicFile f(path, /*overwrite=*/true);
+  f.write("\x93NUMPY\x01\x00", 8);
+  const uint8_t len_le[2] = {static_cast<uint8_t>(len & 0xff), static_cast<uint8_t>(len >> 8)};
+  f.write(len_le, 2);
+  f.write(header.data(), header.size());
+  f.write(data.data(), data.size() * sizeof(float));
+  f.commit();
+}
+
+void print_top(const float* logits, int64_t V, int64_t position) {
+  std::vector<int32_t> order(static_cast<size_t>(V));
+  std::iota(order.begin(), order.end(), 0);
+  const size_t k = std::min<size_t>(5, order.size());
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  });
+  std::printf("position %lld top %zu:", static_cast<long long>(position), k);
+  for (size_t i = 0; i < k; ++i) std::printf(" %d (%.6g)", order[i], logits[order[i]]);
+  std::printf("\n");
+}
+
+int run_logits(const LogitsArgs& a) {
+  if (a.ids.empty()) fail("--ids: no token ids given");
+  TextModel model = TextModel::open(a.model);
+  const int64_t n = static_cast<int64_t>(a.ids.size()), V = model.config().n_vocab;
+  TextStateOptions o;
+  o.kv_type = a.kv_type == "f32" ? GgmlType::F32 : GgmlType::F16;
+  o.n_batch = a.batch;
+  o.n_ctx = a.ctx > 0 ? a.ctx
+                      : std::max(std::min(model.config().n_ctx_train, TextStateOptions::kDefaultCtx), n + a.greedy);
+  TextState state = model.new_state(o);
+  kernels::ThreadPool pool(a.threads);
+
+  const LogitRows rows = a.all_positions ? LogitRows::kAll : LogitRows::kLast;
+  const int64_t n_rows = a.all_positions ? n : 1;
+  std::vector<float> logits(static_cast<size_t>(n_rows * V));
+  model.forward(TextInput::tokens(a.ids), state, rows, logits.data(), pool);
+  const std::span<const float> last(logits.data() + (n_rows - 1) * V, static_cast<size_t>(V));
+
+  if (!a.out.empty()) write_npy_f32(a.out, logits, n_rows, V);
+  if (a.greedy > 0) {
+    const std::vector<int32_t> ids = greedy_continuation(model, state, last, a.greedy, pool);
+    for (size_t i = 0; i < ids.size(); ++i) std::printf(i ? " %d" : "%d", ids[i]);
+    std::printf("\n");
+  }
+  if (a.out.empty() && a.greedy <= 0) print_top(last.data(), V, n - 1);
+  return 0;
+}
+
+const CommandRegistrar kRegistrar{Command{
+    "logits",
+    [](CLI::App& app) {
+      CLI::App* sub = app.add_subcommand(
+          "logits", "Evaluate token ids on a llama text GGUF: logits as .npy, greedy continuation");
+      sub->footer(
+          "Output: --out writes float32 .npy [positions, n_vocab] (every prompt position with --all-positions,\n"
+          "else [1, n_vocab] for the last one). --greedy N prints N ids on one line, space-separated: argmax\n"
+          "(lowest id wins ties; end-of-generation ids are not special), token s fed at position n_ids + s.\n"
+          "Without --out or --greedy the top 5 ids of the last position are printed. SMOLVLM_FORCE_ISA=\n"
+          "scalar|avx2|avx512 forces the kernels.");
+      sub->add_option("model", args.model, "Text GGUF file (architecture llama)")->required()->check(CLI::ExistingFile);
+      sub->add_option("--ids", args.ids, "Prompt token ids, comma-separated (positions 0, 1, ...)")
+          ->required()
+          ->delimiter(',');
+      sub->add_flag("--all-positions", args.all_positions,
+                    "Logits of every prompt position in --out (default: the last position only)");
+      sub->add_option("--out,-o", args.out, "Write the logits as float32 .npy [positions, n_vocab]");
+      sub->add_option("--greedy", args.greedy, "Print the N-token greedy continuation (ids, one line)")
+          ->check(CLI::NonNegativeNumber);
+      sub->add_option("--threads,-t", args.threads, "Threads (default: physical cores)")
+          ->check(CLI::NonNegativeNumber);
+      sub->add_option("--kv-type", args.kv_type, "KV cache type")->check(CLI::IsMember({"f16", "f32"}))
+          ->capture_default_str();
+      sub->add_option("--batch,-b", args.batch, "Prompt tokens per prefill pass")
+          ->check(CLI::PositiveNumber)
+          ->capture_default_str();
+      sub->add_option("--ctx,-c", args.ctx, "Context size (default: min(trained, 4096), at least the tokens run)")
+          ->check(CLI::NonNegativeNumber);
+      return sub;
+    },
+    [] { return run_logits(args); },
+    100,
+    "dev"}};
+
+}  // namespace
+}  // namespace smolvlm::cli

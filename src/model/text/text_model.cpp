@@ -1,0 +1,157 @@
+// The Llama decoder forward pass, top to bottom (transformers' LlamaForCausalLM; llama.cpp's
+// llm_build_llama for the GGUF conventions: q/k rows permuted so that RoPE rotates adjacent pairs).
+// Shapes: T rows in this chunk, E width, H / Hkv heads of D dims, F MLP width, V vocabulary.
+#include "model/text/text_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+
+#include "base/error.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+
+namespace smolvlm {
+
+using kernels::ThreadPool;
+
+namespace {
+
+// Row-wise kernels (norms, activations) are single-threaded; a prefill chunk splits its rows over
+// the pool. fn(first_row, n_rows).
+void for_rows(ThreadPool& pool, int64_t n_rows, const std::function<void(int64_t, int64_t)>& fn) {
+  const int64_t parts = std::min<int64_t>(pool.size(), n_rows / 8);
+  if (parts <= 1) return fn(0, n_rows);
+  pool.run(parts, [&](int64_t p, int) {
+    const int64_t r0 = n_rows * p / parts, r1 = n_rows * (p + 1) / parts;
+    fn(r0, r1 - r0);
+  });
+}
+
+// y[r] = rms_norm(x[r]) * w for n rows of width dim.
+void rms_norm_rows(ThreadPool& pool, const float* x, const float* w, float eps, int64_t n, int64_t dim, float* y) {
+  for_rows(pool, n, [&](int64_t r, int64_t m) { kernels::rms_norm(x + r * dim, w, eps, m, dim, y + r * dim); });
+}
+
+// gate[r] = silu(gate[r]) * up[r] for n rows of width dim.
+void silu_mul_rows(ThreadPool& pool, float* gate, const float* up, int64_t n, int64_t dim) {
+  for_rows(pool, n, [&](int64_t r, int64_t m) {
+    kernels::silu_mul(gate + r * dim, up + r * dim, gate + r * dim, m * dim);
+  });
+}
+
+}  // namespace
+
+TextModel::TextModel(GgufFile file) : file_(std::move(file)), config_(read_text_config(file_)) {
+  weights_ = bind_text_weights(file_, config_);
+}
+
+void TextModel::check_input(const TextInput& in, const TextState& s) const {
+  const TextConfig& sc = s.config();
+  if (sc.n_embd != config_.n_embd || sc.n_layer != config_.n_layer || sc.kv_dim() != config_.kv_dim() ||
+      sc.q_dim() != config_.q_dim() || sc.n_ff != config_.n_ff)
+    fail("text state was made for another model (", sc.summary(), ")");
+  if (in.n <= 0) fail("empty input: nothing to evaluate");
+  if ((in.ids == nullptr) == (in.embeddings == nullptr)) fail("text input needs either token ids or embeddings");
+  for (int64_t i = 0; in.ids != nullptr && i < in.n; ++i) {
+    if (in.ids[i] < 0 || in.ids[i] >= config_.n_vocab)
+      fail("token id ", in.ids[i], " (input position ", i, ") is out of range: the vocabulary has ", config_.n_vocab,
+           " tokens (0 .. ", config_.n_vocab - 1, ")");
+  }
+  if (s.n_past() + in.n > s.n_ctx())
+    fail("context overflow: ", in.n, " more positions after ", s.n_past(), " exceed the context size of ", s.n_ctx(),
+         " positions");
+}
+
+void TextModel::forward(const TextInput& in, TextState& s, LogitRows rows, float* logits, ThreadPool& pool) const {
+  check_input(in, s);
+  if (rows != LogitRows::kNone && logits == nullptr) fail("forward: no buffer for the requested logits");
+  for (int64_t first = 0; first < in.n; first += s.n_batch()) {
+    const int64_t n = std::min(s.n_batch(), in.n - first);
+    const bool last_chunk = first + n == in.n;
+    const int64_t n_out = rows == LogitRows::kAll ? n : (rows == LogitRows::kLast && last_chunk ? 1 : 0);
+    float* out = rows == LogitRows::kAll ? logits + first * config_.n_vocab : logits;
+    forward_chunk(in, first, n, n_out, s, out, pool);
+    s.kv.advance(n);
+  }
+}
+
+void TextModel::forward_chunk(const TextInput& in, int64_t first, int64_t T, int64_t n_out, TextState& s,
+                              float* logits, ThreadPool& pool) const {
+  const TextConfig& c = config_;
+  const int64_t E = c.n_embd, F = c.n_ff, H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim;
+  const int64_t pos0 = s.n_past();
+  const float attn_scale = 1.0f / std::sqrt(static_cast<float>(D));
+  for (int64_t i = 0; i < T; ++i) s.pos[i] = static_cast<int32_t>(pos0 + i);
+
+  float* hidden = s.hidden.data();  // [T, E]
+  float* h = s.normed.data();       // [T, E]
+  float* q = s.q.data();            // [T, H*D]
+  float* k = s.k.data();            // [T, Hkv*D]
+  float* v = s.v.data();            // [T, Hkv*D]
+  float* attn = s.attn.data();      // [T, H*D]
+  float* gate = s.gate.data();      // [T, F]
+  float* up = s.up.data();          // [T, F]
+  const int32_t* pos = s.pos.data();
+
+  // hidden = embed_tokens(input_ids), or the given input embeddings                    [T, E]
+  if (in.ids != nullptr) {
+    kernels::embed_rows(weights_.embed_tokens, in.ids + first, T, hidden);
+  } else {
+    std::memcpy(hidden, in.embeddings + first * E, static_cast<size_t>(T * E) * sizeof(float));
+  }
+
+  int64_t n = T;  // rows still computed: all of them, except in the last layer (below)
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const TextLayerWeights& w = weights_.layers[static_cast<size_t>(l)];
+
+    // ---- self_attn ----
+    // h = input_layernorm(hidden)                                                       [T, E]
+    rms_norm_rows(pool, hidden, w.input_layernorm, c.rms_eps, T, E, h);
+    // q = q_proj(h), k = k_proj(h), v = v_proj(h)                              [T, H*D], [T, Hkv*D] x 2
+    kernels::matmul(*w.q_proj, h, T, q, pool);
+    kernels::matmul(*w.k_proj, h, T, k, pool);
+    kernels::matmul(*w.v_proj, h, T, v, pool);
+    // rotary embedding of every q and k head at its position (adjacent pairs: the GGUF rows are permuted)
+    kernels::rope_norm(q, T, H, D, c.n_rot, pos, c.rope_freq_base);
+    kernels::rope_norm(k, T, Hkv, D, c.n_rot, pos, c.rope_freq_base);
+    // past_key_value.update(k, v): positions pos0 .. pos0+T-1 of this layer's cache
+    s.kv.store(l, pos0, T, k, v);
+
+    // In the last layer only the rows whose logits are wanted go on (llama.cpp does the same):
+    // the cache is complete, and nothing else reads the other rows.
+    if (l == c.n_layer - 1) {
+      if (n_out == 0) return;
+      const int64_t skip = T - n_out;
+      hidden += skip * E, q += skip * H * D, n = n_out;
+    }
+    // attn = softmax(q k^T / sqrt(D), causal) v over cached positions 0 .. pos0+T-1, GQA  [n, H*D]
+    kernels::attention({.q = q, .k = s.kv.keys(l), .v = s.kv.values(l), .out = attn, .kv_type = s.kv.type(),
+                        .n_q = n, .n_kv = pos0 + T, .n_heads = H, .n_kv_heads = Hkv, .head_dim = D,
+                        .kv_row_stride = s.kv.row_bytes(), .q_pos0 = pos0 + T - n, .causal = true,
+                        .scale = attn_scale},
+                       pool);
+    // hidden = hidden + o_proj(attn)                                                    [n, E]
+    kernels::matmul(*w.o_proj, attn, n, h, pool);
+    kernels::add(hidden, h, n * E);
+
+    // ---- mlp ----
+    // h = post_attention_layernorm(hidden)                                              [n, E]
+    rms_norm_rows(pool, hidden, w.post_attention_layernorm, c.rms_eps, n, E, h);
+    // gate = gate_proj(h), up = up_proj(h)                                              [n, F]
+    kernels::matmul(*w.gate_proj, h, n, gate, pool);
+    kernels::matmul(*w.up_proj, h, n, up, pool);
+    // gate = act_fn(gate) * up  (SiLU)                                                  [n, F]
+    silu_mul_rows(pool, gate, up, n, F);
+    // hidden = hidden + down_proj(gate)                                                 [n, E]
+    kernels::matmul(*w.down_proj, gate, n, h, pool);
+    kernels::add(hidden, h, n * E);
+  }
+
+  // logits = lm_head(norm(hidden))                                                      [n_out, V]
+  kernels::rms_norm(hidden, weights_.norm, c.rms_eps, n, E, h);
+  kernels::matmul(*weights_.lm_head, h, n, logits, pool);
+}
+
+}  // namespace smolvlm

@@ -1,0 +1,67 @@
+// The Llama text decoder of SmolVLM2 (SmolLM2) over a llama text GGUF: ours, llama-quantize's or
+// ggml-org's. Immutable after load; per-sequence state (KV cache, activations) lives in TextState.
+//
+//   TextModel model = TextModel::open("text-Q8_0.gguf");
+//   TextState state = model.new_state({.n_ctx = 2048});
+//   model.forward(TextInput::tokens(prompt), state, LogitRows::kLast, logits, pool);  // prefill
+//   model.forward(TextInput::tokens({&next, 1}), state, LogitRows::kLast, logits, pool);  // decode
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "io/gguf.h"
+#include "kernels/thread_pool.h"
+#include "model/text/text_config.h"
+#include "model/text/text_state.h"
+#include "model/text/text_weights.h"
+
+namespace smolvlm {
+
+// The rows of logits a forward pass writes.
+enum class LogitRows {
+  kNone,  // fill the cache only
+  kLast,  // [1, n_vocab] for the last input position
+  kAll,   // [n, n_vocab] for every input position
+};
+
+// n inputs at consecutive positions: token ids, or input embeddings of width E (image features).
+struct TextInput {
+  const int32_t* ids = nullptr;
+  const float* embeddings = nullptr;  // [n, E]
+  int64_t n = 0;
+  static TextInput tokens(std::span<const int32_t> ids) { return {ids.data(), nullptr, int64_t(ids.size())}; }
+  static TextInput embedding_rows(const float* rows, int64_t n) { return {nullptr, rows, n}; }
+};
+
+class TextModel {
+ public:
+  // Reads the hyper-parameters and binds the weights for the active ISA (force an ISA before
+  // loading). Throws Error naming the file and the tensor or key at fault.
+  explicit TextModel(GgufFile file);
+  static TextModel open(const std::string& path) { return TextModel(GgufFile::open(path)); }
+
+  const TextConfig& config() const { return config_; }
+  const TextWeights& weights() const { return weights_; }
+  const GgufFile& file() const { return file_; }
+
+  TextState new_state(const TextStateOptions& options = {}) const { return TextState(config_, options); }
+
+  // Runs `in` at positions state.n_past() .. n_past + n - 1 (appending to the KV cache) in chunks
+  // of state.n_batch() rows and writes the requested logits (row-major, n_vocab per row). Throws
+  // Error before changing the state for a token id out of range or a context overflow.
+  void forward(const TextInput& in, TextState& state, LogitRows rows, float* logits, kernels::ThreadPool& pool) const;
+
+ private:
+  // One chunk of n <= n_batch rows, starting at input row `first`; logits for its last n_out rows.
+  void forward_chunk(const TextInput& in, int64_t first, int64_t n, int64_t n_out, TextState& s, float* logits,
+                     kernels::ThreadPool& pool) const;
+  void check_input(const TextInput& in, const TextState& s) const;
+
+  GgufFile file_;  // the mapping the weight views point into
+  TextConfig config_;
+  TextWeights weights_;
+};
+
+}  // namespace smolvlm
