@@ -109,10 +109,9 @@ void TextModel::forward_chunk(const TextInput& in, int64_t first, int64_t T, int
     // ---- self_attn ----
     // h = input_layernorm(hidden)                                                       [T, E]
     rms_norm_rows(pool, hidden, w.input_layernorm, c.rms_eps, T, E, h);
-    // q = q_proj(h), k = k_proj(h), v = v_proj(h)                              [T, H*D], [T, Hkv*D] x 2
-    kernels::matmul(*w.q_proj, h, T, q, pool);
-    kernels::matmul(*w.k_proj, h, T, k, pool);
-    kernels::matmul(*w.v_proj, h, T, v, pool);
+    // q = q_proj(h), k = k_proj(h), v = v_proj(h), in one pass over h      [T, H*D], [T, Hkv*D] x 2
+    const kernels::MatmulOut qkv[] = {{w.q_proj.get(), q}, {w.k_proj.get(), k}, {w.v_proj.get(), v}};
+    kernels::matmul_many(qkv, 3, h, T, pool);
     // rotary embedding of every q and k head at its position (adjacent pairs: the GGUF rows are permuted)
     kernels::rope_norm(q, T, H, D, c.n_rot, pos, c.rope_freq_base);
     kernels::rope_norm(k, T, Hkv, D, c.n_rot, pos, c.rope_freq_base);
@@ -139,9 +138,9 @@ void TextModel::forward_chunk(const TextInput& in, int64_t first, int64_t T, int
     // ---- mlp ----
     // h = post_attention_layernorm(hidden)                                              [n, E]
     rms_norm_rows(pool, hidden, w.post_attention_layernorm, c.rms_eps, n, E, h);
-    // gate = gate_proj(h), up = up_proj(h)                                              [n, F]
-    kernels::matmul(*w.gate_proj, h, n, gate, pool);
-    kernels::matmul(*w.up_proj, h, n, up, pool);
+    // gate = gate_proj(h), up = up_proj(h), in one pass over h                         [n, F]
+    const kernels::MatmulOut gate_up[] = {{w.gate_proj.get(), gate}, {w.up_proj.get(), up}};
+    kernels::matmul_many(gate_up, 2, h, n, pool);
     // gate = act_fn(gate) * up  (SiLU)                                                  [n, F]
     silu_mul_rows(pool, gate, up, n, F);
     // hidden = hidden + down_proj(gate)                                                 [n, E]
