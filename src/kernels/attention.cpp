@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <immintrin.h>
+
 #include "base/error.h"
 #include "kernels/ops_internal.h"
 
@@ -57,12 +59,21 @@ void attention_tiled(const AttentionArgs& a, ThreadPool& pool, int64_t q_tile, i
   const int64_t n_tasks = n_qt * a.n_kv_heads * groups_per_kv;
 
   const size_t per_thread = (attn_scratch_floats(q_tile * n_g, kv_block, D) + 15) / 16 * 16;
-  std::vector<float> scratch(per_thread * static_cast<size_t>(pool.size()) + 16);
+  // Kept per calling thread and grown only: a decode step calls this once per layer, and a fresh
+  // zero-filled buffer each time costs more than the attention itself. Every tile kernel writes
+  // the scratch before reading it.
+  thread_local std::vector<float> scratch;
+  const size_t need = per_thread * static_cast<size_t>(pool.size()) + 16;
+  if (scratch.size() < need) scratch.resize(need);
   float* base = scratch.data();
   while (reinterpret_cast<uintptr_t>(base) % 64 != 0) ++base;
 
   const size_t elt = a.kv_type == GgmlType::F16 ? 2 : 4;
   const auto tile_kernel = ops_table(active_isa()).attention_tile;
+  // Decode reads every cached key and value of the layer once, long evicted by the weight stream:
+  // each task first asks for its head's rows, so the misses overlap instead of trickling in
+  // through the dot products.
+  const bool prefetch_kv = a.n_q == 1;
   pool.run(n_tasks, [&](int64_t task, int thread) {
     // Head groups one after another, so that consecutive tasks reuse the same keys and values
     // from cache; within a group the last query tiles first (under a causal mask they see the
@@ -88,6 +99,17 @@ void attention_tiled(const AttentionArgs& a, ThreadPool& pool, int64_t q_tile, i
     t.scale = a.scale;
     t.kv_block = kv_block;
     t.scratch = base + per_thread * static_cast<size_t>(thread);
+    if (prefetch_kv) {
+      const int64_t n_vis = t.visible(t.n_tok - 1);
+      const size_t row = static_cast<size_t>(D) * elt;
+      for (int64_t j = 0; j < n_vis; ++j) {
+        const size_t at = static_cast<size_t>(j) * t.kv_stride;
+        for (size_t b = 0; b < row; b += 64) {
+          _mm_prefetch(reinterpret_cast<const char*>(t.k) + at + b, _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char*>(t.v) + at + b, _MM_HINT_T0);
+        }
+      }
+    }
     tile_kernel(t);
   });
 }

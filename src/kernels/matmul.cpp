@@ -10,7 +10,10 @@
 #include <atomic>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <vector>
+
+#include <sys/mman.h>
 
 #include "base/error.h"
 #include "kernels/matmul_act.h"
@@ -32,16 +35,48 @@ const Kernel* kernel_for(Isa isa, GgmlType t) {
   return mm::scalar_kernel(t);
 }
 
-struct FreeDeleter {
-  void operator()(uint8_t* p) const { std::free(p); }
-};
+// Packed weights are carved out of 2 MiB-aligned blocks that ask for transparent huge pages
+// (madvise; only advice, and a no-op where THP is off). Decode streams every weight byte once per
+// token: with 4 KiB pages that is a TLB miss and a page walk every 4 KiB, with 2 MiB pages
+// almost none. Small weights share blocks (a block lives as long as any weight carved from it);
+// large ones get their own.
+constexpr size_t kHugePage = size_t(2) << 20;
+constexpr size_t kArenaBlock = 16 * kHugePage;
+
+size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+std::shared_ptr<uint8_t> huge_alloc(size_t bytes) {  // bytes: a multiple of kHugePage
+  void* p = std::aligned_alloc(kHugePage, bytes);
+  if (p == nullptr) return nullptr;
+#ifdef MADV_HUGEPAGE
+  madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+  return std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), [](uint8_t* q) { std::free(q); });
+}
+
+std::shared_ptr<uint8_t> alloc_packed(size_t n) {
+  n = round_up(n, 64);
+  if (n >= kArenaBlock / 4) return huge_alloc(round_up(n, kHugePage));
+  static std::mutex mu;
+  static std::shared_ptr<uint8_t> block;
+  static size_t used = 0;
+  std::lock_guard lock(mu);
+  if (!block || used + n > kArenaBlock) {
+    block = huge_alloc(kArenaBlock);
+    used = 0;
+    if (!block) return nullptr;
+  }
+  std::shared_ptr<uint8_t> out(block, block.get() + used);  // shares the block's lifetime
+  used += n;
+  return out;
+}
 
 class Packed final : public PackedWeight {
  public:
   Packed(const WeightView& w, const Kernel* k) : w_(w), k_(k) {
     if (k->pack) {
       const size_t n = k->packed_bytes(w.rows, w.cols);
-      owned_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (n + 63) & ~size_t(63))));
+      owned_ = alloc_packed(n);
       if (!owned_) fail("pack_weight: out of memory for ", n, " bytes of packed ", ggml_type_name(w.type), " weights");
       k->pack(w, owned_.get());
     }
@@ -60,7 +95,7 @@ class Packed final : public PackedWeight {
  private:
   WeightView w_;
   const Kernel* k_;
-  std::unique_ptr<uint8_t, FreeDeleter> owned_;
+  std::shared_ptr<uint8_t> owned_;
   mm::PackedData data_;
 };
 
@@ -138,24 +173,40 @@ void decode_with_affinity(const MatmulOut* outs, int n_outs, const std::vector<m
     int64_t r0, r1;
   };
   const int threads = pool.size();
-  std::vector<std::vector<Chunk>> slices(static_cast<size_t>(threads));
+  // Reused from call to call: decode makes ~150 of these calls per token.
+  // (Named through plain references below: inside the pool job a thread_local name would mean the
+  // worker's own copy.)
+  thread_local std::vector<std::vector<Chunk>> slices_tls;
+  std::vector<std::vector<Chunk>>& slices = slices_tls;
+  slices.resize(static_cast<size_t>(threads));
+  for (auto& sl : slices) sl.clear();
   for (int i = 0; i < n_outs; ++i) {
     const Packed& p = packed(outs[i].w);
     const int64_t rb = p.kernel().row_block, rows = p.rows();
     const int64_t groups = (rows + rb - 1) / rb;
     for (int th = 0; th < threads; ++th) {
       const int64_t g0 = groups * th / threads, g1 = groups * (th + 1) / threads;
-      const int64_t step = std::max<int64_t>(1, (g1 - g0) / 4);  // a few pieces each, for stealing
+      // A few pieces each, for stealing, but none under ~64 KB: every piece restarts the
+      // kernel's prefetch stream, which costs small weights (k_proj, v_proj) dearly.
+      const int64_t group_bytes = std::max<int64_t>(1, int64_t(p.bytes()) / groups);
+      const int64_t step = std::max<int64_t>({1, (g1 - g0) / 4, (int64_t(64) << 10) / group_bytes});
       for (int64_t g = g0; g < g1; g += step)
         slices[size_t(th)].push_back({i, g * rb, std::min(rows, std::min(g + step, g1) * rb)});
     }
   }
-  std::vector<std::atomic<size_t>> next(static_cast<size_t>(threads));
-  for (auto& n : next) n.store(0, std::memory_order_relaxed);
+  // Each slice's cursor on its own cache line: its owner bumps it once per chunk.
+  struct alignas(64) Cursor {
+    std::atomic<size_t> next{0};
+  };
+  thread_local std::vector<Cursor> cursor_tls;
+  std::vector<Cursor>& cursor = cursor_tls;
+  if (cursor.size() < static_cast<size_t>(threads)) cursor = std::vector<Cursor>(static_cast<size_t>(threads));
+  for (auto& cur : cursor) cur.next.store(0, std::memory_order_relaxed);
   pool.run(threads, [&](int64_t, int thread) {
     for (int k = 0; k < threads; ++k) {
       const size_t s = size_t((thread + k) % threads);
-      for (size_t c = next[s].fetch_add(1); c < slices[s].size(); c = next[s].fetch_add(1)) {
+      std::atomic<size_t>& next = cursor[s].next;
+      for (size_t c = next.fetch_add(1); c < slices[s].size(); c = next.fetch_add(1)) {
         const Chunk& ch = slices[s][c];
         const Packed& p = packed(outs[ch.out].w);
         p.kernel().tile(p.data(), acts[which[size_t(ch.out)]], ch.r0, ch.r1, 0, 1, outs[ch.out].y, p.rows());
@@ -177,10 +228,14 @@ void matmul_many(const MatmulOut* outs, int n_outs, const float* x, int64_t n_to
   const int64_t cols = packed(outs[0].w).cols();
   // Convert the activations once per distinct preparation.
   thread_local std::vector<mm::ActScratch> scratch;
-  std::vector<mm::Acts> acts;
-  std::vector<const Packed*> prep_of;  // the weight each prepared set was made for
-  acts.reserve(size_t(n_outs));
-  std::vector<size_t> which(static_cast<size_t>(n_outs));
+  // Bookkeeping reused from call to call (decode makes ~150 calls per token); the pool jobs below
+  // reach it through parameters and pointers, never through these thread_local names.
+  thread_local std::vector<mm::Acts> acts;
+  thread_local std::vector<const Packed*> prep_of;  // the weight each prepared set was made for
+  thread_local std::vector<size_t> which;
+  acts.clear();
+  prep_of.clear();
+  which.assign(static_cast<size_t>(n_outs), 0);
   for (int i = 0; i < n_outs; ++i) {
     const Packed& p = packed(outs[i].w);
     if (outs[i].y == nullptr) fail("matmul: null output");
