@@ -1,10 +1,9 @@
 #include "convert/hf_config.h"
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include "base/error.h"
+#include "base/file_util.h"
 
 namespace smolvlm {
 namespace fs = std::filesystem;
@@ -29,13 +28,10 @@ const char* json_kind(const json& j) {
 }  // namespace
 
 JsonFile read_json_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path.string(), ": cannot read the file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
   JsonFile f{path.string(), {}};
+  const std::string text = read_file(path.string());
   try {
-    f.json = json::parse(ss.str());
+    f.json = json::parse(text);
   } catch (const json::exception& e) {
     fail(path.string(), ": invalid JSON: ", e.what());
   }

@@ -2,11 +2,11 @@
 
 #include <array>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 
 #include "base/error.h"
+#include "base/file_util.h"
 #include "convert/hf_config.h"
 #include "io/gguf.h"
 
@@ -53,13 +53,6 @@ void dict_set(std::vector<std::pair<std::string, V>>& d, const std::string& k, V
   d.emplace_back(k, v);
 }
 
-std::string read_text_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) fail(p.string(), ": cannot read the file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // "left right" merges from tokenizer.json's model.merges: strings as they are, or (since
 // transformers 4.45) [left, right] pairs whose inner spaces become U+0120 like gguf-py does.
@@ -82,7 +75,7 @@ std::vector<std::string> merges_from_json(const json& merges, const std::string&
 
 // merges.txt: an optional "#version" first line, then "left right" per line (gguf-py's reader).
 std::vector<std::string> merges_from_txt(const fs::path& p) {
-  std::istringstream in(read_text_file(p));
+  std::istringstream in(read_file(p.string()));
   std::vector<std::string> out;
   std::string line;
   bool first = true;
@@ -306,7 +299,7 @@ HfVocab load_hf_vocab(const std::string& dir, int64_t n_vocab, const json& confi
     }
   }
   if (!v.chat_template && fs::exists(d / "chat_template.jinja", ec)) {
-    v.chat_template = read_text_file(d / "chat_template.jinja");
+    v.chat_template = read_file((d / "chat_template.jinja").string());
   } else if (!v.chat_template) {
     if (auto ct = read_json_file_if_exists(d / "chat_template.json")) {
       const JsonFields f(ct->json, ct->name);

@@ -14,6 +14,7 @@
 
 #include "base/atomic_file.h"
 #include "base/error.h"
+#include "base/file_util.h"
 #include "base/fp16.h"
 #include "base/progress.h"
 #include "convert/model_configs.h"
@@ -381,13 +382,6 @@ void write_text(const fs::path& p, const std::string& text, bool force) {
   f.commit();
 }
 
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) fail(p.string(), ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string hex64(uint64_t v) {
   char buf[24];
@@ -448,7 +442,7 @@ RandomCheckpointResult make_random_checkpoint(const RandomCheckpointOptions& opt
   const auto written = [&](const std::string& n) { res.files.push_back((out / n).string()); };
 
   for (const auto& f : tf.copy) {
-    write_text(out / f, read_bytes(fs::path(opt.tokenizer_dir) / f), opt.force);
+    write_text(out / f, read_file((fs::path(opt.tokenizer_dir) / f).string()), opt.force);
     written(f);
   }
   for (const auto& [f, text] : tf.files) {

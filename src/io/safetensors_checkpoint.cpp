@@ -2,11 +2,10 @@
 // model.safetensors.index.json), and the F32/F16/BF16 -> float32 conversion.
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "base/error.h"
+#include "base/file_util.h"
 #include "base/fp16.h"
 #include "io/safetensors.h"
 
@@ -19,12 +18,9 @@ namespace {
 constexpr const char* kIndexName = "model.safetensors.index.json";
 
 nlohmann::json read_json(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) fail(p.string(), ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  const std::string text = read_file(p.string());
   try {
-    return nlohmann::json::parse(ss.str());
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     fail(p.string(), ": invalid JSON: ", e.what());
   }

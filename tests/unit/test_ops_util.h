@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/isa.h"
+#include "support/isa_scope.h"
 
 namespace smolvlm::testing {
 
@@ -17,17 +18,7 @@ inline std::vector<kernels::Isa> supported_isas() {
   return out;
 }
 
-// Forces an ISA for the scope; restores the previous one.
-class ForceIsa {
- public:
-  explicit ForceIsa(kernels::Isa isa) : saved_(kernels::active_isa()) { kernels::force_isa(isa); }
-  ~ForceIsa() { kernels::force_isa(saved_); }
-  ForceIsa(const ForceIsa&) = delete;
-  ForceIsa& operator=(const ForceIsa&) = delete;
-
- private:
-  kernels::Isa saved_;
-};
+using ForceIsa = ::smolvlm::testing::IsaScope;
 
 inline std::vector<float> random_normal(size_t n, uint32_t seed, float mean = 0.0f, float sd = 1.0f) {
   std::mt19937 rng(seed);

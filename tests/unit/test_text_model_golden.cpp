@@ -14,7 +14,7 @@ namespace {
 using testing::load_npy;
 using testing::text::golden;
 using testing::text::GoldenRun;
-using testing::text::IsaScope;
+using ::smolvlm::testing::IsaScope;
 using testing::text::rel_diff;
 using testing::text::run_golden_protocol;
 

@@ -16,6 +16,7 @@
 #include "kernels/thread_pool.h"
 #include "model/text/text_generate.h"
 #include "model/text/text_model.h"
+#include "support/isa_scope.h"
 #include "support/testing.h"
 
 namespace smolvlm::testing::text {
@@ -38,18 +39,6 @@ inline std::string golden(const std::string& model, const std::string& rel) {
 #define SMOLVLM_REQUIRE_ISA(name)                                                      \
   if (!::smolvlm::kernels::isa_supported(*::smolvlm::kernels::parse_isa(name))) \
   GTEST_SKIP() << "this CPU has no " << (name)
-
-// Forces an ISA for the scope (weights are packed at load: load the model inside it).
-class IsaScope {
- public:
-  explicit IsaScope(kernels::Isa isa) : saved_(kernels::active_isa()) { kernels::force_isa(isa); }
-  ~IsaScope() { kernels::force_isa(saved_); }
-  IsaScope(const IsaScope&) = delete;
-  IsaScope& operator=(const IsaScope&) = delete;
-
- private:
-  kernels::Isa saved_;
-};
 
 // max |got - ref| / max |ref| (the golden README's "rel").
 inline double rel_diff(std::span<const float> got, std::span<const float> ref) {
