@@ -29,4 +29,9 @@ void KvCache::store(int64_t layer, int64_t pos, int64_t n, const float* k, const
   kernels::store_row(type_, v, base(layer, 1) + off, n * kv_dim_);
 }
 
+void KvCache::truncate(int64_t n) {
+  if (n < 0 || n > n_past_) fail("KV cache: cannot keep ", n, " positions of ", n_past_);
+  n_past_ = n;
+}
+
 }  // namespace smolvlm

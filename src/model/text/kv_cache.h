@@ -29,6 +29,8 @@ class KvCache {
 
   void advance(int64_t n) { n_past_ += n; }  // after every layer has stored positions n_past .. n_past+n-1
   void clear() { n_past_ = 0; }
+  // Keeps positions 0 .. n-1 only (a session reusing a common prompt prefix); 0 <= n <= n_past.
+  void truncate(int64_t n);
 
  private:
   uint8_t* base(int64_t layer, int which) { return data_.get() + (2 * layer + which) * layer_bytes_; }

@@ -41,6 +41,7 @@ class TextState {
   int64_t n_past() const { return kv.n_past(); }
   int64_t n_ctx() const { return kv.n_ctx(); }
   void clear() { kv.clear(); }  // forget the sequence; the next input starts at position 0
+  void truncate(int64_t n) { kv.truncate(n); }  // keep positions 0 .. n-1; the next input goes to n
 
   KvCache kv;
   // Activations of one batch of up to n_batch rows (names as in the forward pass).

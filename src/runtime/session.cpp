@@ -1,0 +1,143 @@
+#include "runtime/session.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "base/error.h"
+#include "runtime/stop_strings.h"
+
+namespace smolvlm {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+bool cancelled(const std::atomic<bool>* cancel) { return cancel != nullptr && cancel->load(std::memory_order_relaxed); }
+
+TextStateOptions state_options(const LoadedModel& model, const SessionOptions& o) {
+  TextStateOptions s;
+  s.n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min(model.text().config().n_ctx_train, TextStateOptions::kDefaultCtx);
+  s.kv_type = o.kv_type;
+  s.n_batch = o.n_batch;
+  return s;
+}
+
+}  // namespace
+
+const char* done_reason_name(DoneReason r) {
+  switch (r) {
+    case DoneReason::kStop: return "stop";
+    case DoneReason::kLength: return "length";
+    case DoneReason::kCancelled: return "cancel";
+  }
+  return "?";
+}
+
+Session::Session(std::shared_ptr<const LoadedModel> model, const SessionOptions& options, kernels::ThreadPool& pool)
+    : model_(std::move(model)), pool_(&pool), state_(model_->text().new_state(state_options(*model_, options))) {
+  logits_.resize(static_cast<size_t>(model_->text().config().n_vocab));
+}
+
+void Session::reset() {
+  state_.clear();
+  cached_.clear();
+}
+
+bool Session::evaluate(std::span<const int32_t> ids, bool want_logits, const std::atomic<bool>* cancel) {
+  const auto n = static_cast<int64_t>(ids.size());
+  for (int64_t first = 0; first < n; first += state_.n_batch()) {
+    if (cancelled(cancel)) return false;
+    const int64_t m = std::min(state_.n_batch(), n - first);
+    const bool last = first + m == n;
+    const auto chunk = ids.subspan(static_cast<size_t>(first), static_cast<size_t>(m));
+    model_->text().forward(TextInput::tokens(chunk), state_, last && want_logits ? LogitRows::kLast : LogitRows::kNone,
+                           logits_.data(), *pool_);
+    cached_.insert(cached_.end(), chunk.begin(), chunk.end());
+  }
+  return true;
+}
+
+GenerateResult Session::generate(std::span<const int32_t> prompt, const GenerateOptions& options,
+                                 const TextSink& on_text, const std::atomic<bool>* cancel) {
+  const Tokenizer& tok = model_->tokenizer();
+  const auto n_prompt = static_cast<int64_t>(prompt.size());
+  if (n_prompt == 0) fail("empty prompt: nothing to generate from");
+  for (int64_t i = 0; i < n_prompt; ++i) {
+    if (prompt[i] < 0 || prompt[i] >= tok.n_vocab())
+      fail("prompt token ", i, " has id ", prompt[i], ", outside the vocabulary (0 .. ", tok.n_vocab() - 1, ")");
+  }
+  if (n_prompt >= state_.n_ctx())
+    fail("the prompt has ", n_prompt, " tokens but the context holds ", state_.n_ctx(),
+         " (with room for at least one reply token): shorten the prompt or raise the context size (--ctx / num_ctx)");
+
+  GenerateResult r;
+  r.prompt_tokens = n_prompt;
+  // Keep the longest common prefix; at least the last prompt token is evaluated again for its logits.
+  size_t keep = 0;
+  while (keep < cached_.size() && keep < prompt.size() && cached_[keep] == prompt[keep]) ++keep;
+  keep = std::min(keep, prompt.size() - 1);
+  state_.truncate(static_cast<int64_t>(keep));
+  cached_.resize(keep);
+  r.prompt_reused = static_cast<int64_t>(keep);
+
+  const auto t_prompt = std::chrono::steady_clock::now();
+  const bool prefilled = evaluate(prompt.subspan(keep), /*want_logits=*/true, cancel);
+  r.prompt_seconds = seconds_since(t_prompt);
+  if (!prefilled) {
+    r.reason = DoneReason::kCancelled;
+    return r;
+  }
+
+  const auto t_eval = std::chrono::steady_clock::now();
+  Sampler sampler(options.sampling);
+  TokenStreamDecoder decoder(tok, options.skip_special);
+  StopMatcher stops(options.stop);
+  bool sink_open = true;
+  auto emit = [&](const std::string& text) {
+    if (text.empty() || !sink_open) return sink_open;
+    r.text += text;
+    sink_open = on_text(text);
+    return sink_open;
+  };
+
+  r.reason = DoneReason::kStop;  // unless cancelled or cut by num_predict / the context size
+  while (true) {
+    if (cancelled(cancel)) {
+      r.reason = DoneReason::kCancelled;
+      break;
+    }
+    if (options.num_predict >= 0 && r.eval_tokens >= options.num_predict) {
+      r.reason = DoneReason::kLength;
+      break;
+    }
+    const int32_t id = sampler.sample(logits_, cached_);  // history: the prompt and the reply so far
+    r.tokens.push_back(id);
+    ++r.eval_tokens;
+    if (tok.is_eog(id)) break;
+    if (!emit(stops.push(decoder.push(id)))) {
+      r.reason = DoneReason::kCancelled;
+      break;
+    }
+    if (stops.stopped()) break;
+    if (options.num_predict >= 0 && r.eval_tokens >= options.num_predict) {  // (no decode for the last one)
+      r.reason = DoneReason::kLength;
+      break;
+    }
+    if (state_.n_past() >= state_.n_ctx()) {  // no room to feed it: the context is full
+      r.reason = DoneReason::kLength;
+      break;
+    }
+    const int32_t next[1] = {id};
+    evaluate(next, /*want_logits=*/true, nullptr);
+  }
+  if (r.reason != DoneReason::kCancelled && !stops.stopped()) {
+    // Release what the decoder and the stop matcher held back (no stop string can start any more).
+    emit(stops.push(decoder.flush()));
+    if (!stops.stopped()) emit(stops.flush());
+  }
+  r.eval_seconds = seconds_since(t_eval);
+  return r;
+}
+
+}  // namespace smolvlm

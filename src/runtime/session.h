@@ -1,0 +1,83 @@
+// A conversation with a loaded model: its own KV cache and the tokens in it. generate() evaluates
+// a prompt, reusing the longest common prefix with what the cache already holds (a multi-turn
+// chat re-sends its whole history but only the new turn is prefilled), then samples tokens and
+// streams their text until an end-of-generation token, a stop string, num_predict, the context
+// size, or cancellation.
+//
+//   Session s(model, {.n_ctx = 4096}, pool);
+//   GenerateResult r = s.generate(ids, opts, [](std::string_view text) { print(text); return true; });
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kernels/thread_pool.h"
+#include "model/text/text_state.h"
+#include "runtime/loaded_model.h"
+#include "runtime/sampler.h"
+
+namespace smolvlm {
+
+struct SessionOptions {
+  int64_t n_ctx = 0;  // 0: min(trained context, 4096)
+  GgmlType kv_type = GgmlType::F16;
+  int64_t n_batch = 512;
+};
+
+struct GenerateOptions {
+  SamplerParams sampling;
+  int64_t num_predict = -1;        // < 0: until end of generation or the context is full
+  std::vector<std::string> stop;   // stop strings (never emitted)
+  bool skip_special = true;        // leave special tokens out of the streamed text
+};
+
+enum class DoneReason { kStop, kLength, kCancelled };
+const char* done_reason_name(DoneReason r);  // "stop", "length", "cancel"
+
+// Ollama's counters (durations in seconds here; the server converts to nanoseconds).
+struct GenerateResult {
+  DoneReason reason = DoneReason::kStop;
+  int64_t prompt_tokens = 0;    // tokens of the prompt (prompt_eval_count)
+  int64_t prompt_reused = 0;    // of which were already in the cache
+  double prompt_seconds = 0;    // prefill time
+  int64_t eval_tokens = 0;      // tokens generated (eval_count)
+  double eval_seconds = 0;      // sampling + decode time
+  std::vector<int32_t> tokens;  // the generated ids (the final end-of-generation id included)
+  std::string text;             // the streamed text, concatenated
+};
+
+class Session {
+ public:
+  Session(std::shared_ptr<const LoadedModel> model, const SessionOptions& options, kernels::ThreadPool& pool);
+
+  const LoadedModel& model() const { return *model_; }
+  int64_t n_ctx() const { return state_.n_ctx(); }
+  const std::vector<int32_t>& cached_tokens() const { return cached_; }  // the ids whose K/V the cache holds
+  void reset();  // forget everything
+
+  // Streams the reply to `on_text` (return false to stop: DoneReason::kCancelled); `cancel`, when
+  // given, is polled between prefill chunks and decode steps. Throws Error (state unchanged) for
+  // an empty prompt, an id out of range, or a prompt that does not fit the context.
+  using TextSink = std::function<bool(std::string_view text)>;
+  GenerateResult generate(std::span<const int32_t> prompt, const GenerateOptions& options, const TextSink& on_text,
+                          const std::atomic<bool>* cancel = nullptr);
+
+ private:
+  // Evaluates ids at the end of the cache; logits of the last one into logits_ (kNone: none).
+  // Returns false when cancelled between chunks (the cache then holds what was evaluated).
+  bool evaluate(std::span<const int32_t> ids, bool want_logits, const std::atomic<bool>* cancel);
+
+  std::shared_ptr<const LoadedModel> model_;
+  kernels::ThreadPool* pool_;
+  TextState state_;
+  std::vector<int32_t> cached_;
+  std::vector<float> logits_;
+};
+
+}  // namespace smolvlm
