@@ -246,4 +246,7 @@ if errors:
     sys.exit(1)
 print("GGUF OK: text F16 273, mmproj F16 198, text Q4_K_M 273 tensors as in the reference")
 EOF
+# ---- 3. run: Ctrl-C during a long reply (the tiny golden model is too fast to interrupt) ----------
+"$PY" "$(dirname "$0")/run_chat.py" "$SMOLVLM" "$Q4" --interrupt
+
 echo "PASS"

@@ -1,0 +1,144 @@
+#include "cli/chat_runner.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "base/error.h"
+#include "cli/line_reader.h"
+#include "convert/quantize_policy.h"
+#include "tokenizer/utf8.h"
+
+namespace smolvlm::cli {
+namespace {
+
+// Removes leading spaces and newlines (the model's reply after "Assistant:" starts with a space).
+std::string_view trim_front(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t'))
+    s.remove_prefix(1);
+  return s;
+}
+
+std::string file_type_name(const GgufFile& f) {
+  const GgufValue* v = f.find("general.file_type");
+  if (v == nullptr) return "unknown";
+  const int64_t ft = v->as_int();
+  if (ft == 0) return "F32";
+  for (const QuantTargetInfo& t : quant_targets()) {
+    if (t.file_type == ft) return t.name;
+  }
+  return cat("file type ", ft);
+}
+
+// "%.Nf" without trailing zeros (and without a trailing point).
+std::string trimmed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  std::string s = buf;
+  if (s.find('.') != std::string::npos) {
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string go_duration(double seconds) {
+  const auto ns = static_cast<int64_t>(std::llround(seconds * 1e9));
+  if (ns < 1000) return cat(ns, "ns");
+  if (ns < 1000000) return trimmed(ns / 1e3, 3) + "µs";
+  if (ns < 1000000000) return trimmed(ns / 1e6, 6) + "ms";
+  const int64_t h = ns / 3600000000000LL, m = ns / 60000000000LL % 60;
+  const double s = static_cast<double>(ns % 60000000000LL) / 1e9;
+  std::string out;
+  if (h > 0) out += cat(h, "h");
+  if (h > 0 || m > 0) out += cat(m, "m");
+  return out + trimmed(s, 9) + "s";
+}
+
+ChatRunner::ChatRunner(std::shared_ptr<const LoadedModel> model, RunSettings settings)
+    : model_(std::move(model)), settings_(std::move(settings)) {}
+
+void ChatRunner::ensure_session() {
+  if (pool_ == nullptr || pool_threads_ != settings_.threads) {
+    session_.reset();
+    pool_ = std::make_unique<kernels::ThreadPool>(settings_.threads);
+    pool_threads_ = settings_.threads;
+  }
+  if (session_ == nullptr || session_ctx_ != settings_.num_ctx || session_kv_ != settings_.kv_type) {
+    SessionOptions o;
+    o.n_ctx = settings_.num_ctx;
+    o.kv_type = settings_.kv_type == "f32" ? GgmlType::F32 : GgmlType::F16;
+    session_ = std::make_unique<Session>(model_, o, *pool_);
+    session_ctx_ = settings_.num_ctx;
+    session_kv_ = settings_.kv_type;
+  }
+}
+
+DoneReason ChatRunner::turn(const std::string& user_text, bool interactive) {
+  const auto t0 = std::chrono::steady_clock::now();
+  tok::utf8_validate(user_text, "the prompt");  // an offset into what the user typed
+  tok::utf8_validate(settings_.system, "the system message");
+  ensure_session();
+  std::vector<ChatMessage> messages;
+  if (!settings_.system.empty()) messages.push_back(ChatMessage::text("system", settings_.system));
+  messages.insert(messages.end(), history_.begin(), history_.end());
+  messages.push_back(ChatMessage::text("user", user_text));
+  const std::vector<int32_t> ids = model_->tokenizer().encode(render_chat(messages, /*add_generation_prompt=*/true));
+
+  bool at_start = true;  // the reply's leading whitespace is not shown
+  auto sink = [&](std::string_view text) {
+    if (at_start) {
+      text = trim_front(text);
+      at_start = text.empty();
+    }
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return true;
+  };
+  const GenerateResult r = session_->generate(ids, settings_.generate, sink, &LineReader::interrupted());
+  std::fputs(interactive && r.reason != DoneReason::kCancelled ? "\n\n" : "\n", stdout);
+  std::fflush(stdout);
+  if (r.reason != DoneReason::kCancelled) {
+    history_.push_back(ChatMessage::text("user", user_text));
+    history_.push_back(ChatMessage::text("assistant", std::string(trim_front(r.text))));
+  }
+
+  if (settings_.verbose) {
+    const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double load = first_turn_ ? model_->load_seconds() : 0.0;
+    auto rate = [](int64_t n, double s) { return s > 0 ? static_cast<double>(n) / s : 0.0; };
+    std::fprintf(stderr, "total duration:       %s\n", go_duration(total + load).c_str());
+    std::fprintf(stderr, "load duration:        %s\n", go_duration(load).c_str());
+    // As Ollama: the prompt tokens actually evaluated (those reused from the cache are not counted).
+    const int64_t evaluated = r.prompt_tokens - r.prompt_reused;
+    std::fprintf(stderr, "prompt eval count:    %lld token(s)\n", static_cast<long long>(evaluated));
+    std::fprintf(stderr, "prompt eval duration: %s\n", go_duration(r.prompt_seconds).c_str());
+    std::fprintf(stderr, "prompt eval rate:     %.2f tokens/s\n",
+                 rate(evaluated, r.prompt_seconds));
+    std::fprintf(stderr, "eval count:           %lld token(s)\n", static_cast<long long>(r.eval_tokens));
+    std::fprintf(stderr, "eval duration:        %s\n", go_duration(r.eval_seconds).c_str());
+    std::fprintf(stderr, "eval rate:            %.2f tokens/s\n", rate(r.eval_tokens, r.eval_seconds));
+  }
+  first_turn_ = false;
+  return r.reason;
+}
+
+std::string ChatRunner::info() const {
+  const TextConfig& c = model_->text().config();
+  const GgufFile& f = model_->text().file();
+  int64_t params = 0;
+  for (const GgufTensorInfo& t : f.tensors()) params += t.n_elements();
+  auto row = [](const char* k, const std::string& v) { return cat("    ", k, std::string(20 - std::string(k).size(), ' '), v, "\n"); };
+  std::string out = "  Model\n";
+  out += row("architecture", f.architecture());
+  out += row("parameters", trimmed(static_cast<double>(params) / 1e6, 2) + "M");
+  out += row("context length", cat(c.n_ctx_train));
+  out += row("embedding length", cat(c.n_embd));
+  out += row("quantization", file_type_name(f));
+  out += "\n  Capabilities\n    completion\n";
+  return out;
+}
+
+}  // namespace smolvlm::cli

@@ -1,0 +1,52 @@
+// The conversation behind `smolvlm run`: history, system message, settings, one Session whose KV
+// cache carries the history from turn to turn (only the new turn is prefilled), streaming to stdout
+// and Ollama's --verbose timings on stderr.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/run_settings.h"
+#include "kernels/thread_pool.h"
+#include "runtime/loaded_model.h"
+#include "runtime/session.h"
+#include "tokenizer/chat_template.h"
+
+namespace smolvlm::cli {
+
+class ChatRunner {
+ public:
+  ChatRunner(std::shared_ptr<const LoadedModel> model, RunSettings settings);
+
+  RunSettings& settings() { return settings_; }
+  const LoadedModel& model() const { return *model_; }
+
+  // One user turn: renders system + history + message with the chat template, generates, streams
+  // the reply to stdout. On success the turn joins the history. Ctrl-C (LineReader::interrupted)
+  // cancels the reply and leaves the history as it was. Throws Error for a prompt that cannot run
+  // (invalid UTF-8, longer than the context); the history is then unchanged too.
+  // Returns the reason the reply ended. interactive: a blank line follows the reply.
+  DoneReason turn(const std::string& user_text, bool interactive);
+
+  void clear() { history_.clear(); }  // /clear: forget the conversation (the cache is reused lazily)
+  std::string info() const;           // /show info
+
+ private:
+  void ensure_session();  // (re)builds the pool and the session after num_thread / num_ctx changed
+
+  std::shared_ptr<const LoadedModel> model_;
+  RunSettings settings_;
+  std::vector<ChatMessage> history_;
+  std::unique_ptr<kernels::ThreadPool> pool_;
+  std::unique_ptr<Session> session_;
+  int pool_threads_ = -1;
+  int64_t session_ctx_ = -1;
+  std::string session_kv_;
+  bool first_turn_ = true;
+};
+
+// Go's time.Duration formatting, as Ollama prints its timings: "1.5ms", "2.000312s", "1m3.2s".
+std::string go_duration(double seconds);
+
+}  // namespace smolvlm::cli

@@ -1,0 +1,83 @@
+// `smolvlm run MODEL.gguf [PROMPT] [options]` — like `ollama run`: with a prompt (or a piped stdin)
+// it answers once and exits; otherwise an interactive chat. The reply streams to stdout; --verbose
+// prints Ollama's timing fields on stderr.
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <string>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "cli/chat_repl.h"
+#include "cli/chat_runner.h"
+#include "cli/command.h"
+#include "cli/line_reader.h"
+
+namespace smolvlm::cli {
+namespace {
+
+struct RunArgs {
+  std::string model;
+  std::vector<std::string> prompt;
+  RunSettings settings;
+};
+RunArgs args;
+
+int run_model(RunArgs& a) {
+  std::string prompt;
+  for (const std::string& word : a.prompt) prompt += (prompt.empty() ? "" : " ") + word;
+  if (prompt.empty() && isatty(STDIN_FILENO) == 0) {  // `echo question | smolvlm run model`
+    prompt.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    while (!prompt.empty() && (prompt.back() == '\n' || prompt.back() == '\r')) prompt.pop_back();
+    if (prompt.empty()) return 0;  // a closed or empty stdin: nothing to answer
+  }
+  ChatRunner chat(LoadedModel::load(a.model), a.settings);
+  if (prompt.empty()) return run_chat_repl(chat);
+  LineReader ctrl_c;  // Ctrl-C stops the reply and exits 130
+  return chat.turn(prompt, /*interactive=*/false) == DoneReason::kCancelled ? 130 : 0;
+}
+
+const CommandRegistrar kRegistrar{Command{
+    "run",
+    [](CLI::App& app) {
+      CLI::App* sub = app.add_subcommand("run", "Run a model: answer a prompt, or chat interactively");
+      sub->footer(
+          "Without PROMPT (and with a terminal on stdin) an interactive chat starts: /? lists its commands,\n"
+          "\"\"\" begins a multi-line message, Ctrl-C stops a reply, Ctrl-D or /bye exits. Piped stdin is the\n"
+          "prompt. Sampling defaults are Ollama's (temperature 0.8, top_k 40, top_p 0.9, repeat_last_n 64);\n"
+          "--temperature 0 is greedy. The chat uses SmolVLM2's template; each turn only prefills what is new.");
+      RunSettings& s = args.settings;
+      SamplerParams& p = s.generate.sampling;
+      sub->add_option("model", args.model, "Text GGUF file")->required()->check(CLI::ExistingFile);
+      sub->add_option("prompt", args.prompt, "Prompt (several words are joined with spaces)");
+      sub->add_option("--temperature", p.temperature, "Sampling temperature; 0 = greedy")->capture_default_str();
+      sub->add_option("--top-k", p.top_k, "Keep the k most likely tokens; 0 = off")->capture_default_str();
+      sub->add_option("--top-p", p.top_p, "Nucleus sampling threshold; 1 = off")->capture_default_str();
+      sub->add_option("--min-p", p.min_p, "Drop tokens below min_p x the top probability")->capture_default_str();
+      sub->add_option("--repeat-penalty", p.repeat_penalty, "Penalty for repeated tokens; 1 = off")
+          ->capture_default_str();
+      sub->add_option("--repeat-last-n", p.repeat_last_n, "Tokens the penalties look back; 0 = off, -1 = all")
+          ->capture_default_str();
+      sub->add_option("--presence-penalty", p.presence_penalty, "Subtracted once from seen tokens")
+          ->capture_default_str();
+      sub->add_option("--frequency-penalty", p.frequency_penalty, "Subtracted per occurrence of seen tokens")
+          ->capture_default_str();
+      sub->add_option("--seed", p.seed, "Random seed; -1 = random")->capture_default_str();
+      sub->add_option("-n,--num-predict", s.generate.num_predict, "Most tokens to generate; -1 = no limit")
+          ->capture_default_str();
+      sub->add_option("--stop", s.generate.stop, "Stop string (repeatable); never printed");
+      sub->add_option("--system", s.system, "System message");
+      sub->add_option("--threads,-t", s.threads, "Threads (default: physical cores)")->check(CLI::NonNegativeNumber);
+      sub->add_option("--ctx,-c", s.num_ctx, "Context size in tokens (default: min(trained, 4096))")
+          ->check(CLI::NonNegativeNumber);
+      sub->add_option("--kv-type", s.kv_type, "KV cache type")->check(CLI::IsMember({"f16", "f32"}))
+          ->capture_default_str();
+      sub->add_flag("--verbose", s.verbose, "Print timings after each reply (Ollama's fields, on stderr)");
+      return sub;
+    },
+    [] { return run_model(args); },
+    10,
+    {}}};
+
+}  // namespace
+}  // namespace smolvlm::cli

@@ -1,0 +1,29 @@
+// The generation settings of `smolvlm run`: command-line flags first, then `/set parameter NAME
+// VALUE` in the interactive chat. Names and defaults are Ollama's (ollama-contract.md §1.5).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/session.h"
+
+namespace smolvlm::cli {
+
+struct RunSettings {
+  GenerateOptions generate;  // sampling, num_predict, stop
+  std::string system;        // system message ("" = none)
+  int threads = 0;           // 0: physical cores
+  int64_t num_ctx = 0;       // 0: min(trained context, 4096)
+  std::string kv_type = "f16";
+  bool verbose = false;
+
+  // `/set parameter name value`: Ollama's names (temperature, top_k, top_p, min_p, repeat_penalty,
+  // repeat_last_n, presence_penalty, frequency_penalty, seed, num_predict, num_ctx, num_thread,
+  // stop). "stop" adds one stop string per call. Throws Error for an unknown name or a bad value.
+  void set_parameter(std::string_view name, std::string_view value);
+  // `/show parameters`: one "name value" line per setting that differs from the defaults.
+  std::string describe() const;
+};
+
+}  // namespace smolvlm::cli

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Drives `smolvlm run` the way a person does: a pseudo-terminal for the interactive chat (prompts,
+/commands, multi-line input, Ctrl-C during a reply and at the prompt, Ctrl-D), plus one-shot runs,
+piped and closed stdin, and bad input. Standard library only.
+
+usage: run_chat.py SMOLVLM MODEL.gguf [--interrupt]
+--interrupt: only Ctrl-C during a long reply (needs a model slow enough to interrupt, e.g. the
+real-size one of realsize_256m.sh; the tiny golden model answers in milliseconds).
+The one-shot reply is checked against the model itself: the chat prompt's ids (dev tokenize), their
+greedy continuation (dev logits --greedy) and its text (dev detokenize) must give the printed reply.
+"""
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+
+SMOLVLM, MODEL = sys.argv[1], sys.argv[2]
+INTERRUPT_ONLY = "--interrupt" in sys.argv[3:]
+failures = []
+N = 12  # reply tokens of the greedy checks
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def run(args, stdin=None, input_bytes=None):
+    p = subprocess.run([SMOLVLM] + args, input=input_bytes, stdin=stdin, capture_output=True, timeout=120)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def oneshot_checks():
+    # --- one-shot: the reply is exactly the model's greedy continuation of the chat prompt ----------
+    rc, out, err = run(["run", MODEL, "What is this?", "--temperature", "0", "-n", str(N), "--verbose"])
+    check(rc == 0, f"one-shot exit 0 (got {rc}: {err.strip()[-200:]})")
+    chat_prompt = "<|im_start|>User: What is this?<end_of_utterance>\nAssistant:"
+    rc1, ids, _ = run(["dev", "tokenize", MODEL, chat_prompt])
+    prompt_ids = ids.split()
+    rc2, greedy, _ = run(["dev", "logits", MODEL, "--ids", ",".join(prompt_ids), "--greedy", str(N)])
+    gen = greedy.split()
+    eog = {"0", "2", "599"} & set(gen)
+    if eog:  # the reply ends at the first end-of-generation token
+        gen = gen[: min(gen.index(t) for t in eog)]
+    rc3, text, _ = run(["dev", "detokenize", MODEL, ",".join(gen) if gen else "", "--skip-special"]) if gen else (0, "", "")
+    check(rc1 == 0 and rc2 == 0 and rc3 == 0, "dev tokenize / logits / detokenize ran")
+    expected = text.rstrip("\n").lstrip(" \n\r\t")
+    check(out.rstrip("\n") == expected, f"one-shot reply == greedy continuation ({out!r} vs {expected!r})")
+    for field in ["total duration:", "load duration:", "prompt eval count:    %d token(s)" % len(prompt_ids),
+                  "prompt eval duration:", "prompt eval rate:", "eval count:", "eval duration:", "eval rate:"]:
+        check(field in err, f"--verbose prints '{field}'")
+
+    # --- piped stdin is the prompt; a closed stdin answers nothing -----------------------------------
+    rc, out2, err2 = run(["run", MODEL, "--temperature", "0", "-n", str(N)], input_bytes=b"What is this?\n")
+    check(rc == 0 and out2 == out, "piped stdin gives the same reply as the argument")
+    rc, out3, err3 = run(["run", MODEL], stdin=subprocess.DEVNULL)
+    check(rc == 0 and out3 == "", f"closed stdin: exit 0, no output (rc {rc}, {err3.strip()[-120:]})")
+
+    # --- bad input -------------------------------------------------------------------------------------
+    rc, _, err = run(["run", MODEL, "-n", "2"], input_bytes=b"bad \xff byte")
+    check(rc == 1 and "UTF-8" in err and "offset 4" in err, f"invalid UTF-8: clear error ({err.strip()[-160:]})")
+    rc, _, err = run(["run", MODEL, "--ctx", "16", "-n", "2", "one two three four five six seven eight nine ten"])
+    check(rc == 1 and "context" in err and "16" in err, f"prompt longer than the context: clear error ({err.strip()[-160:]})")
+    rc, _, err = run(["run", MODEL + ".missing", "hi"])
+    check(rc != 0 and "missing" in err, "missing model file: error names it")
+
+
+
+    return expected
+
+
+# --- interactive chat through a pseudo-terminal -----------------------------------------------------
+class Term:
+    def __init__(self, args):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execv(SMOLVLM, [SMOLVLM] + args)
+        self.buf = b""
+
+    def expect(self, pattern, timeout=60):
+        rx = re.compile(pattern.encode() if isinstance(pattern, str) else pattern)
+        end = time.time() + timeout
+        while True:
+            m = rx.search(self.buf)
+            if m:
+                seen, self.buf = self.buf[: m.end()], self.buf[m.end():]
+                return seen.decode("utf-8", "replace")
+            left = end - time.time()
+            if left <= 0:
+                raise TimeoutError(f"waiting for {pattern!r}; got {self.buf[-400:]!r}")
+            r, _, _ = select.select([self.fd], [], [], left)
+            if r:
+                try:
+                    data = os.read(self.fd, 65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    raise EOFError(f"terminal closed waiting for {pattern!r}; got {self.buf[-400:]!r}")
+                self.buf += data
+
+    def send(self, text):
+        os.write(self.fd, text.encode() if isinstance(text, str) else text)
+
+    def wait(self, timeout=30):
+        end = time.time() + timeout
+        while time.time() < end:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                return os.waitstatus_to_exitcode(status)
+            try:
+                r, _, _ = select.select([self.fd], [], [], 0.1)
+                if r:
+                    self.buf += os.read(self.fd, 65536)
+            except OSError:
+                pass
+        os.kill(self.pid, signal.SIGKILL)
+        return None
+
+
+def interrupt_checks():
+    """Ctrl-C during a long reply stops the reply, not the chat."""
+    try:
+        t = Term(["run", MODEL, "--temperature", "0", "-n", "100000", "--ctx", "4096"])
+        t.expect(">>> ")
+        t.send("Tell me a long story.\n")
+        t.expect("story.\r\n")
+        started = time.time()
+        t.expect(r"\S", timeout=60)  # the reply has started
+        time.sleep(1.0)
+        t.send(b"\x03")
+        tail = t.expect(">>> ", timeout=60)
+        check(time.time() - started < 30 and not tail.endswith("\r\n\r\n>>> "),
+              f"Ctrl-C stopped the reply ({tail[-120:]!r})")
+        t.send("/set parameter num_predict 4\n")
+        t.expect(">>> ")
+        t.send("Hello\n")
+        check(t.expect(">>> ").endswith("\r\n\r\n>>> "), "the chat answers again after Ctrl-C")
+        t.send("/bye\n")
+        check(t.wait() == 0, "/bye exits 0")
+    except (TimeoutError, EOFError) as e:
+        check(False, f"interactive session: {e}")
+
+
+def interactive_checks(expected):
+    try:
+        t = Term(["run", MODEL, "--temperature", "0", "-n", str(N)])
+        t.expect(">>> ")
+        t.send("/set parameter bogus 1\n")
+        check("unknown parameter 'bogus'" in t.expect(">>> "), "/set parameter with an unknown name: error, chat goes on")
+        t.send("/set parameter seed 42\n")
+        check("Set parameter 'seed' to '42'" in t.expect(">>> "), "/set parameter seed 42")
+        t.send("/show parameters\n")
+        check(re.search(r"seed\s+42", t.expect(">>> ")) is not None, "/show parameters lists seed 42")
+        t.send("/show info\n")
+        check("architecture" in t.expect(">>> "), "/show info")
+        t.send("What is this?\n")
+        reply = t.expect(">>> ")
+        check(expected in reply.replace("\r\n", "\n"), f"first turn replies like the one-shot run ({reply!r})")
+        t.send('"""\nWhat\nis this?\n"""\n')
+        t.expect(r"\.\.\. ")
+        reply2 = t.expect(">>> ")
+        check(len(reply2.strip()) > 0, "multi-line message answered")
+        # Ctrl-C at the prompt discards the line and keeps the chat.
+        t.send("half a line")
+        time.sleep(0.3)
+        t.send(b"\x03")
+        check("Use Ctrl + d or /bye to exit." in t.expect(">>> "), "Ctrl-C at the prompt keeps the chat")
+        t.send("/clear\n")
+        check("Cleared session context" in t.expect(">>> "), "/clear")
+        t.send("/bye\n")
+        check(t.wait() == 0, "/bye exits 0")
+
+        t = Term(["run", MODEL, "--temperature", "0", "-n", "4"])
+        t.expect(">>> ")
+        t.send(b"\x04")
+        check(t.wait() == 0, "Ctrl-D exits 0")
+    except (TimeoutError, EOFError) as e:
+        check(False, f"interactive session: {e}")
+
+
+
+if INTERRUPT_ONLY:
+    interrupt_checks()
+else:
+    interactive_checks(oneshot_checks())
+print(f"{len(failures)} failure(s)")
+sys.exit(1 if failures else 0)
