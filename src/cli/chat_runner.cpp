@@ -84,8 +84,21 @@ DoneReason ChatRunner::turn(const std::string& user_text, bool interactive) {
   std::vector<ChatMessage> messages;
   if (!settings_.system.empty()) messages.push_back(ChatMessage::text("system", settings_.system));
   messages.insert(messages.end(), history_.begin(), history_.end());
+  const std::string before = render_chat(messages, /*add_generation_prompt=*/false);
   messages.push_back(ChatMessage::text("user", user_text));
-  const std::vector<int32_t> ids = model_->tokenizer().encode(render_chat(messages, /*add_generation_prompt=*/true));
+  const std::string prompt = render_chat(messages, /*add_generation_prompt=*/true);
+  // The history as the ids the model saw and generated (re-tokenizing a reply need not give back
+  // the same ids, and would then re-prefill it), followed by the new turn's text.
+  std::vector<int32_t> ids;
+  const std::string_view eou = "<end_of_utterance>\n";
+  if (!transcript_.empty() && transcript_system_ == settings_.system && before.ends_with(eou)) {
+    const size_t cut = before.size() - eou.size();  // the last reply ends here
+    ids = transcript_;
+    const std::vector<int32_t> rest = model_->tokenizer().encode(std::string_view(prompt).substr(cut));
+    ids.insert(ids.end(), rest.begin(), rest.end());
+  } else {
+    ids = model_->tokenizer().encode(prompt);
+  }
 
   bool at_start = true;  // the reply's leading whitespace is not shown
   auto sink = [&](std::string_view text) {
@@ -103,6 +116,15 @@ DoneReason ChatRunner::turn(const std::string& user_text, bool interactive) {
   if (r.reason != DoneReason::kCancelled) {
     history_.push_back(ChatMessage::text("user", user_text));
     history_.push_back(ChatMessage::text("assistant", std::string(trim_front(r.text))));
+    // The ids stand for the reply text unless a stop string cut it (then the text is re-tokenized).
+    const bool eog = !r.tokens.empty() && model_->tokenizer().is_eog(r.tokens.back());
+    if (eog || r.reason == DoneReason::kLength) {
+      transcript_ = ids;
+      transcript_.insert(transcript_.end(), r.tokens.begin(), r.tokens.end() - (eog ? 1 : 0));
+      transcript_system_ = settings_.system;
+    } else {
+      transcript_.clear();
+    }
   }
 
   if (settings_.verbose) {

@@ -29,7 +29,10 @@ class ChatRunner {
   // Returns the reason the reply ended. interactive: a blank line follows the reply.
   DoneReason turn(const std::string& user_text, bool interactive);
 
-  void clear() { history_.clear(); }  // /clear: forget the conversation (the cache is reused lazily)
+  void clear() {  // /clear: forget the conversation (the cache is reused lazily)
+    history_.clear();
+    transcript_.clear();
+  }
   std::string info() const;           // /show info
 
  private:
@@ -38,6 +41,8 @@ class ChatRunner {
   std::shared_ptr<const LoadedModel> model_;
   RunSettings settings_;
   std::vector<ChatMessage> history_;
+  std::vector<int32_t> transcript_;  // ids of the history so far (prompts + replies), when known
+  std::string transcript_system_;    // the system message transcript_ was made with
   std::unique_ptr<kernels::ThreadPool> pool_;
   std::unique_ptr<Session> session_;
   int pool_threads_ = -1;

@@ -161,10 +161,20 @@ def interactive_checks(expected):
         t.send("What is this?\n")
         reply = t.expect(">>> ")
         check(expected in reply.replace("\r\n", "\n"), f"first turn replies like the one-shot run ({reply!r})")
+        t.send("/set verbose\n")
+        t.expect(">>> ")
         t.send('"""\nWhat\nis this?\n"""\n')
         t.expect(r"\.\.\. ")
         reply2 = t.expect(">>> ")
-        check(len(reply2.strip()) > 0, "multi-line message answered")
+        m = re.search(r"prompt eval count:\s+(\d+) token", reply2)
+        check(m is not None and len(reply2.split("prompt eval count")[0].strip()) > 0, "multi-line message answered")
+        # The history (12 prompt + 12 reply tokens) stays in the cache: only the new turn is evaluated
+        # (plus the last reply token, sampled but never fed). The message keeps its final newline, as in Ollama.
+        new_turn = len(run(["dev", "tokenize", MODEL, "<end_of_utterance>\nUser: What\nis this?\n<end_of_utterance>\nAssistant:"])[1].split())
+        check(m is not None and int(m.group(1)) <= new_turn + 1,
+              f"second turn prefills only the new turn ({m.group(1) if m else None} <= {new_turn} + 1 tokens)")
+        t.send("/set quiet\n")
+        t.expect(">>> ")
         # Ctrl-C at the prompt discards the line and keeps the chat.
         t.send("half a line")
         time.sleep(0.3)
