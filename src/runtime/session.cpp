@@ -23,6 +23,21 @@ TextStateOptions state_options(const LoadedModel& model, const SessionOptions& o
   return s;
 }
 
+// What identifies the content of one prompt position: the token id, or (top bit set) a hash of
+// the media content key and the row within it.
+std::vector<uint64_t> position_keys(const Prompt& p) {
+  std::vector<uint64_t> keys(p.ids.begin(), p.ids.end());
+  for (const PromptMedia& m : p.media) {
+    for (int64_t j = 0; j < m.n; ++j) {
+      uint64_t z = m.key + static_cast<uint64_t>(j) * 0x9e3779b97f4a7c15ull;
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+      keys[static_cast<size_t>(m.first + j)] = (z ^ (z >> 31)) | (1ull << 63);
+    }
+  }
+  return keys;
+}
+
 }  // namespace
 
 const char* done_reason_name(DoneReason r) {
@@ -42,30 +57,59 @@ Session::Session(std::shared_ptr<const LoadedModel> model, const SessionOptions&
 void Session::reset() {
   state_.clear();
   cached_.clear();
+  cached_keys_.clear();
 }
 
-bool Session::evaluate(std::span<const int32_t> ids, bool want_logits, const std::atomic<bool>* cancel) {
-  const auto n = static_cast<int64_t>(ids.size());
-  for (int64_t first = 0; first < n; first += state_.n_batch()) {
+bool Session::evaluate(const Prompt& prompt, size_t from, const std::atomic<bool>* cancel) {
+  const std::vector<uint64_t> keys = position_keys(prompt);
+  const auto n = static_cast<int64_t>(prompt.ids.size());
+  std::vector<EmbeddingSpan> spans;
+  for (int64_t a = static_cast<int64_t>(from); a < n; a += state_.n_batch()) {
     if (cancelled(cancel)) return false;
-    const int64_t m = std::min(state_.n_batch(), n - first);
-    const bool last = first + m == n;
-    const auto chunk = ids.subspan(static_cast<size_t>(first), static_cast<size_t>(m));
-    model_->text().forward(TextInput::tokens(chunk), state_, last && want_logits ? LogitRows::kLast : LogitRows::kNone,
+    const int64_t b = std::min(a + state_.n_batch(), n);
+    spans.clear();  // the media rows inside [a, b), relative to a
+    for (const PromptMedia& m : prompt.media) {
+      const int64_t lo = std::max(a, m.first), hi = std::min(b, m.first + m.n);
+      if (lo < hi) spans.push_back({lo - a, hi - lo, m.rows + (lo - m.first) * model_->text().config().n_embd});
+    }
+    const std::span<const int32_t> chunk(prompt.ids.data() + a, static_cast<size_t>(b - a));
+    model_->text().forward(TextInput::tokens(chunk, spans), state_, b == n ? LogitRows::kLast : LogitRows::kNone,
                            logits_.data(), *pool_);
     cached_.insert(cached_.end(), chunk.begin(), chunk.end());
+    cached_keys_.insert(cached_keys_.end(), keys.begin() + a, keys.begin() + b);
   }
   return true;
 }
 
-GenerateResult Session::generate(std::span<const int32_t> prompt, const GenerateOptions& options,
+void Session::decode_one(int32_t id) {
+  const int32_t next[1] = {id};
+  model_->text().forward(TextInput::tokens(next), state_, LogitRows::kLast, logits_.data(), *pool_);
+  cached_.push_back(id);
+  cached_keys_.push_back(static_cast<uint64_t>(id));
+}
+
+GenerateResult Session::generate(std::span<const int32_t> ids, const GenerateOptions& options,
                                  const TextSink& on_text, const std::atomic<bool>* cancel) {
+  Prompt p;
+  p.ids.assign(ids.begin(), ids.end());
+  return generate(p, options, on_text, cancel);
+}
+
+GenerateResult Session::generate(const Prompt& prompt, const GenerateOptions& options, const TextSink& on_text,
+                                 const std::atomic<bool>* cancel) {
   const Tokenizer& tok = model_->tokenizer();
-  const auto n_prompt = static_cast<int64_t>(prompt.size());
+  const auto n_prompt = static_cast<int64_t>(prompt.ids.size());
   if (n_prompt == 0) fail("empty prompt: nothing to generate from");
   for (int64_t i = 0; i < n_prompt; ++i) {
-    if (prompt[i] < 0 || prompt[i] >= tok.n_vocab())
-      fail("prompt token ", i, " has id ", prompt[i], ", outside the vocabulary (0 .. ", tok.n_vocab() - 1, ")");
+    if (prompt.ids[i] < 0 || prompt.ids[i] >= tok.n_vocab())
+      fail("prompt token ", i, " has id ", prompt.ids[i], ", outside the vocabulary (0 .. ", tok.n_vocab() - 1, ")");
+  }
+  int64_t media_end = 0;
+  for (const PromptMedia& m : prompt.media) {
+    if (m.rows == nullptr || m.n <= 0 || m.first < media_end || m.first + m.n > n_prompt)
+      fail("prompt media rows [", m.first, ", ", m.first + m.n, ") are empty, overlap or lie outside the ", n_prompt,
+           " prompt positions");
+    media_end = m.first + m.n;
   }
   if (n_prompt >= state_.n_ctx())
     fail("the prompt has ", n_prompt, " tokens but the context holds ", state_.n_ctx(),
@@ -74,15 +118,17 @@ GenerateResult Session::generate(std::span<const int32_t> prompt, const Generate
   GenerateResult r;
   r.prompt_tokens = n_prompt;
   // Keep the longest common prefix; at least the last prompt token is evaluated again for its logits.
+  const std::vector<uint64_t> keys = position_keys(prompt);
   size_t keep = 0;
-  while (keep < cached_.size() && keep < prompt.size() && cached_[keep] == prompt[keep]) ++keep;
-  keep = std::min(keep, prompt.size() - 1);
+  while (keep < cached_keys_.size() && keep < keys.size() && cached_keys_[keep] == keys[keep]) ++keep;
+  keep = std::min(keep, keys.size() - 1);
   state_.truncate(static_cast<int64_t>(keep));
   cached_.resize(keep);
+  cached_keys_.resize(keep);
   r.prompt_reused = static_cast<int64_t>(keep);
 
   const auto t_prompt = std::chrono::steady_clock::now();
-  const bool prefilled = evaluate(prompt.subspan(keep), /*want_logits=*/true, cancel);
+  const bool prefilled = evaluate(prompt, keep, cancel);
   r.prompt_seconds = seconds_since(t_prompt);
   if (!prefilled) {
     r.reason = DoneReason::kCancelled;
@@ -128,8 +174,7 @@ GenerateResult Session::generate(std::span<const int32_t> prompt, const Generate
       r.reason = DoneReason::kLength;
       break;
     }
-    const int32_t next[1] = {id};
-    evaluate(next, /*want_logits=*/true, nullptr);
+    decode_one(id);
   }
   if (r.reason != DoneReason::kCancelled && !stops.stopped()) {
     // Release what the decoder and the stop matcher held back (no stop string can start any more).

@@ -24,6 +24,20 @@
 
 namespace smolvlm {
 
+// A prompt: one token id per position, where runs of positions may take media embeddings instead
+// of their token embeddings (an image tile's or video frame's features at its <image> placeholders).
+struct PromptMedia {
+  int64_t first = 0;            // first position
+  int64_t n = 0;                // positions
+  const float* rows = nullptr;  // [n, E]
+  uint64_t key = 0;             // content hash: equal keys mean equal rows (for prefix reuse)
+};
+struct Prompt {
+  std::vector<int32_t> ids;
+  std::vector<PromptMedia> media;             // sorted by position, non-overlapping
+  std::vector<std::shared_ptr<const void>> owners;  // keep the media rows alive
+};
+
 struct SessionOptions {
   int64_t n_ctx = 0;  // 0: min(trained context, 4096)
   GgmlType kv_type = GgmlType::F16;
@@ -65,18 +79,23 @@ class Session {
   // given, is polled between prefill chunks and decode steps. Throws Error (state unchanged) for
   // an empty prompt, an id out of range, or a prompt that does not fit the context.
   using TextSink = std::function<bool(std::string_view text)>;
-  GenerateResult generate(std::span<const int32_t> prompt, const GenerateOptions& options, const TextSink& on_text,
+  GenerateResult generate(const Prompt& prompt, const GenerateOptions& options, const TextSink& on_text,
+                          const std::atomic<bool>* cancel = nullptr);
+  GenerateResult generate(std::span<const int32_t> ids, const GenerateOptions& options, const TextSink& on_text,
                           const std::atomic<bool>* cancel = nullptr);
 
  private:
-  // Evaluates ids at the end of the cache; logits of the last one into logits_ (kNone: none).
-  // Returns false when cancelled between chunks (the cache then holds what was evaluated).
-  bool evaluate(std::span<const int32_t> ids, bool want_logits, const std::atomic<bool>* cancel);
+  // Evaluates prompt positions [from, size) at the end of the cache; the logits of the last one
+  // into logits_. Returns false when cancelled between chunks (the cache then holds what was
+  // evaluated).
+  bool evaluate(const Prompt& prompt, size_t from, const std::atomic<bool>* cancel);
+  void decode_one(int32_t id);  // feeds one sampled token; its logits into logits_
 
   std::shared_ptr<const LoadedModel> model_;
   kernels::ThreadPool* pool_;
   TextState state_;
-  std::vector<int32_t> cached_;
+  std::vector<int32_t> cached_;       // the ids in the cache (media positions: their placeholder id)
+  std::vector<uint64_t> cached_keys_; // per position: the id, or a media row's content key
   std::vector<float> logits_;
 };
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
+#include "io/gguf.h"
 #include "runtime/session.h"
 #include "support/testing.h"
 
@@ -204,6 +205,40 @@ TEST_F(SessionTest, PromptThatCannotRunIsAClearErrorAndChangesNothing) {
     EXPECT_EQ(static_cast<int64_t>(s.cached_tokens().size()), 8);
   }
   (void)first;
+}
+
+TEST_F(SessionTest, MediaRowsReplaceTokenEmbeddingsAndTakePartInPrefixReuse) {
+  const auto ids = tiny_index()["prompts"][1]["ids"].get<std::vector<int32_t>>();
+  ASSERT_GT(ids.size(), 8u);
+  // Rows 3..6 get the embeddings of other tokens: the same as prompting with those tokens.
+  const GgufFile f = GgufFile::open(shared_path(kModel).string());
+  const GgufTensorInfo& embd = f.tensor("token_embd.weight");
+  ASSERT_EQ(embd.type, GgmlType::F32);
+  const int64_t E = embd.ne[0];
+  const auto* table = reinterpret_cast<const float*>(f.tensor_data(embd).data());
+  const std::vector<int32_t> other = {100, 200, 300, 400};
+  std::vector<float> rows;
+  for (const int32_t id : other) rows.insert(rows.end(), table + id * E, table + (id + 1) * E);
+  Prompt p;
+  p.ids = ids;
+  p.media.push_back({3, 4, rows.data(), /*key=*/77});
+  std::vector<int32_t> substituted = ids;
+  std::copy(other.begin(), other.end(), substituted.begin() + 3);
+
+  Session s(tiny_model(), {}, pool), plain(tiny_model(), {}, pool);
+  const GenerateResult with_media = s.generate(p, greedy(10), kDiscard);
+  EXPECT_EQ(with_media.tokens, plain.generate(substituted, greedy(10), kDiscard).tokens);
+  EXPECT_EQ(s.cached_tokens()[3], ids[3]);  // the cache records the placeholder id
+
+  // Same media key: everything but the last position is reused; another key: only the text before it.
+  EXPECT_EQ(s.generate(p, greedy(2), kDiscard).prompt_reused, static_cast<int64_t>(ids.size()) - 1);
+  p.media[0].key = 78;
+  const GenerateResult changed = s.generate(p, greedy(10), kDiscard);
+  EXPECT_EQ(changed.prompt_reused, 3);
+  EXPECT_EQ(changed.tokens, with_media.tokens);  // same rows, so the same reply
+
+  p.media.push_back({2, 2, rows.data(), 1});  // overlaps and is out of order
+  EXPECT_THROW(s.generate(p, greedy(2), kDiscard), Error);
 }
 
 }  // namespace

@@ -54,6 +54,14 @@ void TextModel::check_input(const TextInput& in, const TextState& s) const {
     fail("text state was made for another model (", sc.summary(), ")");
   if (in.n <= 0) fail("empty input: nothing to evaluate");
   if ((in.ids == nullptr) == (in.embeddings == nullptr)) fail("text input needs either token ids or embeddings");
+  if (!in.spliced.empty() && in.ids == nullptr) fail("spliced embedding rows need token ids for the other rows");
+  int64_t end = 0;
+  for (const EmbeddingSpan& sp : in.spliced) {
+    if (sp.rows == nullptr || sp.n <= 0 || sp.first < end || sp.first + sp.n > in.n)
+      fail("spliced embedding rows [", sp.first, ", ", sp.first + sp.n, ") are empty, overlap or lie outside the ",
+           in.n, " input rows");
+    end = sp.first + sp.n;
+  }
   for (int64_t i = 0; in.ids != nullptr && i < in.n; ++i) {
     if (in.ids[i] < 0 || in.ids[i] >= config_.n_vocab)
       fail("token id ", in.ids[i], " (input position ", i, ") is out of range: the vocabulary has ", config_.n_vocab,
@@ -98,6 +106,11 @@ void TextModel::forward_chunk(const TextInput& in, int64_t first, int64_t T, int
   // hidden = embed_tokens(input_ids), or the given input embeddings                    [T, E]
   if (in.ids != nullptr) {
     kernels::embed_rows(weights_.embed_tokens, in.ids + first, T, hidden);
+    for (const EmbeddingSpan& sp : in.spliced) {  // image features at their placeholders
+      const int64_t a = std::max(sp.first, first), b = std::min(sp.first + sp.n, first + T);
+      if (a < b)
+        std::memcpy(hidden + (a - first) * E, sp.rows + (a - sp.first) * E, static_cast<size_t>((b - a) * E) * sizeof(float));
+    }
   } else {
     std::memcpy(hidden, in.embeddings + first * E, static_cast<size_t>(T * E) * sizeof(float));
   }

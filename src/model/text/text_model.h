@@ -26,13 +26,26 @@ enum class LogitRows {
   kAll,   // [n, n_vocab] for every input position
 };
 
-// n inputs at consecutive positions: token ids, or input embeddings of width E (image features).
+// Input embeddings that replace the token embeddings of input rows [first, first + n): image
+// features spliced in at the <image> placeholders of a prompt.
+struct EmbeddingSpan {
+  int64_t first = 0;
+  int64_t n = 0;
+  const float* rows = nullptr;  // [n, E]
+};
+
+// n inputs at consecutive positions: token ids (optionally with spliced embedding rows), or input
+// embeddings of width E for every row.
 struct TextInput {
   const int32_t* ids = nullptr;
   const float* embeddings = nullptr;  // [n, E]
   int64_t n = 0;
-  static TextInput tokens(std::span<const int32_t> ids) { return {ids.data(), nullptr, int64_t(ids.size())}; }
-  static TextInput embedding_rows(const float* rows, int64_t n) { return {nullptr, rows, n}; }
+  std::span<const EmbeddingSpan> spliced;  // with ids: sorted, non-overlapping, inside [0, n)
+  static TextInput tokens(std::span<const int32_t> ids) { return {ids.data(), nullptr, int64_t(ids.size()), {}}; }
+  static TextInput tokens(std::span<const int32_t> ids, std::span<const EmbeddingSpan> spliced) {
+    return {ids.data(), nullptr, int64_t(ids.size()), spliced};
+  }
+  static TextInput embedding_rows(const float* rows, int64_t n) { return {nullptr, rows, n, {}}; }
 };
 
 class TextModel {
