@@ -169,7 +169,7 @@ TEST(SafetensorsWriter, ParallelProducerMatchesSequentialWriter) {
   }
   for (int threads : {1, 3}) {
     for (uint64_t chunk : {8ull, 64ull, 1ull << 20}) {
-      const auto path = (dir / ("p" + std::to_string(threads) + "_" + std::to_string(chunk))).string();
+      const auto path = (dir / cat("p", threads, "_", chunk)).string();
       SafetensorsWriteOptions o;
       o.threads = threads;
       o.chunk_bytes = chunk;
