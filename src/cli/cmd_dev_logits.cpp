@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "base/atomic_file.h"
 #include "base/error.h"
 #include "cli/command.h"
+#include "cli/npy.h"
 #include "kernels/thread_pool.h"
 #include "model/text/text_generate.h"
 #include "model/text/text_model.h"
@@ -38,22 +38,6 @@ struct LogitsArgs {
   int64_t ctx = 0;
 };
 LogitsArgs args;
-
-// NumPy .npy v1.0, little-endian float32, C order.
-void write_npy_f32(const std::string& path, const std::vector<float>& data, int64_t rows, int64_t cols) {
-  std::string header = cat("{'descr': '<f4', 'fortran_order': False, 'shape': (", rows, ", ", cols, "), }");
-  const size_t total = 10 + header.size() + 1;
-  header.append((64 - total % 64) % 64, ' ');
-  header += '\n';
-  const auto len = static_cast<uint16_t>(header.size());
-  AtomicFile f(path, /*overwrite=*/true);
-  f.write("\x93NUMPY\x01\x00", 8);
-  const uint8_t len_le[2] = {static_cast<uint8_t>(len & 0xff), static_cast<uint8_t>(len >> 8)};
-  f.write(len_le, 2);
-  f.write(header.data(), header.size());
-  f.write(data.data(), data.size() * sizeof(float));
-  f.commit();
-}
 
 void print_top(const float* logits, int64_t V, int64_t position) {
   std::vector<int32_t> order(static_cast<size_t>(V));
@@ -85,7 +69,7 @@ int run_logits(const LogitsArgs& a) {
   model.forward(TextInput::tokens(a.ids), state, rows, logits.data(), pool);
   const std::span<const float> last(logits.data() + (n_rows - 1) * V, static_cast<size_t>(V));
 
-  if (!a.out.empty()) write_npy_f32(a.out, logits, n_rows, V);
+  if (!a.out.empty()) write_npy_f32(a.out, {n_rows, V}, logits);
   if (a.greedy > 0) {
     const std::vector<int32_t> ids = greedy_continuation(model, state, last, a.greedy, pool);
     for (size_t i = 0; i < ids.size(); ++i) std::printf(i ? " %d" : "%d", ids[i]);

@@ -9,51 +9,15 @@
 
 #include "base/error.h"
 #include "io/gguf.h"
+#include "io/gguf_keys.h"
 
 namespace smolvlm {
 namespace {
 
-// An integer key, or every element of a per-layer integer array when they are all equal (llama.cpp
-// accepts both forms for feed_forward_length and the head counts).
-std::optional<int64_t> find_int(const GgufFile& f, const std::string& key) {
-  const GgufValue* v = f.find(key);
-  if (v == nullptr) return std::nullopt;
-  try {
-    if (!v->is_array()) return v->as_int();
-    const uint64_t n = v->array_size();
-    if (n == 0) fail("is an empty array");
-    std::optional<int64_t> first;
-    for (uint64_t i = 0; i < n; ++i) {
-      const size_t size = gguf_scalar_size(v->elem_type());
-      if (size == 0 || v->elem_type() == GgufType::FLOAT32 || v->elem_type() == GgufType::FLOAT64 ||
-          v->elem_type() == GgufType::BOOL)
-        fail("is an array of ", v->type_string(), ", expected integers");
-      uint64_t bits = 0;
-      std::memcpy(&bits, v->packed().data() + i * size, size);
-      const int64_t x = GgufValue::from_bits(v->elem_type(), bits).as_int();
-      if (first && *first != x) fail("differs between layers (", *first, " vs ", x, "), which is not supported");
-      first = x;
-    }
-    return first;
-  } catch (const Error& e) {
-    fail(f.path(), ": key '", key, "': ", e.what());
-  }
-}
-
-int64_t require_positive(const GgufFile& f, const std::string& key, std::optional<int64_t> v) {
-  if (!v) fail(f.path(), ": missing key '", key, "' (required for a llama model)");
-  if (*v <= 0 || *v > (int64_t(1) << 30)) fail(f.path(), ": key '", key, "' has the invalid value ", *v);
-  return *v;
-}
-
+constexpr std::string_view kWho = "a llama model";
 std::optional<float> find_float(const GgufFile& f, const std::string& key) {
-  const GgufValue* v = f.find(key);
-  if (v == nullptr) return std::nullopt;
-  try {
-    return static_cast<float>(v->as_number());
-  } catch (const Error& e) {
-    fail(f.path(), ": key '", key, "': ", e.what());
-  }
+  const auto v = gguf_number(f, key);
+  return v ? std::optional<float>(static_cast<float>(*v)) : std::nullopt;
 }
 
 }  // namespace
@@ -73,19 +37,20 @@ TextConfig read_text_config(const GgufFile& f) {
   }
   const std::string p = "llama.";
   TextConfig c;
-  c.n_ctx_train = require_positive(f, p + "context_length", find_int(f, p + "context_length"));
-  c.n_embd = require_positive(f, p + "embedding_length", find_int(f, p + "embedding_length"));
-  c.n_layer = require_positive(f, p + "block_count", find_int(f, p + "block_count"));
-  c.n_ff = require_positive(f, p + "feed_forward_length", find_int(f, p + "feed_forward_length"));
-  c.n_head = require_positive(f, p + "attention.head_count", find_int(f, p + "attention.head_count"));
+  auto req = [&](const std::string& key) { return gguf_positive(f, key, gguf_int(f, key), kWho); };
+  c.n_ctx_train = req(p + "context_length");
+  c.n_embd = req(p + "embedding_length");
+  c.n_layer = req(p + "block_count");
+  c.n_ff = req(p + "feed_forward_length");
+  c.n_head = req(p + "attention.head_count");
 
   const std::string kv_key = p + "attention.head_count_kv";
-  c.n_head_kv = require_positive(f, kv_key, find_int(f, kv_key).value_or(c.n_head));
+  c.n_head_kv = gguf_positive(f, kv_key, gguf_int(f, kv_key).value_or(c.n_head), kWho);
   const std::string k_key = p + "attention.key_length", v_key = p + "attention.value_length";
-  c.head_dim = require_positive(f, k_key, find_int(f, k_key).value_or(c.n_embd / c.n_head));
-  const int64_t v_dim = require_positive(f, v_key, find_int(f, v_key).value_or(c.n_embd / c.n_head));
+  c.head_dim = gguf_positive(f, k_key, gguf_int(f, k_key).value_or(c.n_embd / c.n_head), kWho);
+  const int64_t v_dim = gguf_positive(f, v_key, gguf_int(f, v_key).value_or(c.n_embd / c.n_head), kWho);
   const std::string rot_key = p + "rope.dimension_count";
-  c.n_rot = require_positive(f, rot_key, find_int(f, rot_key).value_or(c.head_dim));
+  c.n_rot = gguf_positive(f, rot_key, gguf_int(f, rot_key).value_or(c.head_dim), kWho);
 
   const std::string eps_key = p + "attention.layer_norm_rms_epsilon";
   const auto eps = find_float(f, eps_key);
