@@ -40,6 +40,16 @@ std::vector<uint64_t> position_keys(const Prompt& p) {
 
 }  // namespace
 
+void append_prompt(Prompt& p, const Prompt& tail) {
+  const auto offset = static_cast<int64_t>(p.ids.size());
+  p.ids.insert(p.ids.end(), tail.ids.begin(), tail.ids.end());
+  for (PromptMedia m : tail.media) {
+    m.first += offset;
+    p.media.push_back(m);
+  }
+  p.owners.insert(p.owners.end(), tail.owners.begin(), tail.owners.end());
+}
+
 const char* done_reason_name(DoneReason r) {
   switch (r) {
     case DoneReason::kStop: return "stop";
@@ -113,7 +123,8 @@ GenerateResult Session::generate(const Prompt& prompt, const GenerateOptions& op
   }
   if (n_prompt >= state_.n_ctx())
     fail("the prompt has ", n_prompt, " tokens but the context holds ", state_.n_ctx(),
-         " (with room for at least one reply token): shorten the prompt or raise the context size (--ctx / num_ctx)");
+         " (with room for at least one reply token): shorten the prompt, use fewer image tiles (--max-tiles / "
+         "max_tiles), or raise the context size (--ctx / num_ctx)");
 
   GenerateResult r;
   r.prompt_tokens = n_prompt;

@@ -38,6 +38,9 @@ struct Prompt {
   std::vector<std::shared_ptr<const void>> owners;  // keep the media rows alive
 };
 
+// Appends `tail` to `p` (its media positions shifted past p's ids).
+void append_prompt(Prompt& p, const Prompt& tail);
+
 struct SessionOptions {
   int64_t n_ctx = 0;  // 0: min(trained context, 4096)
   GgmlType kv_type = GgmlType::F16;
