@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "cli/line_reader.h"
+#include "cli/model_files.h"
 
 namespace smolvlm::cli {
 namespace {
@@ -24,7 +25,7 @@ const char* const kSetHelp =
     "Available Commands:\n"
     "  /set parameter ...     Set a parameter (temperature, top_k, top_p, min_p, repeat_penalty,\n"
     "                         repeat_last_n, presence_penalty, frequency_penalty, seed, num_predict,\n"
-    "                         num_ctx, num_thread, stop)\n"
+    "                         num_ctx, num_thread, stop, max_tiles)\n"
     "  /set system <string>   Set system message\n"
     "  /set verbose           Show LLM stats\n"
     "  /set quiet             Disable LLM stats\n";
@@ -157,7 +158,9 @@ int run_chat_repl(ChatRunner& chat) {
     if (message.find_first_not_of(" \t\r\n") == std::string::npos) continue;
     try {
       LineReader::clear_interrupt();
-      chat.turn(message, /*interactive=*/true);
+      const std::vector<std::string> media = take_media_paths(message);
+      for (const std::string& path : media) std::printf("Added '%s'\n", path.c_str());
+      chat.turn(message, media, /*interactive=*/true);
       LineReader::clear_interrupt();
     } catch (const Error& e) {
       std::fprintf(stderr, "Error: %s\n", e.what());

@@ -76,28 +76,41 @@ void ChatRunner::ensure_session() {
   }
 }
 
-DoneReason ChatRunner::turn(const std::string& user_text, bool interactive) {
+DoneReason ChatRunner::turn(const std::string& user_text, const std::vector<std::string>& media_paths,
+                            bool interactive) {
   const auto t0 = std::chrono::steady_clock::now();
   tok::utf8_validate(user_text, "the prompt");  // an offset into what the user typed
   tok::utf8_validate(settings_.system, "the system message");
   ensure_session();
+
+  // The new turn: its images / videos first (as the model cards put them), then the text.
+  std::vector<std::shared_ptr<const EncodedMedia>> media;
+  ChatMessage user{"user", {}};
+  for (const std::string& path : media_paths) {
+    if (media_encoder_ == nullptr) media_encoder_ = std::make_unique<MediaEncoder>(model_);
+    media.push_back(media_encoder_->file(path, settings_.media, *pool_));
+    user.content.push_back(media.back()->kind == EncodedMedia::Kind::kVideo ? ChatItem::video() : ChatItem::image());
+  }
+  user.content.push_back(ChatItem::make_text(user_text));
+
   std::vector<ChatMessage> messages;
   if (!settings_.system.empty()) messages.push_back(ChatMessage::text("system", settings_.system));
   messages.insert(messages.end(), history_.begin(), history_.end());
   const std::string before = render_chat(messages, /*add_generation_prompt=*/false);
-  messages.push_back(ChatMessage::text("user", user_text));
-  const std::string prompt = render_chat(messages, /*add_generation_prompt=*/true);
+  messages.push_back(user);
+  const std::string text = render_chat(messages, /*add_generation_prompt=*/true);
   // The history as the ids the model saw and generated (re-tokenizing a reply need not give back
-  // the same ids, and would then re-prefill it), followed by the new turn's text.
-  std::vector<int32_t> ids;
+  // the same ids, and would then re-prefill it), followed by the new turn.
+  Prompt prompt;
   const std::string_view eou = "<end_of_utterance>\n";
-  if (!transcript_.empty() && transcript_system_ == settings_.system && before.ends_with(eou)) {
+  if (!transcript_.ids.empty() && transcript_system_ == settings_.system && before.ends_with(eou)) {
     const size_t cut = before.size() - eou.size();  // the last reply ends here
-    ids = transcript_;
-    const std::vector<int32_t> rest = model_->tokenizer().encode(std::string_view(prompt).substr(cut));
-    ids.insert(ids.end(), rest.begin(), rest.end());
+    prompt = transcript_;
+    append_prompt(prompt, build_prompt(model_->tokenizer(), std::string_view(text).substr(cut), media));
   } else {
-    ids = model_->tokenizer().encode(prompt);
+    std::vector<std::shared_ptr<const EncodedMedia>> all = history_media_;
+    all.insert(all.end(), media.begin(), media.end());
+    prompt = build_prompt(model_->tokenizer(), text, all);
   }
 
   bool at_start = true;  // the reply's leading whitespace is not shown
@@ -110,20 +123,21 @@ DoneReason ChatRunner::turn(const std::string& user_text, bool interactive) {
     std::fflush(stdout);
     return true;
   };
-  const GenerateResult r = session_->generate(ids, settings_.generate, sink, &LineReader::interrupted());
+  const GenerateResult r = session_->generate(prompt, settings_.generate, sink, &LineReader::interrupted());
   std::fputs(interactive && r.reason != DoneReason::kCancelled ? "\n\n" : "\n", stdout);
   std::fflush(stdout);
   if (r.reason != DoneReason::kCancelled) {
-    history_.push_back(ChatMessage::text("user", user_text));
+    history_.push_back(user);
     history_.push_back(ChatMessage::text("assistant", std::string(trim_front(r.text))));
+    history_media_.insert(history_media_.end(), media.begin(), media.end());
     // The ids stand for the reply text unless a stop string cut it (then the text is re-tokenized).
     const bool eog = !r.tokens.empty() && model_->tokenizer().is_eog(r.tokens.back());
     if (eog || r.reason == DoneReason::kLength) {
-      transcript_ = ids;
-      transcript_.insert(transcript_.end(), r.tokens.begin(), r.tokens.end() - (eog ? 1 : 0));
+      transcript_ = std::move(prompt);
+      transcript_.ids.insert(transcript_.ids.end(), r.tokens.begin(), r.tokens.end() - (eog ? 1 : 0));
       transcript_system_ = settings_.system;
     } else {
-      transcript_.clear();
+      transcript_ = Prompt{};
     }
   }
 

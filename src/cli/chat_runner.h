@@ -10,6 +10,7 @@
 #include "cli/run_settings.h"
 #include "kernels/thread_pool.h"
 #include "runtime/loaded_model.h"
+#include "runtime/media_encoder.h"
 #include "runtime/session.h"
 #include "tokenizer/chat_template.h"
 
@@ -26,12 +27,14 @@ class ChatRunner {
   // the reply to stdout. On success the turn joins the history. Ctrl-C (LineReader::interrupted)
   // cancels the reply and leaves the history as it was. Throws Error for a prompt that cannot run
   // (invalid UTF-8, longer than the context); the history is then unchanged too.
-  // Returns the reason the reply ended. interactive: a blank line follows the reply.
-  DoneReason turn(const std::string& user_text, bool interactive);
+  // media_paths: images / videos attached to this turn (decoded, preprocessed and encoded here;
+  // cached by content). Returns the reason the reply ended. interactive: a blank line follows.
+  DoneReason turn(const std::string& user_text, const std::vector<std::string>& media_paths, bool interactive);
 
   void clear() {  // /clear: forget the conversation (the cache is reused lazily)
     history_.clear();
-    transcript_.clear();
+    history_media_.clear();
+    transcript_ = Prompt{};
   }
   std::string info() const;           // /show info
 
@@ -41,10 +44,12 @@ class ChatRunner {
   std::shared_ptr<const LoadedModel> model_;
   RunSettings settings_;
   std::vector<ChatMessage> history_;
-  std::vector<int32_t> transcript_;  // ids of the history so far (prompts + replies), when known
+  std::vector<std::shared_ptr<const EncodedMedia>> history_media_;  // in the order of their placeholders
+  Prompt transcript_;                // the history so far as the model saw it (prompts + replies), when known
   std::string transcript_system_;    // the system message transcript_ was made with
   std::unique_ptr<kernels::ThreadPool> pool_;
   std::unique_ptr<Session> session_;
+  std::unique_ptr<MediaEncoder> media_encoder_;
   int pool_threads_ = -1;
   int64_t session_ctx_ = -1;
   std::string session_kv_;

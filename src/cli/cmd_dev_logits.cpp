@@ -1,7 +1,10 @@
-// `smolvlm dev logits MODEL.gguf --ids 1,2,3 [--all-positions] [--out FILE.npy] [--greedy N]
-//                    [--threads N] [--kv-type f16|f32] [--batch N] [--ctx N]`
+// `smolvlm dev logits MODEL.gguf (--ids 1,2,3 | --text TEXT [--mmproj MMPROJ --image IMG ...])
+//                    [--all-positions] [--out FILE.npy] [--greedy N] [--threads N] [--kv-type f16|f32]
+//                    [--batch N] [--ctx N] [--max-tiles N]`
 //
-// Evaluates the token ids as one prompt (positions 0 .. n-1, prefill in chunks of --batch) on a
+// --text is tokenized (special tokens parsed, nothing added); each "<image>" in it takes the next
+// --image, expanded and embedded exactly as `run` does (transformers' processor, our encoder), so
+// a whole image prompt's logits can be dumped. Evaluates the token ids as one prompt (positions 0 .. n-1, prefill in chunks of --batch) on a
 // llama text GGUF and
 //   --out FILE.npy   writes the logits as float32 [positions, n_vocab]: every prompt position with
 //                    --all-positions, else only the last one ([1, n_vocab]);
@@ -22,6 +25,7 @@
 #include "kernels/thread_pool.h"
 #include "model/text/text_generate.h"
 #include "model/text/text_model.h"
+#include "runtime/media_encoder.h"
 
 namespace smolvlm::cli {
 namespace {
@@ -29,6 +33,10 @@ namespace {
 struct LogitsArgs {
   std::string model;
   std::vector<int32_t> ids;
+  std::string text;
+  std::string mmproj;
+  std::vector<std::string> images;
+  int max_tiles = 0;
   bool all_positions = false;
   std::string out;
   int64_t greedy = 0;
@@ -52,21 +60,38 @@ void print_top(const float* logits, int64_t V, int64_t position) {
 }
 
 int run_logits(const LogitsArgs& a) {
-  if (a.ids.empty()) fail("--ids: no token ids given");
-  TextModel model = TextModel::open(a.model);
-  const int64_t n = static_cast<int64_t>(a.ids.size()), V = model.config().n_vocab;
+  if (a.ids.empty() == a.text.empty()) fail("give the prompt as either --ids or --text");
+  if (!a.images.empty() && a.mmproj.empty()) fail("--image needs --mmproj (the vision projector GGUF)");
+  const auto loaded = LoadedModel::load(a.model, a.mmproj);
+  const TextModel& model = loaded->text();
+  kernels::ThreadPool pool(a.threads);
+  Prompt prompt;
+  if (!a.text.empty()) {
+    std::vector<std::shared_ptr<const EncodedMedia>> items;
+    if (!a.images.empty()) {
+      MediaEncoder media(loaded);
+      MediaOptions mo;
+      mo.max_tiles = a.max_tiles;
+      for (const std::string& path : a.images) items.push_back(media.file(path, mo, pool));
+    }
+    prompt = build_prompt(loaded->tokenizer(), a.text, items);
+  } else {
+    prompt.ids = a.ids;
+  }
+  std::vector<EmbeddingSpan> spans;
+  for (const PromptMedia& m : prompt.media) spans.push_back({m.first, m.n, m.rows});
+  const int64_t n = static_cast<int64_t>(prompt.ids.size()), V = model.config().n_vocab;
   TextStateOptions o;
   o.kv_type = a.kv_type == "f32" ? GgmlType::F32 : GgmlType::F16;
   o.n_batch = a.batch;
   o.n_ctx = a.ctx > 0 ? a.ctx
                       : std::max(std::min(model.config().n_ctx_train, TextStateOptions::kDefaultCtx), n + a.greedy);
   TextState state = model.new_state(o);
-  kernels::ThreadPool pool(a.threads);
 
   const LogitRows rows = a.all_positions ? LogitRows::kAll : LogitRows::kLast;
   const int64_t n_rows = a.all_positions ? n : 1;
   std::vector<float> logits(static_cast<size_t>(n_rows * V));
-  model.forward(TextInput::tokens(a.ids), state, rows, logits.data(), pool);
+  model.forward(TextInput::tokens(prompt.ids, spans), state, rows, logits.data(), pool);
   const std::span<const float> last(logits.data() + (n_rows - 1) * V, static_cast<size_t>(V));
 
   if (!a.out.empty()) write_npy_f32(a.out, {n_rows, V}, logits);
@@ -91,9 +116,15 @@ const CommandRegistrar kRegistrar{Command{
           "Without --out or --greedy the top 5 ids of the last position are printed. SMOLVLM_FORCE_ISA=\n"
           "scalar|avx2|avx512 forces the kernels.");
       sub->add_option("model", args.model, "Text GGUF file (architecture llama)")->required()->check(CLI::ExistingFile);
-      sub->add_option("--ids", args.ids, "Prompt token ids, comma-separated (positions 0, 1, ...)")
-          ->required()
-          ->delimiter(',');
+      sub->add_option("--ids", args.ids, "Prompt token ids, comma-separated (positions 0, 1, ...)")->delimiter(',');
+      sub->add_option("--text", args.text, "Prompt text instead of --ids (special tokens parsed; <image> per image)");
+      sub->add_option("--mmproj", args.mmproj, "Vision projector GGUF (for --image)")->check(CLI::ExistingFile);
+      sub->add_option("--image", args.images, "Image for the next <image> of --text (repeatable)")
+          ->check(CLI::ExistingFile)
+          ->allow_extra_args(false)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      sub->add_option("--max-tiles", args.max_tiles, "At most this many tiles per image (0: full resolution)")
+          ->check(CLI::NonNegativeNumber);
       sub->add_flag("--all-positions", args.all_positions,
                     "Logits of every prompt position in --out (default: the last position only)");
       sub->add_option("--out,-o", args.out, "Write the logits as float32 .npy [positions, n_vocab]");

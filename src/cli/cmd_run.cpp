@@ -12,13 +12,17 @@
 #include "cli/chat_runner.h"
 #include "cli/command.h"
 #include "cli/line_reader.h"
+#include "cli/model_files.h"
 
 namespace smolvlm::cli {
 namespace {
 
 struct RunArgs {
   std::string model;
+  std::string mmproj;
   std::vector<std::string> prompt;
+  std::vector<std::string> images;
+  std::vector<std::string> videos;
   RunSettings settings;
 };
 RunArgs args;
@@ -31,10 +35,19 @@ int run_model(RunArgs& a) {
     while (!prompt.empty() && (prompt.back() == '\n' || prompt.back() == '\r')) prompt.pop_back();
     if (prompt.empty()) return 0;  // a closed or empty stdin: nothing to answer
   }
-  ChatRunner chat(LoadedModel::load(a.model), a.settings);
-  if (prompt.empty()) return run_chat_repl(chat);
+  const ModelFiles files = resolve_model_files(a.model, a.mmproj);
+  std::vector<std::string> media = a.images;
+  media.insert(media.end(), a.videos.begin(), a.videos.end());
+  if (!media.empty() && files.mmproj.empty())
+    fail(files.text, " is a text model: images and videos need its vision projector (--mmproj mmproj-….gguf, or "
+         "name the folder holding both files)");
+  ChatRunner chat(LoadedModel::load(files.text, files.mmproj), a.settings);
+  if (prompt.empty()) {
+    if (!media.empty()) fail("--image / --video need a prompt (in the chat, put file paths in the message)");
+    return run_chat_repl(chat);
+  }
   LineReader ctrl_c;  // Ctrl-C stops the reply and exits 130
-  return chat.turn(prompt, /*interactive=*/false) == DoneReason::kCancelled ? 130 : 0;
+  return chat.turn(prompt, media, /*interactive=*/false) == DoneReason::kCancelled ? 130 : 0;
 }
 
 const CommandRegistrar kRegistrar{Command{
@@ -45,11 +58,34 @@ const CommandRegistrar kRegistrar{Command{
           "Without PROMPT (and with a terminal on stdin) an interactive chat starts: /? lists its commands,\n"
           "\"\"\" begins a multi-line message, Ctrl-C stops a reply, Ctrl-D or /bye exits. Piped stdin is the\n"
           "prompt. Sampling defaults are Ollama's (temperature 0.8, top_k 40, top_p 0.9, repeat_last_n 64);\n"
-          "--temperature 0 is greedy. The chat uses SmolVLM2's template; each turn only prefills what is new.");
+          "--temperature 0 is greedy. The chat uses SmolVLM2's template; each turn only prefills what is new.\n"
+          "Images and videos follow transformers' SmolVLM processor exactly (Pillow LANCZOS tiles + global\n"
+          "view; video at 1 fps, at most 64 frames); in the chat, file paths in a message attach them.");
       RunSettings& s = args.settings;
       SamplerParams& p = s.generate.sampling;
-      sub->add_option("model", args.model, "Text GGUF file")->required()->check(CLI::ExistingFile);
+      sub->add_option("model", args.model, "Text GGUF file, or a folder holding the text and mmproj GGUFs")
+          ->required()
+          ->check(CLI::ExistingPath);
       sub->add_option("prompt", args.prompt, "Prompt (several words are joined with spaces)");
+      sub->add_option("--mmproj", args.mmproj, "Vision projector GGUF (for images and videos)")
+          ->check(CLI::ExistingFile);
+      // One value per flag (repeat the flag for more), so that the prompt after it stays the prompt.
+      sub->add_option("--image", args.images, "Image file: JPEG, PNG, WebP, GIF, BMP (repeatable)")
+          ->check(CLI::ExistingFile)
+          ->allow_extra_args(false)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      sub->add_option("--video", args.videos, "Video file, any format FFmpeg reads (repeatable)")
+          ->check(CLI::ExistingFile)
+          ->allow_extra_args(false)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      sub->add_option("--max-tiles", s.media.max_tiles,
+                      "At most this many tiles per image (fewer image tokens; 0 = full resolution)")
+          ->check(CLI::NonNegativeNumber);
+      sub->add_flag("--no-split", [&s](int64_t) { s.media.split = false; },
+                    "One global frame per image instead of tiles + global view");
+      sub->add_option("--video-fps", s.media.video_fps, "Video frames sampled per second")->capture_default_str();
+      sub->add_option("--video-max-frames", s.media.video_max_frames, "At most this many video frames")
+          ->capture_default_str();
       sub->add_option("--temperature", p.temperature, "Sampling temperature; 0 = greedy")->capture_default_str();
       sub->add_option("--top-k", p.top_k, "Keep the k most likely tokens; 0 = off")->capture_default_str();
       sub->add_option("--top-p", p.top_p, "Nucleus sampling threshold; 1 = off")->capture_default_str();
@@ -65,7 +101,9 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("--seed", p.seed, "Random seed; -1 = random")->capture_default_str();
       sub->add_option("-n,--num-predict", s.generate.num_predict, "Most tokens to generate; -1 = no limit")
           ->capture_default_str();
-      sub->add_option("--stop", s.generate.stop, "Stop string (repeatable); never printed");
+      sub->add_option("--stop", s.generate.stop, "Stop string (repeatable); never printed")
+          ->allow_extra_args(false)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
       sub->add_option("--system", s.system, "System message");
       sub->add_option("--threads,-t", s.threads, "Threads (default: physical cores)")->check(CLI::NonNegativeNumber);
       sub->add_option("--ctx,-c", s.num_ctx, "Context size in tokens (default: min(trained, 4096))")

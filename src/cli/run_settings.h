@@ -6,12 +6,14 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/media_encoder.h"
 #include "runtime/session.h"
 
 namespace smolvlm::cli {
 
 struct RunSettings {
   GenerateOptions generate;  // sampling, num_predict, stop
+  MediaOptions media;        // max_tiles, video fps / frames
   std::string system;        // system message ("" = none)
   int threads = 0;           // 0: physical cores
   int64_t num_ctx = 0;       // 0: min(trained context, 4096)
@@ -20,7 +22,7 @@ struct RunSettings {
 
   // `/set parameter name value`: Ollama's names (temperature, top_k, top_p, min_p, repeat_penalty,
   // repeat_last_n, presence_penalty, frequency_penalty, seed, num_predict, num_ctx, num_thread,
-  // stop). "stop" adds one stop string per call. Throws Error for an unknown name or a bad value.
+  // stop, max_tiles). "stop" adds one stop string per call. Throws Error for an unknown name or a bad value.
   void set_parameter(std::string_view name, std::string_view value);
   // `/show parameters`: one "name value" line per setting that differs from the defaults.
   std::string describe() const;

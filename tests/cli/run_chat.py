@@ -16,9 +16,10 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
-SMOLVLM, MODEL = sys.argv[1], sys.argv[2]
+SMOLVLM, MODEL = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
 INTERRUPT_ONLY = "--interrupt" in sys.argv[3:]
 failures = []
 N = 12  # reply tokens of the greedy checks
@@ -194,9 +195,63 @@ def interactive_checks(expected):
 
 
 
+def image_checks():
+    """Images: --mmproj/--image one-shot == dev logits --text/--image greedy; a model folder; errors;
+    a path typed in the chat attaches the image."""
+    gguf = os.path.dirname(MODEL)
+    mmproj = os.path.join(gguf, "mmproj-F32.gguf")
+    image = os.path.join(os.path.dirname(gguf), "inputs", "image.png")
+    if not (os.path.exists(mmproj) and os.path.exists(image)):
+        print("skip image checks: no mmproj-F32.gguf / inputs/image.png beside the model")
+        return
+    q = "Describe this image."
+    rc, out, err = run(["run", MODEL, "--mmproj", mmproj, "--image", image, q, "--temperature", "0", "-n", str(N)])
+    check(rc == 0, f"image one-shot exit 0 ({err.strip()[-200:]})")
+    text = "<|im_start|>User:<image>" + q + "<end_of_utterance>\nAssistant:"
+    rc2, greedy, err2 = run(["dev", "logits", MODEL, "--mmproj", mmproj, "--image", image, "--text", text,
+                             "--greedy", str(N)])
+    gen = greedy.split()
+    eog = {"0", "2", "599"} & set(gen)
+    if eog:
+        gen = gen[: min(gen.index(t) for t in eog)]
+    rc3, want, _ = run(["dev", "detokenize", MODEL, ",".join(gen), "--skip-special"]) if gen else (0, "", "")
+    want = want.rstrip("\n").lstrip(" \n\r\t")
+    check(rc2 == 0 and rc3 == 0 and out.rstrip("\n") == want,
+          f"image reply == dev logits --image greedy ({out!r} vs {want!r}; {err2.strip()[-160:]})")
+    with tempfile.TemporaryDirectory() as d:
+        os.symlink(MODEL, os.path.join(d, "model.gguf"))
+        os.symlink(mmproj, os.path.join(d, "mmproj-model.gguf"))
+        rc, out_dir, err = run(["run", d, "--image", image, q, "--temperature", "0", "-n", str(N)])
+        check(rc == 0 and out_dir == out, f"a folder with both GGUFs works like --mmproj ({err.strip()[-160:]})")
+        bad = os.path.join(d, "bad.jpg")
+        with open(bad, "wb") as f:
+            f.write(b"\xff\xd8\xff\xe0 truncated")
+        rc, _, err = run(["run", MODEL, "--mmproj", mmproj, "--image", bad, q])
+        check(rc == 1 and "bad.jpg" in err, f"corrupt image: error names the file ({err.strip()[-160:]})")
+    rc, _, err = run(["run", MODEL, "--mmproj", mmproj, "--image", image, q, "--ctx", "512"])
+    check(rc == 1 and "879 tokens" in err and "512" in err, f"image prompt over the context: counts named ({err.strip()[-160:]})")
+    rc, _, err = run(["run", MODEL, "--image", image, q])
+    check(rc == 1 and "vision projector" in err, f"image without a projector: clear error ({err.strip()[-160:]})")
+    # In the chat, a path in the message attaches the image.
+    try:
+        cwd = os.getcwd()
+        os.chdir(os.path.dirname(image))
+        t = Term(["run", MODEL, "--mmproj", mmproj, "--temperature", "0", "-n", str(N)])
+        os.chdir(cwd)
+        t.expect(">>> ")
+        t.send("./image.png " + q + "\n")
+        seen = t.expect(">>> ").replace("\r\n", "\n")
+        check("Added './image.png'" in seen and want in seen, f"a path typed in the chat attaches the image ({seen!r})")
+        t.send("/bye\n")
+        t.wait()
+    except (TimeoutError, EOFError) as e:
+        check(False, f"interactive image: {e}")
+
+
 if INTERRUPT_ONLY:
     interrupt_checks()
 else:
     interactive_checks(oneshot_checks())
+    image_checks()
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)
