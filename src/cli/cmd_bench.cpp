@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "cli/bench_image.h"
 #include "cli/command.h"
 #include "cli/memory_bandwidth.h"
 #include "kernels/isa.h"
@@ -38,6 +39,8 @@ struct BenchArgs {
   int repeats = 5;
   std::string kv_type = "f16";
   int64_t batch = 512;
+  std::string mmproj, image;
+  int image_repeats = 3;
 };
 BenchArgs args;
 
@@ -64,6 +67,34 @@ std::vector<int32_t> bench_tokens(int64_t n, int64_t n_vocab) {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void print_table(const BenchArgs& a, const TextModel& model, const kernels::ThreadPool& pool, double bandwidth,
+                 double bandwidth_before, double bandwidth_after, size_t weight_bytes, const std::vector<double>& pp,
+                 const std::vector<double>& tg) {
+  const double bound_tg = bandwidth * 1e9 / static_cast<double>(weight_bytes);
+  const std::string name = std::filesystem::path(a.model).filename().string();
+  const std::string isa = kernels::isa_name(kernels::active_isa());
+  const std::string pp_key = cat("pp", a.n_prompt), tg_key = cat("tg", a.n_gen);
+  std::printf("model %s: %s\n", name.c_str(), model.config().summary().c_str());
+  std::printf("| %-24s | %-6s | %7s | %-8s | %26s |\n", "model", "isa", "threads", "test", "t/s (median; min-max)");
+  std::printf("| %s | %s | %s | %s | %s |\n", std::string(24, '-').c_str(), std::string(6, '-').c_str(),
+              std::string(7, '-').c_str(), std::string(8, '-').c_str(), std::string(26, '-').c_str());
+  auto row = [&](const std::string& test, const std::vector<double>& v) {
+    if (v.empty()) return;
+    const Stat s = stats(v);
+    const std::string range = cat(" (", std::lround(s.min), "-", std::lround(s.max), ")");
+    std::printf("| %-24s | %-6s | %7d | %-8s | %9.2f%-17s |\n", name.c_str(), isa.c_str(), pool.size(), test.c_str(),
+                s.median, range.c_str());
+  };
+  row(pp_key, pp);
+  row(tg_key, tg);
+  std::printf("| %-24s | %-6s | %7d | %-8s | %9.2f%-17s |\n", name.c_str(), isa.c_str(), pool.size(), "bound tg",
+              bound_tg, "");
+  std::printf("bound tg = %.2f GB/s read bandwidth (max of %.2f before, %.2f after) / %.1f MB of weights per token",
+              bandwidth, bandwidth_before, bandwidth_after, static_cast<double>(weight_bytes) / 1e6);
+  if (!tg.empty()) std::printf("; %s reaches %.0f%% of it", tg_key.c_str(), 100.0 * stats(tg).median / bound_tg);
+  std::printf("\n");
 }
 
 int run_bench(const BenchArgs& a) {
@@ -112,6 +143,12 @@ int run_bench(const BenchArgs& a) {
   const std::string name = std::filesystem::path(a.model).filename().string();
   const std::string isa = kernels::isa_name(kernels::active_isa());
   const std::string pp_key = cat("pp", a.n_prompt), tg_key = cat("tg", a.n_gen);
+  nlohmann::ordered_json image;
+  if (!a.image.empty()) {
+    if (!a.json) print_table(a, model, pool, bandwidth, bandwidth_before, bandwidth_after, weight_bytes, pp, tg);
+    image = bench_image({a.model, a.mmproj, a.image, a.image_repeats}, pool, a.json);
+    if (!a.json) return 0;
+  }
   if (a.json) {
     nlohmann::ordered_json j;
     if (!pp.empty()) j[pp_key] = stats(pp).median;
@@ -126,28 +163,11 @@ int run_bench(const BenchArgs& a) {
     j["model"] = name;
     j["kv_type"] = a.kv_type;
     j["repeats"] = a.repeats;
+    for (const auto& [k, v] : image.items()) j[k] = v;
     std::printf("%s\n", j.dump().c_str());
     return 0;
   }
-  std::printf("model %s: %s\n", name.c_str(), model.config().summary().c_str());
-  std::printf("| %-24s | %-6s | %7s | %-8s | %26s |\n", "model", "isa", "threads", "test", "t/s (median; min-max)");
-  std::printf("| %s | %s | %s | %s | %s |\n", std::string(24, '-').c_str(), std::string(6, '-').c_str(),
-              std::string(7, '-').c_str(), std::string(8, '-').c_str(), std::string(26, '-').c_str());
-  auto row = [&](const std::string& test, const std::vector<double>& v) {
-    if (v.empty()) return;
-    const Stat s = stats(v);
-    const std::string range = cat(" (", std::lround(s.min), "-", std::lround(s.max), ")");
-    std::printf("| %-24s | %-6s | %7d | %-8s | %9.2f%-17s |\n", name.c_str(), isa.c_str(), pool.size(), test.c_str(),
-                s.median, range.c_str());
-  };
-  row(pp_key, pp);
-  row(tg_key, tg);
-  std::printf("| %-24s | %-6s | %7d | %-8s | %9.2f%-17s |\n", name.c_str(), isa.c_str(), pool.size(), "bound tg",
-              bound_tg, "");
-  std::printf("bound tg = %.2f GB/s read bandwidth (max of %.2f before, %.2f after) / %.1f MB of weights per token",
-              bandwidth, bandwidth_before, bandwidth_after, static_cast<double>(weight_bytes) / 1e6);
-  if (!tg.empty()) std::printf("; %s reaches %.0f%% of it", tg_key.c_str(), 100.0 * stats(tg).median / bound_tg);
-  std::printf("\n");
+  print_table(a, model, pool, bandwidth, bandwidth_before, bandwidth_after, weight_bytes, pp, tg);
   return 0;
 }
 
@@ -181,9 +201,19 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("--batch,-b", args.batch, "Prompt tokens per prefill pass")
           ->check(CLI::PositiveNumber)
           ->capture_default_str();
+      sub->add_option("--mmproj", args.mmproj, "Vision projector GGUF (with --image)")->check(CLI::ExistingFile);
+      sub->add_option("--image", args.image, "Also time this image: one tile, the whole image, the image "
+                                             "prompt's prefill and the time to first token")
+          ->check(CLI::ExistingFile);
+      sub->add_option("--image-repeats", args.image_repeats, "Timed runs of each image measure")
+          ->check(CLI::PositiveNumber)
+          ->capture_default_str();
       return sub;
     },
-    [] { return run_bench(args); },
+    [] {
+      if (!args.image.empty() && args.mmproj.empty()) fail("--image needs --mmproj (the vision projector GGUF)");
+      return run_bench(args);
+    },
     60,
     {}}};
 

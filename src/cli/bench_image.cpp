@@ -1,0 +1,99 @@
+#include "cli/bench_image.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <span>
+#include <vector>
+
+#include "base/file_util.h"
+#include "kernels/peak.h"
+#include "media/image_decode.h"
+#include "media/image_processor.h"
+#include "runtime/media_encoder.h"
+#include "tokenizer/chat_template.h"
+
+namespace smolvlm::cli {
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+template <typename F>
+double seconds(F&& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+nlohmann::ordered_json bench_image(const ImageBenchArgs& a, kernels::ThreadPool& pool, bool json) {
+  const auto model = LoadedModel::load(a.text, a.mmproj);
+  const VisionModel& vision = *model->vision();
+  const std::string data = read_file(a.image);
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+
+  // One tile of this image through the tower (after a warm-up run).
+  const RgbImage rgb = decode_image(bytes, a.image);
+  ImageProcessorConfig pc;
+  pc.tile = static_cast<int>(vision.config().image_size);
+  pc.longest_edge = static_cast<int>(vision.config().preproc_image_size);
+  const std::vector<float> pixels = preprocess_image(rgb, pc, pool.size()).pixel_values(pool.size());
+  std::vector<float> out(static_cast<size_t>(vision.config().tokens_per_tile() * vision.config().projection_dim));
+  std::vector<double> tile_s, image_s, ttft_s, pp;
+  vision.encode(pixels.data(), 1, out.data(), pool);
+  for (int r = 0; r < a.repeats; ++r) tile_s.push_back(seconds([&] { vision.encode(pixels.data(), 1, out.data(), pool); }));
+
+  // The whole image, and the first token of a question about it, each from the file's bytes with
+  // an empty media cache and a fresh session.
+  int64_t frames = 0, prompt_tokens = 0;
+  GenerateOptions first_token;
+  first_token.sampling.temperature = 0;
+  first_token.num_predict = 1;
+  for (int r = 0; r < a.repeats; ++r) {
+    image_s.push_back(seconds([&] { frames = MediaEncoder(model).image(bytes, a.image, {}, pool)->n_frames; }));
+    GenerateResult g;
+    ttft_s.push_back(seconds([&] {
+      MediaEncoder media(model);
+      const std::vector<std::shared_ptr<const EncodedMedia>> items = {media.image(bytes, a.image, {}, pool)};
+      const std::string text = render_chat({{"user", {ChatItem::image(), ChatItem::make_text("Describe this image.")}}});
+      Session session(model, {}, pool);
+      g = session.generate(build_prompt(model->tokenizer(), text, items), first_token, [](std::string_view) { return true; });
+    }));
+    prompt_tokens = g.prompt_tokens;
+    pp.push_back(static_cast<double>(g.prompt_tokens) / g.prompt_seconds);
+  }
+  const double flops = vision.flops_per_tile(), peak = kernels::measure_peak_flops(pool);
+
+  nlohmann::ordered_json j;
+  j["encode_tile_s"] = median(tile_s);
+  j["encode_image_s"] = median(image_s);
+  j["ttft_s"] = median(ttft_s);
+  j["pp_image"] = median(pp);
+  j["image_frames"] = frames;
+  j["image_prompt_tokens"] = prompt_tokens;
+  j["flops_per_tile"] = flops;
+  j["peak_gflops"] = peak / 1e9;
+  j["tile_of_peak"] = flops / median(tile_s) / peak;
+  if (!json) {
+    const std::string name = std::filesystem::path(a.image).filename().string();
+    std::printf("image %s (%dx%d): %lld frames, prompt %lld tokens; median of %d runs, cold media cache\n", name.c_str(),
+                rgb.width, rgb.height, static_cast<long long>(frames), static_cast<long long>(prompt_tokens),
+                a.repeats);
+    std::printf("  encode one tile   %8.3f s   (%.1f GFLOP -> %.0f GFLOP/s = %.0f%% of the %.0f GFLOP/s FMA peak)\n",
+                median(tile_s), flops / 1e9, flops / median(tile_s) / 1e9, 100.0 * flops / median(tile_s) / peak,
+                peak / 1e9);
+    std::printf("  encode the image  %8.3f s   (decode + preprocess + %lld tiles)\n", median(image_s),
+                static_cast<long long>(frames));
+    std::printf("  prefill           %8.1f t/s (the image prompt)\n", median(pp));
+    std::printf("  time to 1st token %8.3f s   (\"Describe this image.\", from the file)\n", median(ttft_s));
+  }
+  return j;
+}
+
+}  // namespace smolvlm::cli
