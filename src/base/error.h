@@ -1,6 +1,8 @@
 // smolvlm::Error — the one exception type library code throws; only main() turns it into an exit code.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -19,6 +21,13 @@ std::string cat(Args&&... args) {
   std::ostringstream os;
   (os << ... << std::forward<Args>(args));
   return os.str();
+}
+
+// "[576, 49280]": a tensor shape for messages.
+inline std::string shape_string(std::span<const int64_t> ne) {
+  std::string s = "[";
+  for (size_t i = 0; i < ne.size(); ++i) s += cat(i ? ", " : "", ne[i]);
+  return s + "]";
 }
 
 template <typename... Args>

@@ -25,12 +25,6 @@ bool ends_with(const std::string& s, std::string_view p) {
   return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
 }
 
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string r = "[";
-  for (size_t i = 0; i < s.size(); ++i) r += cat(i ? ", " : "", s[i]);
-  return r + "]";
-}
-
 // Bytes per element of a checkpoint dtype the converter reads (0: unsupported).
 size_t source_elem_size(const std::string& dtype) {
   if (dtype == "F32") return 4;
@@ -94,14 +88,14 @@ void add_tensor_job(GgufPlan& plan, const SafetensorsCheckpoint& ckpt, const std
     fail(t->file, ": tensor '", hf_name, "' has dtype ", t->dtype, "; the converter reads F32, F16 and BF16 weights");
   }
   if (!expect.empty() && t->shape != expect) {
-    fail(t->file, ": tensor '", hf_name, "' has shape ", shape_str(t->shape), ", expected ", shape_str(expect),
+    fail(t->file, ": tensor '", hf_name, "' has shape ", shape_string(t->shape), ", expected ", shape_string(expect),
          " from config.json");
   }
   if (t->shape.empty() || t->shape.size() > 4) {
     fail(t->file, ": tensor '", hf_name, "' has ", t->shape.size(), " dimensions (GGUF needs 1 to 4)");
   }
   if (permute_heads > 0 && (t->shape.size() > 2 || t->shape[0] % (2 * permute_heads) != 0)) {
-    fail(t->file, ": tensor '", hf_name, "' with shape ", shape_str(t->shape), " cannot be split into ",
+    fail(t->file, ": tensor '", hf_name, "' with shape ", shape_string(t->shape), " cannot be split into ",
          permute_heads, " heads of an even size");
   }
   TensorJob job;

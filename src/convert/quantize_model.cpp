@@ -49,12 +49,6 @@ QuantModelParams model_params(const GgufFile& in, const std::string& arch) {
   return m;
 }
 
-std::string shape_string(const std::vector<int64_t>& ne) {
-  std::string s = "[";
-  for (size_t i = 0; i < ne.size(); ++i) s += cat(i ? ", " : "", ne[i]);
-  return s + "]";
-}
-
 std::string mib(uint64_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f MiB", double(bytes) / (1024.0 * 1024.0));

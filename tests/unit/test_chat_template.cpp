@@ -2,13 +2,11 @@
 // template), and the token ids those strings give with the real tokenizer.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <nlohmann/json.hpp>
 
-#include "convert/hf_vocab.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 #include "support/testing.h"
+#include "unit/test_tokenizer_util.h"
 
 namespace smolvlm {
 namespace {
@@ -48,19 +46,8 @@ TEST(ChatTemplate, VideoPlaceholderKeepsTheSpace) {
 }
 
 TEST(ChatTemplate, RealTokenizerIdsOfTheTemplatePieces) {
-  const std::string dir = "tokenizer/smolvlm-256m-instruct";
-  SMOLVLM_REQUIRE_SHARED(dir + "/tokenizer.json");
-  std::ifstream cf(testing::shared_path(dir + "/config.json"));
-  const HfVocab v = load_hf_vocab(testing::shared_path(dir).string(), 49280, nlohmann::json::parse(cf));
-  VocabSpec spec;
-  spec.tokens = v.tokens;
-  spec.token_types = v.token_types;
-  spec.merges = v.merges;
-  for (const auto& [type, id] : v.special_ids) {
-    if (type == "bos") spec.bos_id = static_cast<int32_t>(id);
-    if (type == "eos") spec.eos_id = static_cast<int32_t>(id);
-  }
-  const Tokenizer tok(spec);
+  SMOLVLM_REQUIRE_SHARED(std::string(testing::kRealTokenizerDir) + "/tokenizer.json");
+  const Tokenizer& tok = testing::real_tokenizer();
   // spec §9: "<|im_start|>User:" -> [1, 11126, 42]; "<end_of_utterance>\nAssistant:" -> [49279, 198, 9519, 9531, 42]
   const std::string text = render_chat({{"user", {ChatItem::image()}}});
   const std::vector<int32_t> ids = tok.encode(text);

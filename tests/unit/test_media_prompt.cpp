@@ -7,28 +7,18 @@
 #include <nlohmann/json.hpp>
 
 #include "base/error.h"
-#include "convert/hf_vocab.h"
 #include "media/image_prompt.h"
 #include "media/video_sampling.h"
 #include "runtime/media_encoder.h"
 #include "support/testing.h"
+#include "unit/test_tokenizer_util.h"
 #include "tokenizer/chat_template.h"
 
 namespace smolvlm {
 namespace {
 
-const std::string kTok = "tokenizer/smolvlm-256m-instruct";
+const std::string kTok = testing::kRealTokenizerDir;
 constexpr int64_t kE = 3;  // embedding width of the fake media (only positions matter here)
-
-Tokenizer real_tokenizer() {
-  std::ifstream cf(testing::shared_path(kTok + "/config.json"));
-  const HfVocab v = load_hf_vocab(testing::shared_path(kTok).string(), 49280, nlohmann::json::parse(cf));
-  VocabSpec spec;
-  spec.tokens = v.tokens;
-  spec.token_types = v.token_types;
-  spec.merges = v.merges;
-  return Tokenizer(spec);
-}
 
 std::vector<int32_t> golden_ids(const std::string& id) {
   std::ifstream f(testing::shared_path("golden/tokenizer/llamacpp_cases.json"));
@@ -83,7 +73,7 @@ class MediaPrompt : public ::testing::Test {
   }
   void expect_case(const std::string& id, const std::vector<ChatMessage>& chat, bool generation_prompt,
                    const std::vector<std::shared_ptr<const EncodedMedia>>& media) {
-    static const Tokenizer tok = real_tokenizer();
+    const Tokenizer& tok = testing::real_tokenizer();
     const Prompt p = build_prompt(tok, render_chat(chat, generation_prompt), media);
     EXPECT_EQ(p.ids, golden_ids(id)) << id;
     check_spans(p, media);
@@ -122,7 +112,7 @@ TEST_F(MediaPrompt, VideoOfTheTransformersTest) {
 }
 
 TEST_F(MediaPrompt, MismatchesAreClearErrors) {
-  const Tokenizer tok = real_tokenizer();
+  const Tokenizer& tok = testing::real_tokenizer();
   const auto img = fake_image(0, 0, 64);
   const std::vector<std::shared_ptr<const EncodedMedia>> one = {img};
   // More items than placeholders, and the other way round.

@@ -11,12 +11,6 @@
 namespace smolvlm {
 namespace {
 
-std::string shape_string(const std::vector<int64_t>& ne) {
-  std::string s = "[";
-  for (size_t i = 0; i < ne.size(); ++i) s += (i ? ", " : "") + std::to_string(ne[i]);
-  return s + "]";
-}
-
 std::string matmul_type_list() {
   std::string s;
   for (uint32_t id = 0; id < 64; ++id) {

@@ -11,12 +11,6 @@
 namespace smolvlm {
 namespace {
 
-std::string shape_string(const std::vector<int64_t>& ne) {
-  std::string s = "[";
-  for (size_t i = 0; i < ne.size(); ++i) s += (i ? ", " : "") + std::to_string(ne[i]);
-  return s + "]";
-}
-
 class Binder {
  public:
   Binder(const GgufFile& f, VisionWeights& w) : f_(f), w_(w) {}
