@@ -1,0 +1,55 @@
+// Creating a model in the store (reference/ollama-contract.md §1.13, §4 "How create decides", §8):
+// layers from an existing model (`from`) and/or GGUF blobs (`files`, classified by their metadata
+// as model / projector), then template / system / params / messages / license layers with Ollama's
+// media types, the config blob (§7.4) and, last, the manifest — written atomically. A failed
+// create leaves no manifest and removes the blobs it added that nothing references.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/model_store.h"
+
+namespace smolvlm {
+
+struct Modelfile;
+
+struct CreateFile {
+  std::string name;    // relative file name ("model.gguf"); checked like Go's fs.ValidPath
+  std::string digest;  // "sha256:<hex>" of a blob already in the store
+};
+
+// The fields of Ollama's /api/create request that smolvlm honours.
+struct CreateRequest {
+  std::string model;                // target name
+  std::string from;                 // existing model name ("" = none)
+  std::vector<CreateFile> files;    // GGUF blobs
+  std::optional<std::string> template_text, system;
+  std::vector<std::string> licenses;
+  nlohmann::json parameters = nlohmann::json::object();  // merged over inherited params
+  std::vector<nlohmann::json> messages;                   // replace inherited messages when non-empty
+  std::string renderer, parser, requires_version;
+  // Blobs added to the store just for this request (create_request_from_modelfile); a failed
+  // create removes those that nothing references.
+  std::vector<std::string> new_blobs;
+};
+
+// Progress lines as Ollama streams them ("using existing layer sha256:…", "writing manifest", ...).
+using CreateProgress = std::function<void(const std::string& status)>;
+
+// Returns the resolved new model. Errors: "invalid model name", "neither 'from' or 'files' was
+// specified", "file path must be relative", "supplied file was not in GGUF format", model not
+// found, missing blobs, bad parameters.
+ResolvedModel create_model(ModelStore& store, const CreateRequest& req, const CreateProgress& progress = {});
+
+// The request a Modelfile makes, as the ollama CLI builds it: each FROM that names an existing file
+// or folder (relative to `base_dir`, "~" expanded) adds its GGUF(s) to the store as blobs; any other
+// FROM is a model name. Folders contribute their *.gguf files. "FROM @sha256:<hex>" (the legacy
+// /api/create "modelfile" form) names a blob already uploaded.
+CreateRequest create_request_from_modelfile(ModelStore& store, const std::string& model, const Modelfile& mf,
+                                            const std::string& base_dir, const CreateProgress& progress = {});
+
+}  // namespace smolvlm
