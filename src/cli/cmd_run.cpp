@@ -13,6 +13,7 @@
 #include "cli/command.h"
 #include "cli/line_reader.h"
 #include "cli/model_files.h"
+#include "store/model_store.h"
 
 namespace smolvlm::cli {
 namespace {
@@ -26,6 +27,26 @@ struct RunArgs {
   RunSettings settings;
 };
 RunArgs args;
+CLI::App* run_app = nullptr;
+
+// A stored model's PARAMETER and SYSTEM values, unless the command line set the same thing.
+void apply_model_settings(const ResolvedModel& m, RunSettings& s) {
+  static const std::pair<const char*, const char*> kFlag[] = {
+      {"temperature", "--temperature"},     {"top_k", "--top-k"},
+      {"top_p", "--top-p"},                 {"min_p", "--min-p"},
+      {"repeat_penalty", "--repeat-penalty"}, {"repeat_last_n", "--repeat-last-n"},
+      {"presence_penalty", "--presence-penalty"}, {"frequency_penalty", "--frequency-penalty"},
+      {"seed", "--seed"},                   {"num_predict", "--num-predict"},
+      {"num_ctx", "--ctx"},                 {"num_thread", "--threads"},
+      {"stop", "--stop"}};
+  for (const auto& [name, flag] : kFlag) {
+    if (!m.params.contains(name) || run_app->count(flag) > 0) continue;
+    const nlohmann::json& v = m.params[name];
+    for (const nlohmann::json& x : v.is_array() ? v : nlohmann::json::array({v}))
+      s.set_parameter(name, x.is_string() ? x.get<std::string>() : x.dump());
+  }
+  if (run_app->count("--system") == 0 && !m.system.empty()) s.system = m.system;
+}
 
 int run_model(RunArgs& a) {
   std::string prompt;
@@ -35,7 +56,13 @@ int run_model(RunArgs& a) {
     while (!prompt.empty() && (prompt.back() == '\n' || prompt.back() == '\r')) prompt.pop_back();
     if (prompt.empty()) return 0;  // a closed or empty stdin: nothing to answer
   }
-  const ModelFiles files = resolve_model_files(a.model, a.mmproj);
+  ModelFiles files;
+  if (const std::optional<ResolvedModel> stored = try_resolve(a.model)) {  // a name in the model store
+    files = {stored->text_path, a.mmproj.empty() ? stored->mmproj_path : a.mmproj};
+    apply_model_settings(*stored, a.settings);
+  } else {
+    files = resolve_model_files(a.model, a.mmproj);
+  }
   std::vector<std::string> media = a.images;
   media.insert(media.end(), a.videos.begin(), a.videos.end());
   if (!media.empty() && files.mmproj.empty())
@@ -54,6 +81,7 @@ const CommandRegistrar kRegistrar{Command{
     "run",
     [](CLI::App& app) {
       CLI::App* sub = app.add_subcommand("run", "Run a model: answer a prompt, or chat interactively");
+      run_app = sub;
       sub->footer(
           "Without PROMPT (and with a terminal on stdin) an interactive chat starts: /? lists its commands,\n"
           "\"\"\" begins a multi-line message, Ctrl-C stops a reply, Ctrl-D or /bye exits. Piped stdin is the\n"
@@ -63,9 +91,10 @@ const CommandRegistrar kRegistrar{Command{
           "view; video at 1 fps, at most 64 frames); in the chat, file paths in a message attach them.");
       RunSettings& s = args.settings;
       SamplerParams& p = s.generate.sampling;
-      sub->add_option("model", args.model, "Text GGUF file, or a folder holding the text and mmproj GGUFs")
-          ->required()
-          ->check(CLI::ExistingPath);
+      sub->add_option("model", args.model,
+                      "A model in the store (smolvlm2:256m), a text GGUF file, or a folder holding the text and "
+                      "mmproj GGUFs")
+          ->required();
       sub->add_option("prompt", args.prompt, "Prompt (several words are joined with spaces)");
       sub->add_option("--mmproj", args.mmproj, "Vision projector GGUF (for images and videos)")
           ->check(CLI::ExistingFile);

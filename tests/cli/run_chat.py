@@ -248,10 +248,29 @@ def image_checks():
         check(False, f"interactive image: {e}")
 
 
+def store_checks(expected):
+    """A model created in the store runs by name, with its PARAMETER values as defaults."""
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, OLLAMA_MODELS=os.path.join(d, "models"))
+        mf = os.path.join(d, "Modelfile")
+        with open(mf, "w") as f:
+            f.write("FROM %s\nPARAMETER temperature 0\nPARAMETER num_predict %d\n" % (MODEL, N))
+        p = subprocess.run([SMOLVLM, "create", "tiny:test", "-f", mf], env=env, capture_output=True, timeout=120)
+        check(p.returncode == 0, f"create from a Modelfile ({p.stderr.decode()[-160:]})")
+        p = subprocess.run([SMOLVLM, "run", "tiny:test", "What is this?"], env=env, capture_output=True, timeout=120)
+        got = p.stdout.decode("utf-8", "replace")
+        check(p.returncode == 0 and got.rstrip("\n") == expected,
+              f"run NAME uses the stored model and its parameters ({got!r} vs {expected!r})")
+        p = subprocess.run([SMOLVLM, "run", "nosuch:model", "hi"], env=env, capture_output=True, timeout=60)
+        check(p.returncode == 1 and "not found" in p.stderr.decode(), "run of an unknown name: not found")
+
+
 if INTERRUPT_ONLY:
     interrupt_checks()
 else:
-    interactive_checks(oneshot_checks())
+    expected = oneshot_checks()
+    interactive_checks(expected)
     image_checks()
+    store_checks(expected)
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)
