@@ -1,0 +1,118 @@
+// `smolvlm pull NAME`: fetches a model from the Hugging Face Hub into the Ollama store
+// ($OLLAMA_MODELS or ~/.ollama/models), with `ollama pull`'s progress lines ("pulling manifest",
+// one bar per file, "verifying sha256 digest", "writing manifest", "success"). NAME:
+// hf.co/ORG/REPO[:QUANT] or smolvlm2:256m | 500m | 2.2b[-QUANT] (src/store/pull.h).
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "base/error.h"
+#include "base/progress.h"
+#include "cli/command.h"
+#include "convert/hf_convert.h"
+#include "convert/quantize_model.h"
+#include "convert/quantize_policy.h"
+#include "store/pull.h"
+
+namespace smolvlm::cli {
+namespace {
+
+struct PullArgs {
+  std::string name;
+  int parallel = 4;
+};
+PullArgs args;
+
+// Draws ollama-style progress: a bar per file on a terminal, plain status lines otherwise.
+class PullPrinter {
+ public:
+  void operator()(const PullEvent& e) {
+    if (e.digest.empty() || e.total < 0) {
+      end_bar();
+      if (e.status != last_status_) std::fprintf(stderr, "%s\n", e.status.c_str());
+      last_status_ = e.status;
+      return;
+    }
+    if (e.digest != digest_) {
+      end_bar();
+      digest_ = e.digest;
+      done_ = 0;
+      bar_ = std::make_unique<Progress>(e.status, static_cast<uint64_t>(e.total), Progress::Unit::kBytes);
+    }
+    const int64_t now = std::max<int64_t>(e.completed, 0);
+    if (now > done_) bar_->advance(static_cast<uint64_t>(now - done_));
+    done_ = std::max(done_, now);
+    if (!tty_ && now >= e.total && last_status_ != e.digest) {
+      std::fprintf(stderr, "%s 100%% %lld bytes\n", e.status.c_str(), static_cast<long long>(e.total));
+      last_status_ = e.digest;
+    }
+  }
+
+ private:
+  void end_bar() {
+    if (bar_) bar_->finish();
+    bar_.reset();
+    digest_.clear();
+  }
+  bool tty_ = ::isatty(2) != 0;
+  std::unique_ptr<Progress> bar_;
+  std::string digest_, last_status_;
+  int64_t done_ = 0;
+};
+
+// For HuggingFaceTB/... checkpoints: convert (text + mmproj at F16, as docs/CONVERSION.md does),
+// then quantize the text model to `quant` (the projector stays F16, like modelfiles/).
+std::vector<std::string> convert_checkpoint(const std::string& hf_dir, const std::string& quant, const std::string& work) {
+  const auto target = parse_quant_target(quant);
+  if (!target) fail("unknown quantization '", quant, "' (use Q4_K_M, Q5_K_M, Q8_0, Q4_0, Q6_K or F16)");
+  ConvertOptions co;
+  co.hf_dir = hf_dir;
+  co.out_dir = work;
+  co.outtype = OutType::F16;
+  co.force = true;
+  const ConvertResult cr = convert_hf_checkpoint(co);
+  std::string text = cr.text.path;
+  if (*target != QuantTarget::F16) {
+    std::fprintf(stderr, "quantizing to %s\n", quant.c_str());
+    QuantizeOptions qo;
+    qo.input = text;
+    std::string base = text.substr(0, text.size() - 5);  // "<dir>/<name>-F16" from "….gguf"
+    if (base.size() > 4 && base.compare(base.size() - 4, 4, "-F16") == 0) base.resize(base.size() - 4);
+    qo.output = base + "-" + quant + ".gguf";
+    qo.target = *target;
+    qo.overwrite = true;
+    quantize_model(qo);
+    text = qo.output;
+  }
+  return {text, cr.mmproj.path};
+}
+
+int run_pull() {
+  HubConfig cfg = HubConfig::from_env();
+  cfg.parallel = std::max(1, args.parallel);
+  ModelStore store(ModelStore::default_root());
+  PullPrinter printer;
+  pull_model(store, args.name, cfg, [&](const PullEvent& e) { printer(e); }, convert_checkpoint);
+  return 0;
+}
+
+const CommandRegistrar kRegistrar{Command{
+    "pull",
+    [](CLI::App& app) {
+      CLI::App* sub = app.add_subcommand(
+          "pull", "Pull a model from the Hugging Face Hub into the Ollama model store "
+                  "(hf.co/ORG/REPO[:QUANT], smolvlm2:256m|500m|2.2b[-QUANT], HuggingFaceTB/REPO[:QUANT] converted); honours HF_ENDPOINT, HF_TOKEN, HF_HOME");
+      sub->add_option("name", args.name, "Model name, e.g. smolvlm2:2.2b or hf.co/ggml-org/SmolVLM2-2.2B-Instruct-GGUF:Q8_0")
+          ->required();
+      sub->add_option("--parallel", args.parallel, "Parallel ranges for large files (default 4)");
+      return sub;
+    },
+    [] { return run_pull(); },
+    15,
+    ""}};
+
+}  // namespace
+}  // namespace smolvlm::cli
