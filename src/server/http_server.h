@@ -1,0 +1,80 @@
+// `smolvlm serve`: Ollama's REST API and the OpenAI-compatible /v1 routes over cpp-httplib
+// (reference/ollama-contract.md §0-§2). Every connection is served on its own pool thread, so a
+// request waiting for a model slot never blocks another's I/O. Host-header and Origin checks, CORS
+// and the request body limit (413) as §0 describes.
+//
+//   HttpServer server(options_from_env(), store_source(ModelStore::default_root()));
+//   int port = server.bind();   // port 0 in the options: any free port
+//   server.run();               // until stop() (from another thread or a signal handler's thread)
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/generation.h"
+#include "server/model_manager.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace smolvlm::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 11434;                      // 0: any free port
+  std::vector<std::string> origins;      // OLLAMA_ORIGINS (added to the built-in ones)
+  size_t max_body_bytes = 512u << 20;    // larger bodies: 413 (SMOLVLM_MAX_BODY)
+  int http_threads = 0;                  // 0: 64
+  ManagerConfig manager;
+  TemplateRenderer renderer;             // Modelfile TEMPLATE support (null: native template only)
+};
+
+// OLLAMA_HOST's forms: [scheme://]host[:port][/path]; quotes and spaces trimmed; no scheme -> port
+// 11434, http:// -> 80, https:// -> 443; an empty host ("":port) binds every interface.
+struct HostAddress {
+  std::string scheme = "http";
+  std::string host = "127.0.0.1";
+  int port = 11434;
+};
+HostAddress parse_host(const std::string& value);
+// SMOLVLM_HOST (else OLLAMA_HOST), OLLAMA_ORIGINS, OLLAMA_NUM_PARALLEL, OLLAMA_MAX_QUEUE,
+// OLLAMA_MAX_LOADED_MODELS, OLLAMA_KEEP_ALIVE, SMOLVLM_MAX_BODY. Throws Error for a malformed value.
+ServerOptions options_from_env();
+
+// The Host-header check for a server bound to loopback (§0): empty, localhost, this machine's name,
+// *.localhost / *.local / *.internal, or a loopback / private / unspecified IP.
+bool host_allowed(const std::string& host_header);
+// Origin allowed by the built-in list plus `extra` (glob patterns, "*" matches anything).
+bool origin_allowed(const std::string& origin, const std::vector<std::string>& extra);
+
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, ModelSource source);
+  ~HttpServer();
+
+  int bind();   // binds host:port; returns the port. Throws Error when it cannot.
+  void run();   // serves (after bind()) until stop(); returns at once if stop() came first
+  void start(); // bind() if needed, then run() on a background thread
+  void stop();  // safe from any thread, before or during run()
+  int port() const { return port_; }
+  ModelManager& models() { return *models_; }
+  const ServerOptions& options() const { return options_; }
+
+ private:
+  void setup_routes();
+
+  ServerOptions options_;
+  std::unique_ptr<ModelManager> models_;
+  std::unique_ptr<httplib::Server> http_;
+  int port_ = -1;
+  bool loopback_ = true;
+  std::thread thread_;
+  std::atomic<bool> stop_requested_{false}, in_run_{false};
+};
+
+}  // namespace smolvlm::server

@@ -1,0 +1,232 @@
+#include "server/model_manager.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "base/error.h"
+
+namespace smolvlm::server {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+Clock::time_point expiry(std::optional<Seconds> keep_alive, bool& forever) {
+  forever = !keep_alive.has_value();
+  if (forever) return Clock::time_point::max();
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(*keep_alive);
+}
+
+// /api/ps expires_at: the deadline when idle, now + keep_alive while running, far ahead for forever.
+Clock::time_point expires_at(const ModelManager::Entry& e, Clock::time_point far) {
+  if (e.forever) return far;
+  if (e.active > 0) return Clock::now() + std::chrono::duration_cast<Clock::duration>(e.keep_alive.value_or(Seconds(0)));
+  return e.expires;
+}
+
+}  // namespace
+
+ModelSource store_source(const std::string& root) {
+  auto store = std::make_shared<ModelStore>(root);
+  return ModelSource{[store](const std::string& name) { return store->resolve(name); },
+                     [store] { return store->list(); }, store};
+}
+
+ModelManager::ModelManager(ManagerConfig config, ModelSource source)
+    : config_(std::move(config)), source_(std::move(source)) {
+  config_.num_parallel = std::max(1, config_.num_parallel);
+  if (config_.max_loaded <= 0) config_.max_loaded = 3;
+  if (config_.max_queue <= 0) config_.max_queue = 512;
+  reaper_ = std::thread([this] { reap_loop(); });
+}
+
+ModelManager::~ModelManager() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  reaper_.join();
+}
+
+ResolvedModel ModelManager::resolve(const std::string& name) const {
+  if (name.empty()) throw ApiError(400, "model is required");
+  try {
+    return source_.resolve(name);
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    if (msg.find("not found") != std::string::npos && msg.find("blob") == std::string::npos)
+      throw ApiError(404, cat("model '", name, "' not found"));
+    if (msg.find("invalid") != std::string::npos) throw ApiError(400, msg);
+    throw ApiError(500, msg);
+  }
+}
+
+std::vector<ListedModel> ModelManager::list() const {
+  try {
+    return source_.list();
+  } catch (const Error& e) {
+    throw ApiError(500, e.what());
+  }
+}
+
+std::shared_ptr<ModelManager::Entry> ModelManager::get_or_load(const ResolvedModel& model, double& load_seconds,
+                                                               std::unique_lock<std::mutex>& lock) {
+  for (;;) {
+    cv_.wait(lock, [&] { return !loading_.count(model.name); });
+    auto it = entries_.find(model.name);
+    if (it != entries_.end() && it->second->resolved.digest == model.digest) return it->second;
+    if (it != entries_.end() && it->second->active == 0) entries_.erase(it);  // replaced in the store
+    // Make room: unload the idle model that expires first; wait while every model is busy.
+    if (static_cast<int>(entries_.size()) >= config_.max_loaded) {
+      std::shared_ptr<Entry> victim;
+      for (auto& [n, e] : entries_)
+        if (e->active == 0 && (!victim || e->expires < victim->expires)) victim = e;
+      if (victim == nullptr) {
+        cv_.wait(lock);
+        continue;
+      }
+      entries_.erase(victim->resolved.name);
+    }
+    break;
+  }
+  loading_[model.name] = true;
+  lock.unlock();
+  auto entry = std::make_shared<Entry>();
+  entry->resolved = model;
+  try {
+    entry->model = LoadedModel::load(model.text_path, model.mmproj_path);
+    if (entry->model->vision() != nullptr) entry->media = std::make_unique<MediaEncoder>(entry->model);
+  } catch (const std::exception& e) {
+    lock.lock();
+    loading_.erase(model.name);
+    cv_.notify_all();
+    throw ApiError(500, cat("unable to load model: ", e.what()));
+  }
+  entry->slots.resize(static_cast<size_t>(config_.num_parallel));
+  load_seconds = entry->model->load_seconds();
+  lock.lock();
+  loading_.erase(model.name);
+  entry->expires = expiry(config_.keep_alive, entry->forever);
+  entries_[model.name] = entry;
+  cv_.notify_all();
+  return entry;
+}
+
+std::unique_ptr<ModelManager::Lease> ModelManager::acquire(const ResolvedModel& model,
+                                                           std::optional<Seconds> keep_alive, int64_t num_ctx,
+                                                           int num_thread) {
+  if (++waiting_ > config_.max_queue) {
+    --waiting_;
+    throw ApiError(503, "server busy, please try again.  maximum pending requests exceeded");
+  }
+  struct Waiting {
+    std::atomic<int>& n;
+    ~Waiting() { --n; }
+  } waiting{waiting_};
+  std::unique_lock<std::mutex> lock(mu_);
+
+  double load_seconds = 0;
+  std::shared_ptr<Entry> entry = get_or_load(model, load_seconds, lock);
+  Slot* slot = nullptr;
+  cv_.wait(lock, [&] {
+    for (Slot& s : entry->slots)
+      if (!s.busy) {
+        slot = &s;
+        return true;
+      }
+    return false;
+  });
+  slot->busy = true;
+  ++entry->active;
+  entry->keep_alive = keep_alive;
+  entry->forever = !keep_alive.has_value();
+  lock.unlock();
+
+  // Outside the lock: (re)build this slot's pool and session when the settings differ.
+  auto lease = std::make_unique<Lease>(this, entry, slot, load_seconds);
+  int threads = num_thread > 0 ? num_thread : config_.threads;
+  if (threads <= 0 && config_.num_parallel > 1)
+    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / config_.num_parallel);
+  try {
+    if (slot->pool == nullptr || slot->threads != threads) {
+      slot->session.reset();
+      slot->pool = std::make_unique<kernels::ThreadPool>(threads);
+      slot->threads = threads;
+    }
+    if (slot->session == nullptr || (num_ctx > 0 && slot->session->n_ctx() != num_ctx)) {
+      SessionOptions o;
+      o.n_ctx = num_ctx;
+      slot->session = std::make_unique<Session>(entry->model, o, *slot->pool);
+    }
+  } catch (const std::exception& e) {
+    throw ApiError(500, e.what());
+  }
+  return lease;
+}
+
+ModelManager::Lease::~Lease() { manager_->release(*entry_, *slot_); }
+
+void ModelManager::release(Entry& e, Slot& s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  s.busy = false;
+  --e.active;
+  if (e.active == 0) e.expires = expiry(e.keep_alive, e.forever);  // the reaper unloads it then
+  cv_.notify_all();
+}
+
+void ModelManager::unload(const std::string& resolved_name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(resolved_name);
+  if (it == entries_.end()) return;
+  it->second->keep_alive = Seconds(0);
+  it->second->forever = false;
+  it->second->expires = Clock::now();
+  if (it->second->active == 0) entries_.erase(it);
+  cv_.notify_all();
+}
+
+void ModelManager::reap_loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(100));
+    const auto now = Clock::now();
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      const Entry& e = *it->second;
+      if (e.active == 0 && !e.forever && e.expires <= now) {
+        it = entries_.erase(it);
+        cv_.notify_all();
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+nlohmann::json ModelManager::ps() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::shared_ptr<Entry>> list;
+  for (const auto& [n, e] : entries_) list.push_back(e);
+  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a->expires > b->expires; });
+  nlohmann::json models = nlohmann::json::array();
+  for (const auto& e : list) {
+    const GgufFile& f = e->model->text().file();
+    std::string digest = e->resolved.digest;
+    if (digest.rfind("sha256:", 0) == 0) digest = digest.substr(7);
+    int64_t n_ctx = 0;
+    for (const Slot& s : e->slots)
+      if (s.session) n_ctx = std::max(n_ctx, s.session->n_ctx());
+    const auto far = Clock::now() + std::chrono::hours(24 * 365 * 100);  // "forever"
+    models.push_back({{"name", e->resolved.short_name},
+                      {"model", e->resolved.short_name},
+                      {"size", e->resolved.size},
+                      {"digest", digest},
+                      {"details", {{"parent_model", ""}, {"format", "gguf"}, {"family", f.architecture()},
+                                   {"families", {f.architecture()}}}},
+                      {"expires_at", rfc3339(expires_at(*e, far))},
+                      {"size_vram", 0},
+                      {"context_length", n_ctx}});
+  }
+  return models;
+}
+
+}  // namespace smolvlm::server

@@ -1,0 +1,118 @@
+// Model management through the server (ollama-contract §1.13-§1.15, §1.19), on a fresh store:
+// blob upload (201 / 200, HEAD, bad digests, digest mismatch), create from uploaded GGUFs, then
+// show / generate with it, copy, delete (blobs pruned), and names with path tricks rejected.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "test_server_util.h"
+
+namespace smolvlm {
+namespace {
+
+using nlohmann::json;
+using testing::post_json;
+using testing::shared_path;
+
+#define REQUIRE_TINY() SMOLVLM_REQUIRE_SHARED("golden/tiny512/gguf/text-F32.gguf")
+
+TEST(ServerStore, BlobsCreateCopyDelete) {
+  REQUIRE_TINY();
+  testing::TempDir root;
+  server::ServerOptions o;
+  o.port = 0;
+  o.manager.threads = 1;
+  o.http_threads = 8;
+  server::HttpServer srv(o, server::store_source(root.path().string()));
+  srv.start();
+  httplib::Client c("127.0.0.1", srv.port());
+  c.set_read_timeout(60, 0);
+
+  const auto text = testing::read_file(shared_path("golden/tiny512/gguf/text-F32.gguf"));
+  const auto mmproj = testing::read_file(shared_path("golden/tiny512/gguf/mmproj-F32.gguf"));
+  const std::string dt = "sha256:" + testing::sha256_hex(text), dm = "sha256:" + testing::sha256_hex(mmproj);
+  auto upload = [&](const std::string& digest, const std::vector<uint8_t>& bytes) {
+    auto r = c.Post(("/api/blobs/" + digest).c_str(), reinterpret_cast<const char*>(bytes.data()), bytes.size(),
+                    "application/octet-stream");
+    return r ? r->status : -1;
+  };
+  auto head = [&](const std::string& digest) {
+    auto r = c.Head(("/api/blobs/" + digest).c_str());
+    return r ? r->status : -1;
+  };
+  EXPECT_EQ(head(dt), 404);
+  EXPECT_EQ(upload(dt, text), 201);
+  EXPECT_EQ(upload(dt, text), 200);  // already there
+  EXPECT_EQ(head(dt), 200);
+  EXPECT_EQ(head("sha256-" + dt.substr(7)), 200);  // both spellings
+  EXPECT_EQ(upload(dm, mmproj), 201);
+  EXPECT_EQ(head("sha256:xyz"), 400);
+  {
+    const std::vector<uint8_t> other = {'n', 'o', 'p', 'e'};
+    const std::string wrong = "sha256:" + std::string(64, 'a');
+    auto r = c.Post(("/api/blobs/" + wrong).c_str(), "nope", 4, "application/octet-stream");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_NE(r->body.find("digest mismatch"), std::string::npos) << r->body;
+    EXPECT_EQ(head(wrong), 404);  // nothing left behind
+  }
+
+  // Create from the uploaded files; progress is NDJSON ending with "success".
+  const json create = {{"model", "mine"}, {"files", {{"text.gguf", dt}, {"mmproj.gguf", dm}}}, {"system", "Be brief."},
+                       {"parameters", {{"temperature", 0}, {"num_predict", 3}}}};
+  auto cr = c.Post("/api/create", create.dump(), "application/json");
+  ASSERT_TRUE(cr);
+  ASSERT_EQ(cr->status, 200) << cr->body;
+  const auto lines = testing::ndjson_lines(cr->body);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back()["status"], "success");
+
+  int status = 0;
+  const json show = post_json(c, "/api/show", {{"model", "mine"}}, &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(show["system"], "Be brief.");
+  EXPECT_NE(std::find(show["capabilities"].begin(), show["capabilities"].end(), "vision"), show["capabilities"].end());
+  const json gen = post_json(c, "/api/generate", {{"model", "mine"}, {"prompt", "hi"}, {"stream", false}}, &status);
+  EXPECT_EQ(status, 200) << gen.dump();
+  EXPECT_LE(gen["eval_count"].get<int64_t>(), 3);  // the model's num_predict parameter applies
+
+  // Copy, delete.
+  auto cp = c.Post("/api/copy", json{{"source", "mine"}, {"destination", "other:v1"}}.dump(), "application/json");
+  ASSERT_TRUE(cp);
+  EXPECT_EQ(cp->status, 200);
+  EXPECT_TRUE(cp->body.empty());
+  auto tags = c.Get("/api/tags");
+  ASSERT_TRUE(tags);
+  EXPECT_EQ(json::parse(tags->body)["models"].size(), 2u);
+  auto missing = c.Post("/api/copy", json{{"source", "ghost"}, {"destination", "x"}}.dump(), "application/json");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  auto del = c.Delete("/api/delete", json{{"name", "other:v1"}}.dump(), "application/json");
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 200);
+  del = c.Delete("/api/delete", json{{"model", "other:v1"}}.dump(), "application/json");
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 404);
+  EXPECT_EQ(head(dt), 200);  // still used by "mine"
+
+  // Names with path tricks.
+  post_json(c, "/api/create", {{"model", "../evil"}, {"files", {{"text.gguf", dt}}}}, &status);
+  EXPECT_EQ(status, 400);
+  post_json(c, "/api/create", {{"model", "ok"}, {"files", {{"../text.gguf", dt}}}}, &status);
+  EXPECT_EQ(status, 400);
+  post_json(c, "/api/create", {{"model", "ok"}}, &status);
+  EXPECT_EQ(status, 400);
+
+  // Deleting the last user of the blobs prunes them.
+  del = c.Delete("/api/delete", json{{"model", "mine"}}.dump(), "application/json");
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 200);
+  EXPECT_EQ(head(dt), 404);
+  EXPECT_EQ(head(dm), 404);
+  auto alive = c.Get("/api/version");
+  ASSERT_TRUE(alive);
+  EXPECT_EQ(alive->status, 200);
+}
+
+}  // namespace
+}  // namespace smolvlm
