@@ -1,6 +1,7 @@
 // Model management over the store (reference/ollama-contract.md §1.13-§1.15, §1.19): POST
 // /api/copy, DELETE /api/delete, POST /api/create (files by digest and/or `from`), HEAD and POST
-// /api/blobs/:digest (POST streams the body to disk and checks its digest).
+// /api/blobs/:digest (POST streams the body to disk and checks its digest); POST /api/pull is in
+// pull_handler.cpp.
 #include <httplib.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <regex>
 
 #include "base/error.h"
+#include "server/pull_handler.h"
 #include "server/routes.h"
 #include "store/create.h"
 
@@ -169,6 +171,7 @@ void add_store_routes(Router& r, const RouteContext& ctx) {
   r.head(R"(/api/blobs/([^/]+))", [ctx](const httplib::Request& req, httplib::Response& res) { head_blob(ctx, req, res); });
   r.post_stream(R"(/api/blobs/([^/]+))", [ctx](const httplib::Request& req, httplib::Response& res,
                                                 const httplib::ContentReader& reader) { post_blob(ctx, req, res, reader); });
+  add_pull_route(r, ctx);
 }
 
 }  // namespace smolvlm::server

@@ -1,0 +1,92 @@
+// `smolvlm ps`: the models a running server has loaded (GET /api/ps), as `ollama ps` prints them:
+// NAME ID SIZE PROCESSOR CONTEXT UNTIL.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+#include "cli/server_client.h"
+
+namespace smolvlm::cli {
+namespace {
+
+// Ollama's HumanBytes: decimal units, one decimal below 10.
+std::string human_bytes(int64_t b) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1000 && u < 4) v /= 1000, ++u;
+  char buf[32];
+  if (u == 0) std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(b));
+  else std::snprintf(buf, sizeof buf, v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
+  return buf;
+}
+
+// Ollama's humanDuration ("4 minutes", "About an hour").
+std::string human_duration(double s) {
+  auto n = [](double x, const char* unit) { return cat(static_cast<long>(x), " ", unit); };
+  if (s < 1) return "Less than a second";
+  if (s < 2) return "1 second";
+  if (s < 60) return n(s, "seconds");
+  if (s < 120) return "About a minute";
+  if (s < 3600) return n(s / 60, "minutes");
+  if (s < 7200) return "About an hour";
+  if (s < 86400 * 2) return n(s / 3600, "hours");
+  if (s < 86400 * 14) return n(s / 86400, "days");
+  if (s < 86400 * 60) return n(s / (86400 * 7), "weeks");
+  if (s < 86400 * 730) return n(s / (86400 * 30), "months");
+  return n(s / (86400 * 365), "years");
+}
+
+// UNTIL from expires_at (RFC 3339): "4 minutes from now", "Forever" (20+ years), "Stopping...".
+std::string until(const std::string& rfc3339) {
+  std::tm tm{};
+  if (!strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return rfc3339;
+  const double ahead = std::difftime(timegm(&tm), std::time(nullptr));
+  if (ahead < 0) return "Stopping...";
+  if (ahead > 20.0 * 365 * 86400) return "Forever";
+  return human_duration(ahead) + " from now";
+}
+
+// PROCESSOR from size_vram / size, as Ollama computes it.
+std::string processor(int64_t size, int64_t vram) {
+  if (vram == 0) return "100% CPU";
+  if (vram == size) return "100% GPU";
+  if (vram > size || size == 0) return "Unknown";
+  const long cpu = std::lround(100.0 * static_cast<double>(size - vram) / static_cast<double>(size));
+  return cat(cpu, "%/", 100 - cpu, "% CPU/GPU");
+}
+
+int run_ps() {
+  const nlohmann::json j = ServerClient().get("/api/ps");
+  std::vector<std::vector<std::string>> rows = {{"NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL"}};
+  for (const auto& m : j.value("models", nlohmann::json::array())) {
+    const int64_t size = m.value("size", int64_t{0}), vram = m.value("size_vram", int64_t{0});
+    rows.push_back({m.value("name", ""), m.value("digest", "").substr(0, 12), human_bytes(size), processor(size, vram),
+                    std::to_string(m.value("context_length", int64_t{0})), until(m.value("expires_at", ""))});
+  }
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  for (const auto& r : rows) {
+    std::string line;
+    for (size_t i = 0; i < r.size(); ++i) line += i + 1 < r.size() ? r[i] + std::string(width[i] - r[i].size() + 4, ' ') : r[i];
+    std::printf("%s\n", line.c_str());
+  }
+  return 0;
+}
+
+const CommandRegistrar kRegistrar{Command{
+    "ps",
+    [](CLI::App& app) {
+      return app.add_subcommand("ps", "List the models a running server has loaded (SMOLVLM_HOST / OLLAMA_HOST)");
+    },
+    [] { return run_ps(); },
+    24,
+    ""}};
+
+}  // namespace
+}  // namespace smolvlm::cli

@@ -1,0 +1,37 @@
+// The CLI's side of `smolvlm serve`: JSON requests to a running server at SMOLVLM_HOST, else
+// OLLAMA_HOST (server::parse_host's forms; a wildcard bind address is reached on 127.0.0.1), as the
+// `ollama` client does. No server answering -> Error "could not connect to the smolvlm server ...".
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "base/error.h"
+
+namespace smolvlm::cli {
+
+// An error answer from the server: its HTTP status and {"error": message}.
+class ServerError : public Error {
+ public:
+  ServerError(int status, const std::string& message) : Error(message), status_(status) {}
+  int status() const { return status_; }
+
+ private:
+  int status_;
+};
+
+class ServerClient {
+ public:
+  ServerClient();  // the address from the environment (throws Error for a malformed one)
+  const std::string& url() const { return url_; }  // "http://127.0.0.1:11434"
+
+  // Throws Error when no server answers, ServerError for a status >= 400.
+  nlohmann::json get(const std::string& path) const;
+  nlohmann::json post(const std::string& path, const nlohmann::json& body) const;
+
+ private:
+  nlohmann::json answer(const std::string& path, int status, const std::string& body, bool ok) const;
+  std::string url_;
+};
+
+}  // namespace smolvlm::cli

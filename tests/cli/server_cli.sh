@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# `smolvlm ps / stop / version` against a spawned `smolvlm serve` (any free port, reached through
+# SMOLVLM_HOST) with the golden tiny model created in a temporary OLLAMA_MODELS: version shows the
+# server's, ps lists a model loaded by a generate (Ollama's columns) and not after `stop`, stop of
+# an unknown model fails, and with no server ps/stop exit 1 with the "could not connect" error.
+#
+# env: SMOLVLM = the smolvlm binary, SMOLVLM_SHARED = the shared folder (golden/). Exit 77 when the
+# golden files are missing.
+set -euo pipefail
+
+SMOLVLM=${SMOLVLM:?set SMOLVLM to the smolvlm binary}
+SHARED=${SMOLVLM_SHARED:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}
+G=$SHARED/golden/tiny512/gguf
+[[ -f $G/text-Q8_0.gguf && -f $G/mmproj-Q8_0.gguf ]] || { echo "SKIP: $G not found"; exit 77; }
+command -v curl >/dev/null || { echo "SKIP: curl not found"; exit 77; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/smolvlm-servecli.XXXXXX")
+SERVER_PID=
+cleanup() {
+  [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+export OLLAMA_MODELS=$WORK/models
+unset OLLAMA_HOST
+fail() { echo "FAIL: $*" >&2; [[ -f $WORK/serve.log ]] && cat "$WORK/serve.log" >&2; exit 1; }
+expect() { grep -qF -- "$2" <<<"$1" || fail "expected '$2' in: $1"; }
+reject() { ! grep -qF -- "$2" <<<"$1" || fail "did not expect '$2' in: $1"; }
+
+cat > "$WORK/Modelfile" <<MF
+FROM $G/text-Q8_0.gguf
+FROM $G/mmproj-Q8_0.gguf
+MF
+"$SMOLVLM" create tiny -f "$WORK/Modelfile" >/dev/null 2>&1 || fail "create"
+
+# No server yet: a port nothing listens on.
+export SMOLVLM_HOST=127.0.0.1:1
+set +e
+out=$("$SMOLVLM" ps 2>&1); rc=$?
+set -e
+[[ $rc == 1 ]] || fail "ps without a server: exit $rc"
+expect "$out" "could not connect to the smolvlm server"
+set +e
+out=$("$SMOLVLM" stop tiny 2>&1); rc=$?
+set -e
+[[ $rc == 1 ]] || fail "stop without a server: exit $rc"
+expect "$out" "could not connect to the smolvlm server"
+out=$("$SMOLVLM" version 2>&1) || fail "version without a server must not fail"
+expect "$out" "smolvlm client version is"
+expect "$out" "could not connect"
+
+# The server on a free port; its first line names the port.
+"$SMOLVLM" serve --host 127.0.0.1:0 >"$WORK/serve.log" 2>&1 &
+SERVER_PID=$!
+port=
+for _ in $(seq 100); do
+  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/serve.log")
+  [[ -n $port ]] && break
+  kill -0 "$SERVER_PID" 2>/dev/null || fail "serve exited"
+  sleep 0.1
+done
+[[ -n $port ]] || fail "serve did not report its port"
+export SMOLVLM_HOST=http://127.0.0.1:$port
+# OLLAMA_HOST is honoured too when SMOLVLM_HOST is unset.
+out=$(env -u SMOLVLM_HOST OLLAMA_HOST=127.0.0.1:$port "$SMOLVLM" version 2>&1)
+expect "$out" "smolvlm server version is $(curl -s "$SMOLVLM_HOST/api/version" | sed 's/.*"version":"\([^"]*\)".*/\1/')"
+
+out=$("$SMOLVLM" ps)
+expect "$out" "NAME"
+expect "$out" "PROCESSOR"
+expect "$out" "UNTIL"
+reject "$out" "tiny"
+
+curl -sf "$SMOLVLM_HOST/api/generate" -d '{"model":"tiny","prompt":"hi","stream":false,"keep_alive":"10m","options":{"num_predict":2}}' \
+  >"$WORK/gen.json" || fail "generate"
+expect "$(cat "$WORK/gen.json")" '"done":true'
+out=$("$SMOLVLM" ps)
+id=$(sha256sum "$OLLAMA_MODELS/manifests/registry.ollama.ai/library/tiny/latest" | cut -c1-12)
+expect "$out" "tiny:latest"
+expect "$out" "$id"
+expect "$out" "100% CPU"
+expect "$out" "minutes from now"
+
+"$SMOLVLM" stop tiny || fail "stop tiny"
+out=$("$SMOLVLM" ps)
+reject "$out" "tiny"
+
+set +e
+out=$("$SMOLVLM" stop nosuch 2>&1); rc=$?
+set -e
+[[ $rc == 1 ]] || fail "stop of an unknown model: exit $rc"
+expect "$out" "couldn't find model \"nosuch\" to stop"
+echo "OK"

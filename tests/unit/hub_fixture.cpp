@@ -1,0 +1,112 @@
+#include "hub_fixture.h"
+
+#include <nlohmann/json.hpp>
+
+namespace smolvlm::testing {
+
+FakeHub::FakeHub() {
+  svr_.Get(R"(/api/models/([^/]+)/([^/]+)/tree/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    log(req);
+    auto it = repos.find(req.matches[1].str() + "/" + req.matches[2].str());
+    if (it == repos.end()) {
+      res.status = 404;
+      res.set_content(R"({"error":"Repository not found"})", "application/json");
+      return;
+    }
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& [path, e] : it->second) {
+      nlohmann::json f{{"type", "file"}, {"path", path}, {"size", e.bytes.size()}, {"oid", "0123abcd"}};
+      if (!e.sha256.empty()) f["lfs"] = {{"oid", e.sha256}, {"size", e.bytes.size()}, {"pointerSize", 134}};
+      j.push_back(f);
+    }
+    res.set_content(j.dump(), "application/json");
+  });
+  svr_.Get(R"(/api/models/([^/]+)/([^/]+)/revision/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    log(req);
+    const std::string repo = req.matches[1].str() + "/" + req.matches[2].str();
+    if (!repos.count(repo)) {
+      res.status = 404;
+      return;
+    }
+    res.set_content(nlohmann::json{{"id", repo}, {"sha", "4f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"}}.dump(),
+                    "application/json");
+  });
+  svr_.Get(R"(/([^/]+)/([^/]+)/resolve/([^/]+)/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+    log(req);
+    const std::string repo = req.matches[1].str() + "/" + req.matches[2].str();
+    const HubEntry* e = find(repo, req.matches[4].str());
+    if (!e) {
+      res.status = 404;
+      res.set_header("X-Error-Code", "EntryNotFound");
+      return;
+    }
+    res.status = 302;
+    res.set_header("Location", "/cdn/" + repo + "/" + req.matches[4].str());
+    if (!e->sha256.empty()) {
+      res.set_header("X-Linked-Etag", "\"" + e->sha256 + "\"");
+      res.set_header("X-Linked-Size", std::to_string(e->bytes.size()));
+    }
+    res.set_header("ETag", "\"0123abcd\"");
+  });
+  svr_.Get(R"(/cdn/([^/]+)/([^/]+)/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+    log(req);
+    const HubEntry* e = find(req.matches[1].str() + "/" + req.matches[2].str(), req.matches[3].str());
+    if (!e) {
+      res.status = 404;
+      return;
+    }
+    if (!e->sha256.empty()) res.set_header("ETag", "\"" + e->sha256 + "\"");
+    res.set_header("Accept-Ranges", "bytes");
+    const std::string* bytes = &e->bytes;
+    res.set_content_provider(bytes->size(), "application/octet-stream",
+                             [bytes, slow = slow_ms.load()](size_t offset, size_t length, httplib::DataSink& sink) {
+                               for (size_t p = offset; p < offset + length;) {
+                                 if (slow) std::this_thread::sleep_for(std::chrono::milliseconds(slow));
+                                 const size_t n = std::min<size_t>(16384, offset + length - p);
+                                 if (!sink.write(bytes->data() + p, n)) return false;
+                                 p += n;
+                               }
+                               return true;
+                             });
+  });
+  port_ = svr_.bind_to_any_port("127.0.0.1");
+  thread_ = std::thread([this] { svr_.listen_after_bind(); });
+  while (!svr_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+FakeHub::~FakeHub() {
+  svr_.stop();
+  thread_.join();
+}
+
+std::vector<std::string> FakeHub::requests() {
+  std::lock_guard lock(mu_);
+  return log_;
+}
+
+void FakeHub::log(const httplib::Request& req) {
+  std::lock_guard lock(mu_);
+  log_.push_back(req.method + " " + req.path);
+}
+
+const HubEntry* FakeHub::find(const std::string& repo, const std::string& file) const {
+  auto r = repos.find(repo);
+  if (r == repos.end()) return nullptr;
+  auto f = r->second.find(file);
+  return f == r->second.end() ? nullptr : &f->second;
+}
+
+ScopedEnv::ScopedEnv(std::vector<std::pair<std::string, std::optional<std::string>>> vars) {
+  for (const auto& [k, v] : vars) {
+    const char* old = std::getenv(k.c_str());
+    saved_.push_back({k, old ? std::optional<std::string>(old) : std::nullopt});
+    v ? (void)::setenv(k.c_str(), v->c_str(), 1) : (void)::unsetenv(k.c_str());
+  }
+}
+
+ScopedEnv::~ScopedEnv() {
+  for (auto it = saved_.rbegin(); it != saved_.rend(); ++it)
+    it->second ? (void)::setenv(it->first.c_str(), it->second->c_str(), 1) : (void)::unsetenv(it->first.c_str());
+}
+
+}  // namespace smolvlm::testing
