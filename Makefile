@@ -16,7 +16,7 @@ DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   python3 time
 FUZZ_PACKAGES := clang lld libclang-rt-14-dev
 
-.PHONY: all deps deps-fuzz build build-debug test test-debug demo bench fuzz clean
+.PHONY: all deps deps-node deps-fuzz build build-debug test test-debug demo bench fuzz clean
 
 all: build
 
@@ -30,6 +30,15 @@ deps:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "make deps: all Debian packages present"; fi
+	@$(MAKE) --no-print-directory deps-node
+
+# The Node clients the server is tested with (ollama-js, openai), pinned by tests/node/package-lock.json.
+# Without npm (or the registry) the cli.node_clients test skips.
+deps-node:
+	@if ! command -v npm >/dev/null 2>&1; then echo "make deps: npm not found; cli.node_clients will skip"; \
+	elif [ tests/node/node_modules/.package-lock.json -nt tests/node/package-lock.json ]; then \
+	  echo "make deps: node modules up to date"; \
+	else npm ci --prefix tests/node --no-audit --no-fund || echo "make deps: npm ci failed; cli.node_clients will skip"; fi
 
 deps-fuzz:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(FUZZ_PACKAGES)"

@@ -201,6 +201,9 @@ HttpServer::HttpServer(ServerOptions options, ModelSource source)
   http_->set_read_timeout(60, 0);
   http_->set_write_timeout(60, 0);
   http_->set_keep_alive_timeout(2);  // idle connections close soon (and stop() returns soon)
+  // Busy clients reuse their connection instead of reconnecting every 5 requests (httplib's
+  // default), which overflowed the listen backlog under load.
+  http_->set_keep_alive_max_count(1000);
   setup_routes();
 }
 

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The official Node clients (ollama-js and openai, tests/node) against a live `smolvlm serve`: a
+# temporary OLLAMA_MODELS holding the golden tiny512 pair as tiny:latest (created by `smolvlm
+# create` from a Modelfile), the server on a free loopback port, then `node --test`.
+#
+# env: SMOLVLM = the smolvlm binary, SMOLVLM_SHARED = the shared folder (golden/). Exit 77 (skip)
+# when node, tests/node/node_modules (`make deps`) or the golden files are missing.
+set -euo pipefail
+
+SMOLVLM=${SMOLVLM:?set SMOLVLM to the smolvlm binary}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+SHARED=${SMOLVLM_SHARED:-$(cd "$ROOT/.." && pwd)/shared}
+G=$SHARED/golden/tiny512
+command -v node >/dev/null || { echo "SKIP: node not installed"; exit 77; }
+[[ -d $ROOT/tests/node/node_modules/ollama && -d $ROOT/tests/node/node_modules/openai ]] ||
+  { echo "SKIP: tests/node/node_modules missing (npm ci --prefix tests/node)"; exit 77; }
+[[ -f $G/gguf/text-F32.gguf && -f $G/gguf/mmproj-F32.gguf && -f $G/inputs/image.png ]] ||
+  { echo "SKIP: $G not found"; exit 77; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/smolvlm-node.XXXXXX")
+PID=
+cleanup() {
+  if [[ -n $PID ]]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; [[ -f $WORK/serve.log ]] && sed 's/^/serve: /' "$WORK/serve.log" >&2; exit 1; }
+
+export OLLAMA_MODELS=$WORK/models
+cat > "$WORK/Modelfile" <<MF
+FROM $G/gguf/text-F32.gguf
+FROM $G/gguf/mmproj-F32.gguf
+PARAMETER temperature 0
+MF
+"$SMOLVLM" create tiny:latest -f "$WORK/Modelfile" >"$WORK/create.log" 2>&1 || fail "create: $(cat "$WORK/create.log")"
+
+# Port 0: the server picks a free port and prints it ("smolvlm serve: listening on HOST:PORT ...").
+SMOLVLM_HOST=127.0.0.1:0 OLLAMA_KEEP_ALIVE=5m "$SMOLVLM" serve >"$WORK/serve.log" 2>&1 &
+PID=$!
+ADDR=
+for _ in $(seq 1 100); do
+  ADDR=$(sed -n 's/^smolvlm serve: listening on \([^ ]*\).*/\1/p' "$WORK/serve.log")
+  [[ -n $ADDR ]] && break
+  kill -0 "$PID" 2>/dev/null || fail "server exited"
+  sleep 0.1
+done
+[[ -n $ADDR ]] || fail "server did not start in 10 s"
+
+cd "$ROOT"
+OLLAMA_HOST=$ADDR SMOLVLM_SHARED=$SHARED SMOLVLM_TEST_MODEL=tiny:latest \
+  node --test --test-reporter=spec tests/node/clients.test.mjs || fail "node client tests"
+kill -0 "$PID" 2>/dev/null || fail "server died during the tests"
+echo "node clients: ok"
