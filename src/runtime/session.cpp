@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "base/error.h"
 #include "runtime/stop_strings.h"
@@ -150,6 +151,11 @@ GenerateResult Session::generate(const Prompt& prompt, const GenerateOptions& op
   Sampler sampler(options.sampling);
   TokenStreamDecoder decoder(tok, options.skip_special);
   StopMatcher stops(options.stop);
+  std::optional<JsonRecognizer> json;
+  if (options.json != JsonKind::kOff) {
+    if (!json_mask_) json_mask_ = std::make_shared<const JsonTokenMask>(tok);
+    json.emplace(options.json);
+  }
   bool sink_open = true;
   auto emit = [&](const std::string& text) {
     if (text.empty() || !sink_open) return sink_open;
@@ -168,15 +174,18 @@ GenerateResult Session::generate(const Prompt& prompt, const GenerateOptions& op
       r.reason = DoneReason::kLength;
       break;
     }
+    if (json && json_mask_->apply(*json, logits_) == 0) break;  // (cannot happen with a real vocabulary)
     const int32_t id = sampler.sample(logits_, cached_);  // history: the prompt and the reply so far
     r.tokens.push_back(id);
     ++r.eval_tokens;
     if (tok.is_eog(id)) break;
+    if (json) json->advance(json_mask_->bytes(id));
     if (!emit(stops.push(decoder.push(id)))) {
       r.reason = DoneReason::kCancelled;
       break;
     }
     if (stops.stopped()) break;
+    if (json && json->done()) break;  // the JSON value is closed
     if (options.num_predict >= 0 && r.eval_tokens >= options.num_predict) {  // (no decode for the last one)
       r.reason = DoneReason::kLength;
       break;

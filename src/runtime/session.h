@@ -19,6 +19,7 @@
 
 #include "kernels/thread_pool.h"
 #include "model/text/text_state.h"
+#include "runtime/json_constraint.h"
 #include "runtime/loaded_model.h"
 #include "runtime/sampler.h"
 
@@ -52,6 +53,9 @@ struct GenerateOptions {
   int64_t num_predict = -1;        // < 0: until end of generation or the context is full
   std::vector<std::string> stop;   // stop strings (never emitted)
   bool skip_special = true;        // leave special tokens out of the streamed text
+  // Constrained decoding: the reply is one JSON value (of this top-level kind); generation stops
+  // once it is closed, and end of generation is allowed only after a complete value.
+  JsonKind json = JsonKind::kOff;
 };
 
 enum class DoneReason { kStop, kLength, kCancelled };
@@ -100,6 +104,7 @@ class Session {
   std::vector<int32_t> cached_;       // the ids in the cache (media positions: their placeholder id)
   std::vector<uint64_t> cached_keys_; // per position: the id, or a media row's content key
   std::vector<float> logits_;
+  std::shared_ptr<const JsonTokenMask> json_mask_;  // built on the first JSON-constrained generate
 };
 
 }  // namespace smolvlm
