@@ -2,6 +2,9 @@
 // bandwidth for reference. Decode (n = 1) streams ~256 MB of weights per call (far beyond the
 // last-level cache), so its bytes_per_second is comparable with BM_ReadBandwidth; prefill
 // (n = 64, 512) multiplies a real-shape SmolVLM2-256M matrix and reports GFLOP/s (2 rows cols n).
+// Matrix x matrix at the vision encoder's shapes (BM_MatmulM1024: one 512x512 tile = 1024 patch
+// rows through SigLIP's fc1 [3072 x 768] and fc2 [768 x 3072]; 4096 rows = 4 tiles per pass)
+// shows whether the activations stay in cache as M grows.
 // Threads: --benchmark_filter picks; every case runs on a pool of SMOLVLM_BENCH_THREADS (default 2).
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
@@ -155,6 +158,21 @@ void register_all() {
                                    BM_PrepareActs, t, int64_t(1536), n)
           ->UseRealTime()->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("BM_ReadBandwidth", BM_ReadBandwidth)->UseRealTime()->Unit(benchmark::kMillisecond);
+  for (GgmlType t : {GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::F32})
+    for (k::Isa isa : {k::Isa::kAvx512, k::Isa::kAvx2}) {
+      if (!k::isa_supported(isa)) continue;
+      const std::string name = smolvlm::ggml_type_name(t) + "/" + k::isa_name(isa);
+      for (int64_t n : {int64_t(1024), int64_t(4096)}) {
+        if (n > 1024 && t != GgmlType::F16) continue;
+        const std::string m = "/m" + std::to_string(n);
+        benchmark::RegisterBenchmark(("BM_MatmulM1024/" + name + "/fc1" + m).c_str(), BM_Matmul, t, isa, int64_t(3072),
+                                     int64_t(768), n)
+            ->UseRealTime()->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark(("BM_MatmulM1024/" + name + "/fc2" + m).c_str(), BM_Matmul, t, isa, int64_t(768),
+                                     int64_t(3072), n)
+            ->UseRealTime()->Unit(benchmark::kMillisecond);
+      }
+    }
   const GgmlType types[] = {GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_0, GgmlType::Q6_K, GgmlType::Q5_K,
                             GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_1, GgmlType::F16,  GgmlType::BF16,
                             GgmlType::F32};

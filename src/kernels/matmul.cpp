@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "kernels/matmul_act.h"
@@ -122,9 +123,29 @@ const Packed& packed(const PackedWeight* pw) {
   return *p;
 }
 
+// The per-core L2 size (sysconf; 1 MiB where unknown), clamped to a sane range.
+int64_t l2_bytes() {
+  static const int64_t n = [] {
+    const long v = ::sysconf(_SC_LEVEL2_CACHE_SIZE);
+    return std::clamp<int64_t>(v > 0 ? int64_t(v) : int64_t(1) << 20, int64_t(256) << 10, int64_t(4) << 20);
+  }();
+  return n;
+}
+
+// Bytes of prepared activations a kernel reads per token (prefill).
+int64_t act_bytes_per_token(const mm::Acts& a) {
+  if (a.h != nullptr) return a.cols * 2;
+  if (a.f != nullptr) return a.cols * 4;
+  return a.cols + a.cols / 8;  // int8 codes + scales and sums
+}
+
 // How one weight's output splits into tasks: row chunks (multiples of the kernel's row block) x
-// token chunks. Decode splits rows only; prefill keeps a row chunk's weights hot while it walks
-// all tokens, and splits tokens too when there are too few row chunks to feed every thread.
+// token blocks. Decode splits rows only. Prefill is blocked like a GEMM: a token block's prepared
+// activations fill at most half the L2, and each task streams one row chunk's weights over one
+// token block (the kernels walk row groups outside, tokens inside, so the block is re-read from
+// L2, never from memory). Tasks run token block by token block, so the threads share the block
+// being read in the last-level cache. Splitting never changes a result: every output is one
+// kernel dot product whatever the tile it falls in.
 struct Plan {
   const Packed* w = nullptr;
   const mm::Acts* acts = nullptr;
@@ -135,22 +156,40 @@ struct Plan {
     const Kernel& k = p.kernel();
     const int64_t rb = k.row_block;
     const int64_t groups = (p.rows() + rb - 1) / rb;
-    int64_t gpt = std::max<int64_t>(1, groups / (threads * 4));
-    if (n_tokens > 1) gpt = std::max<int64_t>(gpt, std::max<int64_t>(1, 64 / rb));
-    gpt = std::min(gpt, groups);
+    if (n_tokens == 1) {
+      const int64_t gpt = std::min(groups, std::max<int64_t>(1, groups / (threads * 4)));
+      rows_per_task = gpt * rb;
+      row_tasks = (groups + gpt - 1) / gpt;
+      tok_per_task = 1;
+      tasks = row_tasks;
+      return;
+    }
+    // Token blocks of whole token tiles (tiled kernels must start at tile boundaries).
+    const int64_t tt = std::max(1, k.token_tile);
+    const int64_t fit = std::max<int64_t>(tt, l2_bytes() / 2 / std::max<int64_t>(1, act_bytes_per_token(*a)));
+    const int64_t n_blocks = (n_tokens + fit - 1) / fit;
+    tok_per_task = ((n_tokens + n_blocks - 1) / n_blocks + tt - 1) / tt * tt;
+    const int64_t tok_blocks = (n_tokens + tok_per_task - 1) / tok_per_task;
+    // Row chunks: enough tasks for every thread (8 each, for balance; each task re-reads its
+    // token block from L2 only, so small chunks cost little), at least ~32 rows.
+    const int64_t min_gpt = std::max<int64_t>(1, 32 / rb);
+    const int64_t want = std::max<int64_t>(1, (int64_t(threads) * 8 + tok_blocks - 1) / tok_blocks);
+    const int64_t gpt = std::min(groups, std::max(min_gpt, groups / want));
     rows_per_task = gpt * rb;
     row_tasks = (groups + gpt - 1) / gpt;
-    int64_t tok_tasks = 1;
-    if (n_tokens >= 16 && row_tasks < threads * 2)
-      tok_tasks = std::max<int64_t>(1, std::min<int64_t>((threads * 4 + row_tasks - 1) / row_tasks, n_tokens / 8));
-    tok_per_task = (n_tokens + tok_tasks - 1) / tok_tasks;
-    if (k.tiles) tok_per_task = (tok_per_task + 3) / 4 * 4;  // tiled kernels start at tile boundaries
+    // Too few tasks (small weights): split tokens further, keeping >= 8 tokens per task.
+    const int64_t total = row_tasks * tok_blocks;
+    if (total < threads * 2 && n_tokens >= 16) {
+      const int64_t split = std::min<int64_t>((threads * 4 + row_tasks - 1) / row_tasks, n_tokens / 8);
+      const int64_t per = ((n_tokens + split - 1) / split + tt - 1) / tt * tt;
+      tok_per_task = std::min(tok_per_task, std::max(tt, per));
+    }
     tasks = row_tasks * ((n_tokens + tok_per_task - 1) / tok_per_task);
   }
 
   void run(int64_t task, int64_t n_tokens) const {
     const int64_t rows = w->rows();
-    const int64_t rt = task % row_tasks, tt = task / row_tasks;
+    const int64_t rt = task % row_tasks, tt = task / row_tasks;  // token block major
     const int64_t r0 = rt * rows_per_task, r1 = std::min(rows, r0 + rows_per_task);
     const int64_t t0 = tt * tok_per_task, t1 = std::min(n_tokens, t0 + tok_per_task);
     if (r0 < r1 && t0 < t1) w->kernel().tile(w->data(), *acts, r0, r1, t0, t1, y, rows);
@@ -159,7 +198,8 @@ struct Plan {
 
 // Two kernels can share prepared activations when they ask for the same preparation.
 bool same_prep(const Kernel& a, const Kernel& b, mm::ActType ta, mm::ActType tb) {
-  return ta == tb && a.isa == b.isa && a.aux == b.aux && a.aux_offset == b.aux_offset && a.tiles == b.tiles;
+  return ta == tb && a.isa == b.isa && a.aux == b.aux && a.aux_offset == b.aux_offset && a.tiles == b.tiles &&
+         a.bf16_codes == b.bf16_codes;
 }
 
 // Decode streams every weight byte once per token. The rows of each weight are split evenly over

@@ -4,7 +4,12 @@
 // repacked into the layout the active ISA's kernel wants; the same call serves matrix x vector
 // (n_tokens = 1, decode) and matrix x matrix (prefill, the vision encoder). Activations are
 // quantized on the fly to the weight type's dot-product partner (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for
-// Q4_1/Q5_1, Q8_K for K-quants) where that is what ggml does.
+// Q4_1/Q5_1, Q8_K for K-quants) where that is what ggml does; F16 / BF16 weights take them rounded
+// to fp16 / bf16 (round to nearest even), and on CPUs with AVX512_BF16 BF16 weights run on
+// vdpbf16ps. Matrix x matrix is blocked like a GEMM (token blocks that stay in L2 while the
+// weights stream past), so the speed per token does not fall as the token count grows; no output
+// depends on how the work is split (threads, blocks, or which other tokens share the call), except
+// that one token alone (decode) takes the ISA's row-dot kernel, whose f32 sums may round differently.
 #pragma once
 
 #include <cstdint>

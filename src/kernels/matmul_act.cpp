@@ -58,8 +58,11 @@ void round_f16_row(const float* x, float* y, int64_t n) {
 void round_bf16_row(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = bf16_to_fp32(fp32_to_bf16(x[i]));
 }
+void to_bf16_row(const float* x, uint16_t* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = fp32_to_bf16(x[i]);
+}
 
-const ActRowFns kScalarFns{q8_0_row, q8_K_row, round_f16_row, round_bf16_row};
+const ActRowFns kScalarFns{q8_0_row, q8_K_row, round_f16_row, round_bf16_row, to_bf16_row};
 
 // The 4 codes at element 4k of each of 4 rows -> 16 consecutive bytes, for all k (SSE2 4x4
 // dword transposes). Missing rows (nullptr) read as zeros.
@@ -89,6 +92,7 @@ void tile_codes(const int8_t* const rows[4], int64_t cols, int8_t* dst) {
 }  // namespace
 
 const ActRowFns& scalar_act_fns() { return kScalarFns; }
+void scalar_to_bf16(const float* x, uint16_t* y, int64_t n) { to_bf16_row(x, y, n); }
 
 ActType act_type_for(GgmlType w) {
   switch (w) {
@@ -200,6 +204,7 @@ Acts prepare_acts(ActType type, const Kernel& kern, const float* x, int64_t n, i
     return a;
   }
   const bool is_float = type == ActType::F16 || type == ActType::BF16;
+  const bool codes = type == ActType::BF16 && kern.bf16_codes;  // bf16 as 16-bit codes, not f32
   const bool qk = type == ActType::Q8_K;
   const int64_t nblk = cols / act_block(type);
   const int64_t nsum = qk ? cols / 16 : nblk;
@@ -207,7 +212,8 @@ Acts prepare_acts(ActType type, const Kernel& kern, const float* x, int64_t n, i
   const bool tiles = !is_float && kern.tiles && n > 1;
   const int64_t n_tiles = tiles ? (n + 3) / 4 : 0;
   // Row strides (elements), each row 64-byte aligned.
-  a.f_stride = is_float ? int64_t(align64(size_t(cols) * 4) / 4) : 0;
+  a.f_stride = is_float && !codes ? int64_t(align64(size_t(cols) * 4) / 4) : 0;
+  a.h_stride = codes ? int64_t(align64(size_t(cols) * 2) / 2) : 0;
   a.q_stride = is_float ? 0 : int64_t(align64(size_t(cols)));
   a.d_stride = is_float ? 0 : int64_t(align64(size_t(nblk) * 4) / 4);
   a.sums_stride = is_float ? 0 : int64_t(align64(size_t(nsum) * (qk ? 2 : 4)) / (qk ? 2 : 4));
@@ -216,14 +222,15 @@ Acts prepare_acts(ActType type, const Kernel& kern, const float* x, int64_t n, i
   a.tq_stride = cols * 4;
   a.td_stride = int64_t(align64(size_t(nblk) * 16) / 4);
   a.taux_stride = int64_t(align64(size_t(naux) * 16) / 4);
-  const size_t need = size_t(n) * (size_t(a.f_stride) * 4 + size_t(a.q_stride) + size_t(a.d_stride) * 4 * 2 +
-                                   size_t(a.sums_stride) * 4 + size_t(a.aux_stride) * 4) +
+  const size_t need = size_t(n) * (size_t(a.f_stride) * 4 + size_t(a.h_stride) * 2 + size_t(a.q_stride) +
+                                   size_t(a.d_stride) * 4 * 2 + size_t(a.sums_stride) * 4 + size_t(a.aux_stride) * 4) +
                       size_t(n_tiles) * (size_t(a.tq_stride) + size_t(a.td_stride) * 4 * 2 + size_t(a.taux_stride) * 4) +
                       64 * 16;
   if (scratch.bytes.size() < need) scratch.bytes.assign(need, 0);
   uint8_t* base = scratch.bytes.data();
   Carver c(base + (64 - reinterpret_cast<uintptr_t>(base) % 64) % 64);
   float* f = c.take<float>(size_t(n * a.f_stride));
+  uint16_t* h = c.take<uint16_t>(size_t(n * a.h_stride));
   int8_t* q = c.take<int8_t>(size_t(n * a.q_stride));
   float* d = c.take<float>(size_t(n * a.d_stride));
   float* s = type == ActType::Q8_1 ? c.take<float>(size_t(n * a.d_stride)) : nullptr;
@@ -234,7 +241,9 @@ Acts prepare_acts(ActType type, const Kernel& kern, const float* x, int64_t n, i
   float* td = c.take<float>(size_t(n_tiles * a.td_stride));
   float* ts = type == ActType::Q8_1 ? c.take<float>(size_t(n_tiles * a.td_stride)) : nullptr;
   int32_t* taux = c.take<int32_t>(size_t(n_tiles * a.taux_stride));
-  if (is_float) {
+  if (codes) {
+    a.h = h;
+  } else if (is_float) {
     a.f = f;
   } else {
     a.q = q;
@@ -251,7 +260,12 @@ Acts prepare_acts(ActType type, const Kernel& kern, const float* x, int64_t n, i
     const float* xt = x + t * cols;
     switch (type) {
       case ActType::F16: fns->round_f16(xt, f + t * a.f_stride, cols); break;
-      case ActType::BF16: fns->round_bf16(xt, f + t * a.f_stride, cols); break;
+      case ActType::BF16:
+        if (codes)
+          fns->to_bf16(xt, h + t * a.h_stride, cols);
+        else
+          fns->round_bf16(xt, f + t * a.f_stride, cols);
+        break;
       case ActType::Q8_0:
       case ActType::Q8_1:
         fns->q8_0(xt, cols, q + t * a.q_stride, d + t * a.d_stride, s ? s + t * a.d_stride : nullptr,

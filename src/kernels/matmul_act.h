@@ -19,8 +19,11 @@ struct ActRowFns {
   // y = x rounded to fp16 / bf16 (ggml's conversions), back in f32.
   void (*round_f16)(const float* x, float* y, int64_t n);
   void (*round_bf16)(const float* x, float* y, int64_t n);
+  // The same bf16 rounding, as 16-bit codes.
+  void (*to_bf16)(const float* x, uint16_t* y, int64_t n);
 };
 const ActRowFns& scalar_act_fns();
+void scalar_to_bf16(const float* x, uint16_t* y, int64_t n);
 const ActRowFns* avx2_act_fns();
 const ActRowFns* avx512_act_fns();
 

@@ -27,7 +27,8 @@ enum class AuxKind {
 int64_t aux_count(AuxKind k, int64_t cols);  // aux ints per token
 
 // Activations after ggml's conversion, struct-of-arrays per token (row t of each array).
-//  F32/F16/BF16: `f` holds the values after rounding to the partner type (exact in f32).
+//  F32/F16/BF16: `f` holds the values after rounding to the partner type (exact in f32); for a
+//  kernel that asks (Kernel::bf16_codes), BF16 comes as the 16-bit codes `h` instead.
 //  Q8_*: `q` the int8 codes; `d` the block scale as ggml stores it (fp16 for Q8_0/Q8_1, read back
 //  to f32; f32 for Q8_K), one per act_block; `s` (Q8_1) the block's fp16 sum field read back to
 //  f32; `sums` the exact sum of the codes per 32 (Q8_0/Q8_1); `bsums` (Q8_K) ggml's int16 sums per 16;
@@ -40,6 +41,8 @@ struct Acts {
   int64_t n_tokens = 0, cols = 0;
   const float* f = nullptr;
   int64_t f_stride = 0;
+  const uint16_t* h = nullptr;  // bf16 codes, row t at h + t * h_stride
+  int64_t h_stride = 0;
   const int8_t* q = nullptr;
   int64_t q_stride = 0;
   const float* d = nullptr;
@@ -63,7 +66,7 @@ struct Acts {
 // Q8_K as quantize_row_q8_K_ref). `dst` gets ggml_row_size(type, cols) bytes.
 void quantize_act_row(ActType type, const float* x, uint8_t* dst, int64_t cols);
 
-// The packed weight a kernel reads: ggml rows (row_block == 1, zero-copy) or the kernel's layout.
+// The packed weight a kernel reads: ggml rows (no pack function, zero-copy) or the kernel's layout.
 struct PackedData {
   const uint8_t* data = nullptr;
   int64_t rows = 0, cols = 0;
@@ -72,7 +75,9 @@ struct PackedData {
 // One ISA's kernel for one weight type.
 struct Kernel {
   Isa isa = Isa::kScalar;
-  int row_block = 1;  // rows per interleaved group of the packed layout; tiles start at multiples
+  // Rows per group: the packed layout's interleaved row group, or the float kernels' micro-panel.
+  // Tasks start at multiples (required for packed layouts, efficient for micro-panels).
+  int row_block = 1;
   // Repacking (both null: the kernel reads ggml rows in place).
   size_t (*packed_bytes)(int64_t rows, int64_t cols) = nullptr;
   void (*pack)(const WeightView& w, uint8_t* dst) = nullptr;
@@ -80,6 +85,10 @@ struct Kernel {
   AuxKind aux = AuxKind::kNone;
   int aux_offset = 0;
   bool tiles = false;
+  bool bf16_codes = false;  // BF16 activations as 16-bit codes (Acts::h), not f32
+  // Token granularity of the kernel's micro-tiles: prefill token blocks are multiples of it
+  // (tiled kernels: a multiple of 4).
+  int token_tile = 4;
   // y[t * ldy + r] = dot(W row r, activation t) for r in [r0, r1), t in [t0, t1). With tiles,
   // t0 is a multiple of 4 (t1 may not be: the kernel computes padded tokens and drops them).
   void (*tile)(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1, float* y,
@@ -94,5 +103,8 @@ const Kernel* avx512_kernel(GgmlType t);
 // Tests: 0 makes the AVX2 table use its plain-AVX2 integer kernels even where the CPU has
 // AVX-VNNI (affects weights packed afterwards); -1 restores CPUID's choice.
 void avx2_use_vnni(int on);
+// Tests: 0 makes the AVX-512 table use its widen-and-FMA BF16 kernel even where the CPU has
+// AVX512_BF16 (affects weights packed afterwards); -1 restores CPUID's choice.
+void avx512_use_bf16(int on);
 
 }  // namespace smolvlm::kernels::mm

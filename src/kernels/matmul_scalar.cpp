@@ -1,6 +1,9 @@
 // Scalar reference kernels: every supported weight type, on ggml's rows in place. The numerics are
 // ggml's CPU type traits: float weights dot the (rounded) activations with products summed (here
-// in double); quantized weights take exact integer block sums, scaled and summed in f32.
+// in double); quantized weights take exact integer block sums, scaled and summed in f32. (For
+// F16/BF16 the activations arrive rounded to fp16/bf16, so every product w * x is exact in f32 as
+// in double: the SIMD kernels, vdpbf16ps included, form the very same products and differ from
+// this reference only in the order and precision of the sum.)
 #include <vector>
 
 #include "base/fp16.h"

@@ -1,6 +1,7 @@
 // matmul: ggml's golden vec_dot results (golden/quant) on every ISA this CPU has, the activation
 // quantizers against ggml's bytes, the block decoder against the quant layer's dequantizer, and
 // the errors for unsupported types and shapes.
+#include <bit>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -182,6 +183,12 @@ TEST(MatmulActs, EveryIsaPreparesTheScalarBytes) {
         if (a.f) {
           for (int64_t i = 0; i < cols; ++i)
             ASSERT_EQ(a.f[t * a.f_stride + i], ref.f[t * ref.f_stride + i]) << "token " << t << " elem " << i;
+          continue;
+        }
+        if (a.h) {  // bf16 codes (AVX512_BF16 kernel): the scalar rounding's bits
+          for (int64_t i = 0; i < cols; ++i)
+            ASSERT_EQ(uint32_t(a.h[t * a.h_stride + i]) << 16, std::bit_cast<uint32_t>(ref.f[t * ref.f_stride + i]))
+                << "token " << t << " elem " << i;
           continue;
         }
         for (int64_t i = 0; i < cols; ++i) ASSERT_EQ(a.q[t * a.q_stride + i], ref.q[t * ref.q_stride + i]) << t << " " << i;

@@ -1,8 +1,11 @@
 // matmul: every weight type x every ISA this CPU has (forced one by one) against the scalar
-// reference, on random matrices of awkward shapes, token counts and thread counts.
+// reference, on random matrices of awkward shapes, token counts and thread counts, and
+// (MatmulBlocking) bit-identical results however the work is split into blocks, tasks and tiles.
 // Tolerances, relative to sum_k |w[r,k] * x[t,k]|: integer block types 2e-6 (the block sums are
 // exact; only the f32 order of the per-block scaling differs); F32/F16/BF16 1e-5 (f32 sums of
-// up to 4352 products in a different order than the reference's double sum). Types with a min
+// up to 4352 products in a different order than the reference's double sum; the products
+// themselves are exact: fp16/bf16 x fp16/bf16 fits f32, and AVX512_BF16's vdpbf16ps adds the same
+// bf16 x bf16 products as the reference). Types with a min
 // (Q4_1, Q5_1, Q4_K, Q5_K) sum two terms that can cancel, so their magnitude also counts
 // |min| * |x| (ggml's own Q4_1 result is only that accurate).
 #include <cmath>
@@ -24,22 +27,33 @@ struct IsaGuard {
   ~IsaGuard() {
     force_isa(saved);
     mm::avx2_use_vnni(-1);
+    mm::avx512_use_bf16(-1);
   }
 };
 
-// The SIMD kernel sets this CPU can run: AVX2 twice where it has AVX-VNNI (with and without).
+// The SIMD kernel sets this CPU can run: AVX2 twice where it has AVX-VNNI (with and without),
+// AVX-512 twice where it has AVX512_BF16 (BF16 weights on vdpbf16ps, and widened to f32 FMAs).
 struct Path {
   Isa isa;
   int vnni;  // for mm::avx2_use_vnni
+  int bf16;  // for mm::avx512_use_bf16
   const char* name;
+  void use() const {
+    force_isa(isa);
+    mm::avx2_use_vnni(vnni);
+    mm::avx512_use_bf16(bf16);
+  }
 };
 std::vector<Path> simd_paths() {
   std::vector<Path> p;
   if (isa_supported(Isa::kAvx2)) {
-    p.push_back({Isa::kAvx2, 0, "avx2"});
-    if (cpu_features().avx_vnni) p.push_back({Isa::kAvx2, 1, "avx2+vnni"});
+    p.push_back({Isa::kAvx2, 0, -1, "avx2"});
+    if (cpu_features().avx_vnni) p.push_back({Isa::kAvx2, 1, -1, "avx2+vnni"});
   }
-  if (isa_supported(Isa::kAvx512)) p.push_back({Isa::kAvx512, -1, "avx512"});
+  if (isa_supported(Isa::kAvx512)) {
+    p.push_back({Isa::kAvx512, -1, 0, "avx512"});
+    if (cpu_features().avx512_bf16) p.push_back({Isa::kAvx512, -1, 1, "avx512+bf16"});
+  }
   return p;
 }
 
@@ -52,14 +66,17 @@ bool is_float(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t
 
 std::vector<Shape> shapes_for(GgmlType t) {
   const int64_t blk = ggml_type_info(t).block_size;
+  // The last shape of each list spans several prefill token blocks (and, for float weights,
+  // several K-blocks of the micro-tiles).
   if (blk == 256)
     return {{1, 256, 1, 1}, {3, 512, 2, 2}, {17, 256, 5, 3}, {576, 1536, 1, 2},
-            {600, 256, 64, 2}, {17, 4352, 3, 2}, {40, 768, 19, 3}, {5, 768, 1, 2}};
+            {600, 256, 64, 2}, {17, 4352, 3, 2}, {40, 768, 19, 3}, {5, 768, 1, 2}, {23, 4352, 230, 2}};
   if (blk == 32)
     return {{1, 32, 1, 1}, {3, 96, 2, 2}, {17, 576, 5, 3}, {576, 576, 1, 2},
-            {600, 64, 64, 2}, {17, 4352, 3, 2}, {40, 960, 19, 3}, {5, 160, 1, 2}};
+            {600, 64, 64, 2}, {17, 4352, 3, 2}, {40, 960, 19, 3}, {5, 160, 1, 2}, {23, 4352, 230, 2}};
   return {{1, 1, 1, 1}, {3, 7, 2, 2}, {17, 33, 5, 3}, {576, 576, 1, 2},
-          {600, 64, 64, 2}, {17, 4352, 3, 2}, {40, 100, 19, 3}, {5, 100, 1, 2}, {3, 4100, 1, 1}};
+          {600, 64, 64, 2}, {17, 4352, 3, 2}, {40, 100, 19, 3}, {5, 100, 1, 2}, {3, 4100, 1, 1},
+          {23, 4111, 70, 2}};
 }
 
 void random_fill(std::vector<float>& v, std::mt19937& rng, float scale) {
@@ -118,8 +135,7 @@ TEST_P(MatmulIsa, MatchesScalarReference) {
     matmul(*wref, x.data(), s.n_tokens, yref.data(), pool);
 
     for (const Path& path : simd_paths()) {
-      force_isa(path.isa);
-      mm::avx2_use_vnni(path.vnni);
+      path.use();
       auto w = pack_weight({t, s.rows, s.cols, wq.data()});
       std::vector<float> y(yref.size(), NAN);
       matmul(*w, x.data(), s.n_tokens, y.data(), pool);
@@ -177,8 +193,7 @@ TEST(MatmulIsaBig, ParallelPackingMatchesScalar) {
   std::vector<float> yref(size_t(2 * rows));
   matmul(*wref, x.data(), 2, yref.data(), pool);
   for (const Path& path : simd_paths()) {
-    force_isa(path.isa);
-    mm::avx2_use_vnni(path.vnni);
+    path.use();
     auto w = pack_weight({t, rows, cols, wq.data()});
     std::vector<float> y(yref.size());
     matmul(*w, x.data(), 2, y.data(), pool);
@@ -228,6 +243,47 @@ TEST(MatmulMany, MatchesSeparateCalls) {
       for (int i = 0; i < 5; ++i) EXPECT_EQ(many[size_t(i)], sep[size_t(i)]) << isa_name(isa) << " weight " << i << " n " << n;
     }
   }
+}
+
+}  // namespace
+}  // namespace smolvlm::kernels
+
+namespace smolvlm::kernels {
+namespace {
+
+// Prefill splits the work into token blocks, row-chunk tasks, K-blocks and micro-tiles whose
+// shapes depend on the token count, the thread count and the cache sizes; every output must
+// still be the same dot product, bit for bit. (Decode, one token, takes its own row-dot kernels.)
+TEST(MatmulBlocking, SplitDoesNotChangeResults) {
+  IsaGuard guard;
+  const int64_t rows = 37, cols = 4352, n = 75, sub0 = 5, sub_n = 9;
+  std::mt19937 rng(77);
+  std::vector<float> wf(size_t(rows * cols)), x(size_t(n * cols));
+  random_fill(wf, rng, 0.05f);
+  random_fill(x, rng, 1.0f);
+  ThreadPool one(1), two(2), three(3);
+  std::vector<Path> paths = simd_paths();
+  paths.insert(paths.begin(), Path{Isa::kScalar, -1, -1, "scalar"});
+  int compared = 0;
+  for (GgmlType t : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K}) {
+    std::vector<uint8_t> wq(size_t(rows) * ggml_row_size(t, cols));
+    quantize_rows(t, wf.data(), wq.data(), rows, cols, 1);
+    for (const Path& path : paths) {
+      SCOPED_TRACE(ggml_type_name(t) + " " + path.name);
+      path.use();
+      auto w = pack_weight({t, rows, cols, wq.data()});
+      std::vector<float> y3(size_t(n * rows)), y2(y3.size()), y1(y3.size()), ys(size_t(sub_n * rows));
+      matmul(*w, x.data(), n, y3.data(), three);
+      matmul(*w, x.data(), n, y2.data(), two);
+      matmul(*w, x.data(), n, y1.data(), one);
+      matmul(*w, x.data() + sub0 * cols, sub_n, ys.data(), two);
+      ASSERT_EQ(y3, y2);
+      ASSERT_EQ(y3, y1);
+      for (int64_t i = 0; i < sub_n * rows; ++i) ASSERT_EQ(ys[size_t(i)], y3[size_t(sub0 * rows + i)]) << i;
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 6);
 }
 
 }  // namespace

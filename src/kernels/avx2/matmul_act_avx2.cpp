@@ -109,7 +109,7 @@ void round_bf16(const float* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] = bf16_to_fp32(fp32_to_bf16(x[i]));
 }
 
-const ActRowFns kFns{q8_0, q8_K, round_f16, round_bf16};
+const ActRowFns kFns{q8_0, q8_K, round_f16, round_bf16, scalar_to_bf16};  // (no AVX2 kernel takes bf16 codes)
 
 }  // namespace
 

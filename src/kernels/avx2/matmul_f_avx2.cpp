@@ -1,12 +1,13 @@
-// AVX2 kernels for float weights (F32, F16, BF16) on ggml rows in place: the AVX2 twin of
-// avx512/matmul_f_avx512.cpp (RT rows x TT tokens of f32 accumulators along k, horizontal sums
-// at the end). The last cols % 8 elements go through a zero-padded vector.
+// AVX2 kernels for float weights (F32, F16, BF16) on ggml rows in place, through the blocked
+// driver of matmul_float_gemm.h (the AVX2 twin of avx512/matmul_f_avx512.cpp; F16 widens with
+// F16C). The last cols % 8 elements go through a zero-padded vector.
 #include <immintrin.h>
 
 #include <cstring>
 
 #include "base/fp16.h"
 #include "kernels/avx2/matmul_avx2.h"
+#include "kernels/matmul_float_gemm.h"
 
 namespace smolvlm::kernels::mm::avx2 {
 namespace {
@@ -49,81 +50,56 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-template <class W, int RT, int TT>
-void micro(const uint8_t* w, size_t row_bytes, const Acts& a, int64_t t, float* y, int64_t ldy) {
-  const int64_t cols = a.cols;
-  __m256 acc[RT][TT];
-  for (int i = 0; i < RT; ++i)
-    for (int j = 0; j < TT; ++j) acc[i][j] = _mm256_setzero_ps();
-  const float* x[TT];
-  for (int j = 0; j < TT; ++j) x[j] = a.f + (t + j) * a.f_stride;
-  int64_t k = 0;
-  for (; k + 8 <= cols; k += 8) {
-    __m256 wv[RT];
-    for (int i = 0; i < RT; ++i) wv[i] = W::load(w + size_t(i) * row_bytes + size_t(k) * W::kSize);
-    for (int j = 0; j < TT; ++j) {
-      const __m256 xv = _mm256_loadu_ps(x[j] + k);
-      for (int i = 0; i < RT; ++i) acc[i][j] = _mm256_fmadd_ps(wv[i], xv, acc[i][j]);
-    }
-  }
-  if (k < cols) {
-    const int n = int(cols - k);
-    __m256 wv[RT];
-    for (int i = 0; i < RT; ++i) {
-      alignas(32) float buf[8] = {};
-      for (int e = 0; e < n; ++e) buf[e] = W::one(w + size_t(i) * row_bytes + size_t(k + e) * W::kSize);
-      wv[i] = _mm256_load_ps(buf);
-    }
-    for (int j = 0; j < TT; ++j) {
-      alignas(32) float buf[8] = {};
-      std::memcpy(buf, x[j] + k, size_t(n) * 4);
-      const __m256 xv = _mm256_load_ps(buf);
-      for (int i = 0; i < RT; ++i) acc[i][j] = _mm256_fmadd_ps(wv[i], xv, acc[i][j]);
-    }
-  }
-  for (int j = 0; j < TT; ++j)
-    for (int i = 0; i < RT; ++i) y[(t + j) * ldy + i] = hsum(acc[i][j]);
-}
-
-// Decode: one row at a time as a single sequential stream (the hardware prefetcher's best case),
-// four accumulators to hide the FMA latency.
+// f32 FMA on weights of element type W against f32 activations (see matmul_float_gemm.h).
 template <class W>
-float row_dot(const uint8_t* w, const float* x, int64_t cols) {
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-  int64_t k = 0;
-  for (; k + 32 <= cols; k += 32) {
-    _mm_prefetch(reinterpret_cast<const char*>(w + size_t(k) * W::kSize + 2048), _MM_HINT_T0);
-    if (W::kSize == 4) _mm_prefetch(reinterpret_cast<const char*>(w + size_t(k) * W::kSize + 2048 + 64), _MM_HINT_T0);
-    for (int j = 0; j < 4; ++j)
-      acc[j] = _mm256_fmadd_ps(W::load(w + size_t(k + 8 * j) * W::kSize), _mm256_loadu_ps(x + k + 8 * j), acc[j]);
+struct Fma {
+  using V = __m256;
+  using WV = __m256;
+  using XV = __m256;
+  static constexpr int kStep = 8, kRT = 3, kTT = 4;
+  static constexpr size_t kWSize = W::kSize, kXSize = 4;
+  static V zero() { return _mm256_setzero_ps(); }
+  static float reduce(V v) { return hsum(v); }
+  static WV w(const uint8_t* p) { return W::load(p); }
+  static WV w_tail(const uint8_t* p, int n) {
+    alignas(32) float buf[8] = {};
+    for (int e = 0; e < n; ++e) buf[e] = W::one(p + size_t(e) * W::kSize);
+    return _mm256_load_ps(buf);
   }
-  float tail = 0;
-  for (; k < cols; ++k) tail += W::one(w + size_t(k) * W::kSize) * x[k];
-  return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))) + tail;
-}
-
-template <class W, int RT>
-void rows_tokens(const uint8_t* w, size_t row_bytes, const Acts& a, int64_t t0, int64_t t1, float* y, int64_t ldy) {
-  int64_t t = t0;
-  for (; t + 2 <= t1; t += 2) micro<W, RT, 2>(w, row_bytes, a, t, y, ldy);
-  if (t < t1) micro<W, RT, 1>(w, row_bytes, a, t, y, ldy);
-}
-
-template <class W>
-void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1, float* y, int64_t ldy) {
-  const size_t row_bytes = size_t(w.cols) * W::kSize;
-  if (t1 - t0 == 1) {
-    for (int64_t r = r0; r < r1; ++r) y[t0 * ldy + r] = row_dot<W>(w.data + size_t(r) * row_bytes, a.f + t0 * a.f_stride, w.cols);
-    return;
+  static XV x(const uint8_t* p) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p)); }
+  static XV x_tail(const uint8_t* p, int n) {
+    alignas(32) float buf[8] = {};
+    std::memcpy(buf, p, size_t(n) * 4);
+    return _mm256_load_ps(buf);
   }
-  int64_t r = r0;
-  for (; r + 4 <= r1; r += 4) rows_tokens<W, 4>(w.data + size_t(r) * row_bytes, row_bytes, a, t0, t1, y + r, ldy);
-  for (; r < r1; ++r) rows_tokens<W, 1>(w.data + size_t(r) * row_bytes, row_bytes, a, t0, t1, y + r, ldy);
-}
+  static V madd(V acc, WV w, XV x) { return _mm256_fmadd_ps(w, x, acc); }
+  static const uint8_t* act(const Acts& a, int64_t t) { return reinterpret_cast<const uint8_t*>(a.f + t * a.f_stride); }
 
-constexpr Kernel kF32{.isa = Isa::kAvx2, .tile = tile<F32>};
-constexpr Kernel kF16{.isa = Isa::kAvx2, .tile = tile<F16>};
-constexpr Kernel kBF16{.isa = Isa::kAvx2, .tile = tile<BF16>};
+  // Decode: one row at a time as a single sequential stream (the hardware prefetcher's best
+  // case), four accumulators to hide the FMA latency.
+  static float row_dot(const uint8_t* w, const uint8_t* xb, int64_t cols) {
+    const float* x = reinterpret_cast<const float*>(xb);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    int64_t k = 0;
+    for (; k + 32 <= cols; k += 32) {
+      _mm_prefetch(reinterpret_cast<const char*>(w + size_t(k) * W::kSize + 2048), _MM_HINT_T0);
+      if (W::kSize == 4) _mm_prefetch(reinterpret_cast<const char*>(w + size_t(k) * W::kSize + 2048 + 64), _MM_HINT_T0);
+      for (int j = 0; j < 4; ++j)
+        acc[j] = _mm256_fmadd_ps(W::load(w + size_t(k + 8 * j) * W::kSize), _mm256_loadu_ps(x + k + 8 * j), acc[j]);
+    }
+    float tail = 0;
+    for (; k < cols; ++k) tail += W::one(w + size_t(k) * W::kSize) * x[k];
+    return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))) + tail;
+  }
+};
+
+template <class F>
+constexpr Kernel make() {
+  return Kernel{.isa = Isa::kAvx2, .row_block = F::kRT, .token_tile = F::kTT, .tile = gemm::tile<F>};
+}
+constexpr Kernel kF32 = make<Fma<F32>>();
+constexpr Kernel kF16 = make<Fma<F16>>();
+constexpr Kernel kBF16 = make<Fma<BF16>>();
 
 }  // namespace
 

@@ -1,14 +1,23 @@
-// AVX-512 kernels for float weights (F32, F16, BF16) on ggml rows in place. A micro-tile of RT
-// rows x TT tokens keeps RT x TT f32 accumulators along k, so each weight vector loaded (and
-// converted) serves TT tokens and each activation vector RT rows; horizontal sums at the end.
-// Activations arrive already rounded to the weight's ggml vec_dot_type (fp16 / bf16).
+// AVX-512 kernels for float weights (F32, F16, BF16) on ggml rows in place, through the blocked
+// driver of matmul_float_gemm.h. Activations arrive already rounded to the weight's ggml
+// vec_dot_type (fp16 / bf16). F16 weights widen with F16C (vcvtph2ps), BF16 ones by a shift.
+// Where the CPU has AVX512_BF16, BF16 weights take vdpbf16ps instead: the activations come as
+// bf16 codes, and each instruction adds the exact products of two bf16 pairs per lane (ggml's
+// AVX512BF16 vec_dot does the same), twice the work of an f32 FMA.
 #include <immintrin.h>
 
+#include <atomic>
+
 #include "kernels/avx512/matmul_avx512.h"
+#include "kernels/matmul_float_gemm.h"
 
 namespace smolvlm::kernels::mm::avx512 {
 namespace {
 
+inline __mmask16 mask16(int n) { return __mmask16((1u << n) - 1); }
+inline __mmask32 mask32(int n) { return __mmask32((uint64_t(1) << n) - 1); }
+
+// Weight element loads: 16 elements widened to f32.
 struct F32 {
   static constexpr size_t kSize = 4;
   static __m512 load(const uint8_t* p) { return _mm512_loadu_ps(p); }
@@ -26,78 +35,95 @@ struct BF16 {
   static __m512 load(const uint8_t* p, __mmask16 m) { return widen(_mm256_maskz_loadu_epi16(m, p)); }
 };
 
-template <class W, int RT, int TT>
-void micro(const uint8_t* w, size_t row_bytes, const Acts& a, int64_t t, float* y, int64_t ldy) {
-  const int64_t cols = a.cols;
-  __m512 acc[RT][TT];
-  for (int i = 0; i < RT; ++i)
-    for (int j = 0; j < TT; ++j) acc[i][j] = _mm512_setzero_ps();
-  const float* x[TT];
-  for (int j = 0; j < TT; ++j) x[j] = a.f + (t + j) * a.f_stride;
-  int64_t k = 0;
-  for (; k + 16 <= cols; k += 16) {
-    __m512 wv[RT];
-    for (int i = 0; i < RT; ++i) wv[i] = W::load(w + size_t(i) * row_bytes + size_t(k) * W::kSize);
-    for (int j = 0; j < TT; ++j) {
-      const __m512 xv = _mm512_loadu_ps(x[j] + k);
-      for (int i = 0; i < RT; ++i) acc[i][j] = _mm512_fmadd_ps(wv[i], xv, acc[i][j]);
-    }
-  }
-  if (k < cols) {
-    const __mmask16 m = __mmask16((1u << (cols - k)) - 1);
-    __m512 wv[RT];
-    for (int i = 0; i < RT; ++i) wv[i] = W::load(w + size_t(i) * row_bytes + size_t(k) * W::kSize, m);
-    for (int j = 0; j < TT; ++j) {
-      const __m512 xv = _mm512_maskz_loadu_ps(m, x[j] + k);
-      for (int i = 0; i < RT; ++i) acc[i][j] = _mm512_fmadd_ps(wv[i], xv, acc[i][j]);
-    }
-  }
-  for (int j = 0; j < TT; ++j)
-    for (int i = 0; i < RT; ++i) y[(t + j) * ldy + i] = _mm512_reduce_add_ps(acc[i][j]);
-}
+struct Base {
+  using V = __m512;
+  static V zero() { return _mm512_setzero_ps(); }
+  static float reduce(V v) { return _mm512_reduce_add_ps(v); }
+};
 
-// Decode: one row at a time as a single sequential stream (the hardware prefetcher's best case),
-// four accumulators to hide the FMA latency.
+// f32 FMA on weights of element type W against f32 activations.
 template <class W>
-float row_dot(const uint8_t* w, const float* x, int64_t cols) {
-  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-  int64_t k = 0;
-  for (; k + 64 <= cols; k += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(w + size_t(k) * W::kSize + 2048), _MM_HINT_T0);
-    if (W::kSize == 4) _mm_prefetch(reinterpret_cast<const char*>(w + size_t(k) * W::kSize + 2048 + 128), _MM_HINT_T0);
-    for (int j = 0; j < 4; ++j)
-      acc[j] = _mm512_fmadd_ps(W::load(w + size_t(k + 16 * j) * W::kSize), _mm512_loadu_ps(x + k + 16 * j), acc[j]);
-  }
-  for (; k < cols; k += 16) {
-    const __mmask16 m = cols - k >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (cols - k)) - 1);
-    acc[0] = _mm512_fmadd_ps(W::load(w + size_t(k) * W::kSize, m), _mm512_maskz_loadu_ps(m, x + k), acc[0]);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
-}
+struct Fma : Base {
+  using WV = __m512;
+  using XV = __m512;
+  static constexpr int kStep = 16, kRT = 6, kTT = 4;
+  static constexpr size_t kWSize = W::kSize, kXSize = 4;
+  static WV w(const uint8_t* p) { return W::load(p); }
+  static WV w_tail(const uint8_t* p, int n) { return W::load(p, mask16(n)); }
+  static XV x(const uint8_t* p) { return _mm512_loadu_ps(p); }
+  static XV x_tail(const uint8_t* p, int n) { return _mm512_maskz_loadu_ps(mask16(n), p); }
+  static V madd(V acc, WV w, XV x) { return _mm512_fmadd_ps(w, x, acc); }
+  static const uint8_t* act(const Acts& a, int64_t t) { return reinterpret_cast<const uint8_t*>(a.f + t * a.f_stride); }
 
-template <class W, int RT>
-void rows_tokens(const uint8_t* w, size_t row_bytes, const Acts& a, int64_t t0, int64_t t1, float* y, int64_t ldy) {
-  int64_t t = t0;
-  for (; t + 4 <= t1; t += 4) micro<W, RT, 4>(w, row_bytes, a, t, y, ldy);
-  for (; t + 2 <= t1; t += 2) micro<W, RT, 2>(w, row_bytes, a, t, y, ldy);
-  if (t < t1) micro<W, RT, 1>(w, row_bytes, a, t, y, ldy);
-}
-
-template <class W>
-void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1, float* y, int64_t ldy) {
-  const size_t row_bytes = size_t(w.cols) * W::kSize;
-  if (t1 - t0 == 1) {
-    for (int64_t r = r0; r < r1; ++r) y[t0 * ldy + r] = row_dot<W>(w.data + size_t(r) * row_bytes, a.f + t0 * a.f_stride, w.cols);
-    return;
+  // Decode: one row as a single sequential stream (the hardware prefetcher's best case), four
+  // accumulators to hide the FMA latency.
+  static float row_dot(const uint8_t* w, const uint8_t* xb, int64_t cols) {
+    const float* x = reinterpret_cast<const float*>(xb);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    int64_t k = 0;
+    for (; k + 64 <= cols; k += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(w + size_t(k) * W::kSize + 2048), _MM_HINT_T0);
+      if (W::kSize == 4) _mm_prefetch(reinterpret_cast<const char*>(w + size_t(k) * W::kSize + 2048 + 128), _MM_HINT_T0);
+      for (int j = 0; j < 4; ++j)
+        acc[j] = _mm512_fmadd_ps(W::load(w + size_t(k + 16 * j) * W::kSize), _mm512_loadu_ps(x + k + 16 * j), acc[j]);
+    }
+    for (; k < cols; k += 16) {
+      const __mmask16 m = cols - k >= 16 ? __mmask16(0xFFFF) : mask16(int(cols - k));
+      acc[0] = _mm512_fmadd_ps(W::load(w + size_t(k) * W::kSize, m), _mm512_maskz_loadu_ps(m, x + k), acc[0]);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
   }
-  int64_t r = r0;
-  for (; r + 4 <= r1; r += 4) rows_tokens<W, 4>(w.data + size_t(r) * row_bytes, row_bytes, a, t0, t1, y + r, ldy);
-  for (; r < r1; ++r) rows_tokens<W, 1>(w.data + size_t(r) * row_bytes, row_bytes, a, t0, t1, y + r, ldy);
-}
+};
 
-constexpr Kernel kF32{.isa = Isa::kAvx512, .tile = tile<F32>};
-constexpr Kernel kF16{.isa = Isa::kAvx512, .tile = tile<F16>};
-constexpr Kernel kBF16{.isa = Isa::kAvx512, .tile = tile<BF16>};
+// vdpbf16ps on bf16 weights against bf16 activation codes: 32 elements per step, lane j holds
+// the pairs (2j, 2j+1).
+struct DpBf16 : Base {
+  using WV = __m512bh;
+  using XV = __m512bh;
+  static constexpr int kStep = 32, kRT = 6, kTT = 4;
+  static constexpr size_t kWSize = 2, kXSize = 2;
+  static __m512bh ld(const uint8_t* p) { return __m512bh(_mm512_loadu_si512(p)); }
+  static __m512bh ld(const uint8_t* p, int n) { return __m512bh(_mm512_maskz_loadu_epi16(mask32(n), p)); }
+  static WV w(const uint8_t* p) { return ld(p); }
+  static WV w_tail(const uint8_t* p, int n) { return ld(p, n); }
+  static XV x(const uint8_t* p) { return ld(p); }
+  static XV x_tail(const uint8_t* p, int n) { return ld(p, n); }
+  static V madd(V acc, WV w, XV x) { return _mm512_dpbf16_ps(acc, w, x); }
+  static const uint8_t* act(const Acts& a, int64_t t) { return reinterpret_cast<const uint8_t*>(a.h + t * a.h_stride); }
+
+  static float row_dot(const uint8_t* w, const uint8_t* x, int64_t cols) {
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    int64_t k = 0;
+    for (; k + 128 <= cols; k += 128) {
+      _mm_prefetch(reinterpret_cast<const char*>(w + size_t(k) * 2 + 2048), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(w + size_t(k) * 2 + 2048 + 128), _MM_HINT_T0);
+      for (int j = 0; j < 4; ++j) {
+        const size_t off = size_t(k + 32 * j) * 2;
+        acc[j] = _mm512_dpbf16_ps(acc[j], ld(w + off), ld(x + off));
+      }
+    }
+    for (; k < cols; k += 32) {
+      const int n = cols - k >= 32 ? 32 : int(cols - k);
+      acc[0] = _mm512_dpbf16_ps(acc[0], ld(w + size_t(k) * 2, n), ld(x + size_t(k) * 2, n));
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+  }
+};
+
+template <class F>
+constexpr Kernel make(bool bf16_codes = false) {
+  return Kernel{
+      .isa = Isa::kAvx512, .row_block = F::kRT, .bf16_codes = bf16_codes, .token_tile = F::kTT, .tile = gemm::tile<F>};
+}
+constexpr Kernel kF32 = make<Fma<F32>>();
+constexpr Kernel kF16 = make<Fma<F16>>();
+constexpr Kernel kBF16 = make<Fma<BF16>>();
+constexpr Kernel kBF16Dp = make<DpBf16>(true);
+
+std::atomic<int>& bf16_override() {
+  static std::atomic<int> v{-1};  // -1: follow CPUID
+  return v;
+}
 
 }  // namespace
 
@@ -105,9 +131,16 @@ const Kernel* float_kernel(GgmlType t) {
   switch (t) {
     case GgmlType::F32: return &kF32;
     case GgmlType::F16: return &kF16;
-    case GgmlType::BF16: return &kBF16;
+    case GgmlType::BF16: {
+      const int o = bf16_override().load();
+      return cpu_features().avx512_bf16 && o != 0 ? &kBF16Dp : &kBF16;
+    }
     default: return nullptr;
   }
 }
 
 }  // namespace smolvlm::kernels::mm::avx512
+
+namespace smolvlm::kernels::mm {
+void avx512_use_bf16(int on) { avx512::bf16_override().store(on); }
+}  // namespace smolvlm::kernels::mm

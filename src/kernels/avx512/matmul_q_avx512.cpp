@@ -88,38 +88,50 @@ struct Toks {
   }
 };
 
-// Integer dot products of the 32-element unit at element u32 of the block for T slots: lo[t] +=
-// codes of elements 0..15 x activations, hi[t] += elements 16..31 (lo and hi may alias).
-template <class Q, int T, class A>
-inline void unit_dots(const uint8_t* unit, const A& act, int u32, __m512i* lo, __m512i* hi) {
+// Integer dot products of the 32-element unit at element u32 of the block, for G row groups
+// (unit + g * stride) and T slots: lo[g * T + t] += codes of elements 0..15 x activations,
+// hi[g * T + t] += elements 16..31 (lo and hi may alias). Each activation broadcast serves G groups.
+template <class Q, int T, int G = 1, class A>
+inline void unit_dots(const uint8_t* unit, size_t stride, const A& act, int u32, __m512i* lo, __m512i* hi) {
   const uint8_t* codes = unit + Q::C.n_planes * 4 * R;
   if constexpr (Q::kBits == 8) {
     for (int j = 0; j < 8; ++j) {
-      const __m512i w = _mm512_loadu_si512(codes + 64 * j);
+      __m512i w[G];
+      for (int g = 0; g < G; ++g) w[g] = _mm512_loadu_si512(codes + g * stride + 64 * j);
       for (int t = 0; t < T; ++t) {
-        __m512i& acc = j < 4 ? lo[t] : hi[t];
-        acc = _mm512_dpbusd_epi32(acc, w, bcast4(act.qk(t, u32 + 4 * j)));
+        const __m512i x = bcast4(act.qk(t, u32 + 4 * j));
+        for (int g = 0; g < G; ++g) {
+          __m512i& acc = j < 4 ? lo[g * T + t] : hi[g * T + t];
+          acc = _mm512_dpbusd_epi32(acc, w[g], x);
+        }
       }
     }
   } else {
     const __m512i nib = _mm512_set1_epi8(0x0F);
     for (int m = 0; m < 4; ++m) {
-      const __m512i w = _mm512_loadu_si512(codes + 64 * m);
-      __m512i wl = _mm512_and_si512(w, nib);
-      __m512i wh = _mm512_and_si512(_mm512_srli_epi16(w, 4), nib);
-      if constexpr (Q::C.n_planes >= 1) {
-        const __m512i b4 = _mm512_set1_epi8(0x10);
-        wl = _mm512_mask_add_epi8(wl, mask_at(unit + 8 * (2 * m)), wl, b4);
-        wh = _mm512_mask_add_epi8(wh, mask_at(unit + 8 * (2 * m + 1)), wh, b4);
-      }
-      if constexpr (Q::C.n_planes >= 2) {
-        const __m512i b5 = _mm512_set1_epi8(0x20);
-        wl = _mm512_mask_add_epi8(wl, mask_at(unit + 64 + 8 * (2 * m)), wl, b5);
-        wh = _mm512_mask_add_epi8(wh, mask_at(unit + 64 + 8 * (2 * m + 1)), wh, b5);
+      __m512i wl[G], wh[G];
+      for (int g = 0; g < G; ++g) {
+        const uint8_t* ug = unit + g * stride;
+        const __m512i w = _mm512_loadu_si512(codes + g * stride + 64 * m);
+        wl[g] = _mm512_and_si512(w, nib);
+        wh[g] = _mm512_and_si512(_mm512_srli_epi16(w, 4), nib);
+        if constexpr (Q::C.n_planes >= 1) {
+          const __m512i b4 = _mm512_set1_epi8(0x10);
+          wl[g] = _mm512_mask_add_epi8(wl[g], mask_at(ug + 8 * (2 * m)), wl[g], b4);
+          wh[g] = _mm512_mask_add_epi8(wh[g], mask_at(ug + 8 * (2 * m + 1)), wh[g], b4);
+        }
+        if constexpr (Q::C.n_planes >= 2) {
+          const __m512i b5 = _mm512_set1_epi8(0x20);
+          wl[g] = _mm512_mask_add_epi8(wl[g], mask_at(ug + 64 + 8 * (2 * m)), wl[g], b5);
+          wh[g] = _mm512_mask_add_epi8(wh[g], mask_at(ug + 64 + 8 * (2 * m + 1)), wh[g], b5);
+        }
       }
       for (int t = 0; t < T; ++t) {
-        lo[t] = _mm512_dpbusd_epi32(lo[t], wl, bcast4(act.qk(t, u32 + 4 * m)));
-        hi[t] = _mm512_dpbusd_epi32(hi[t], wh, bcast4(act.qk(t, u32 + 16 + 4 * m)));
+        const __m512i xl = bcast4(act.qk(t, u32 + 4 * m)), xh = bcast4(act.qk(t, u32 + 16 + 4 * m));
+        for (int g = 0; g < G; ++g) {
+          lo[g * T + t] = _mm512_dpbusd_epi32(lo[g * T + t], wl[g], xl);
+          hi[g * T + t] = _mm512_dpbusd_epi32(hi[g * T + t], wh[g], xh);
+        }
       }
     }
   }
@@ -133,9 +145,11 @@ inline __m512i byte_s32(__m512i v, int k) {
   return _mm512_srai_epi32(_mm512_sllv_epi32(v, _mm512_set1_epi32(24 - 8 * k)), 24);
 }
 
-// acc[t] (f32, one lane per row of the group) += dot(group rows, slot t) for T slots.
-template <class Q, int T, class A>
-void group_dot(const uint8_t* group, int64_t nb, A act, __m512* acc) {
+// acc[g * T + t] (f32, one lane per row) += dot(rows of group g, slot t) for T slots and G
+// groups (group + g * stride; G > 1 for the legacy 32-blocks only).
+template <class Q, int T, int G = 1, class A>
+void group_dot(const uint8_t* group, size_t stride, int64_t nb, A act, __m512* acc) {
+  static_assert(G == 1 || Q::kScales == ScaleKind::kBlock);
   const ChunkLayout& C = Q::C;
   constexpr int kAuxPerBlock = Q::kScales == ScaleKind::kBlock ? 1 : Q::kScales == ScaleKind::kK32Min ? 8 : 16;
   for (int64_t b = 0; b < nb; ++b, group += C.bytes, act.next(Q::kBlock, kAuxPerBlock)) {
@@ -145,20 +159,26 @@ void group_dot(const uint8_t* group, int64_t nb, A act, __m512* acc) {
       constexpr int kAhead = Q::C.bytes * 2 > 2048 ? Q::C.bytes * 2 : 2048;
       for (int off = 0; off < C.bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(group + kAhead + off), _MM_HINT_T0);
     }
-    const __m512 d = f16x16(group + C.d);
     const uint8_t* unit = group + C.unit0;
     if constexpr (Q::kScales == ScaleKind::kBlock) {
-      __m512i isum[T];
-      for (int t = 0; t < T; ++t)
-        isum[t] = Q::kOffset ? _mm512_set1_epi32(*act.auxp(t, 0)) : _mm512_setzero_si512();
-      unit_dots<Q, T>(unit, act, 0, isum, isum);
-      for (int t = 0; t < T; ++t)
-        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(d, _mm512_set1_ps(act.dv(t))), acc[t]);
-      if constexpr (Q::kHasMin) {
-        const __m512 m = f16x16(group + C.m);
-        for (int t = 0; t < T; ++t) acc[t] = _mm512_fmadd_ps(m, _mm512_set1_ps(act.sv(t)), acc[t]);
+      __m512i isum[G * T];
+      for (int t = 0; t < T; ++t) {
+        const __m512i init = Q::kOffset ? _mm512_set1_epi32(*act.auxp(t, 0)) : _mm512_setzero_si512();
+        for (int g = 0; g < G; ++g) isum[g * T + t] = init;
+      }
+      unit_dots<Q, T, G>(unit, stride, act, 0, isum, isum);
+      for (int g = 0; g < G; ++g) {
+        const __m512 d = f16x16(group + g * stride + C.d);
+        for (int t = 0; t < T; ++t)
+          acc[g * T + t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[g * T + t]), _mm512_mul_ps(d, _mm512_set1_ps(act.dv(t))),
+                                           acc[g * T + t]);
+        if constexpr (Q::kHasMin) {
+          const __m512 m = f16x16(group + g * stride + C.m);
+          for (int t = 0; t < T; ++t) acc[g * T + t] = _mm512_fmadd_ps(m, _mm512_set1_ps(act.sv(t)), acc[g * T + t]);
+        }
       }
     } else if constexpr (Q::kScales == ScaleKind::kK32Min) {
+      const __m512 d = f16x16(group + C.d);
       // Eight 6-bit (scale, min) pairs per row from ggml's 12 bytes (get_scale_min_k4).
       const uint8_t* sp = group + C.scales;
       const __m512i D0 = _mm512_loadu_si512(sp), D1 = _mm512_loadu_si512(sp + 64), D2 = _mm512_loadu_si512(sp + 128);
@@ -175,7 +195,7 @@ void group_dot(const uint8_t* group, int64_t nb, A act, __m512* acc) {
         const __m512i mnpair = _mm512_or_si512(mn, _mm512_slli_epi32(mn, 16));
         __m512i isum[T];
         for (int t = 0; t < T; ++t) isum[t] = _mm512_setzero_si512();
-        unit_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, isum, isum);
+        unit_dots<Q, T>(unit + u * C.unit_bytes, 0, act, 32 * u, isum, isum);
         for (int t = 0; t < T; ++t) {
           S[t] = _mm512_add_epi32(S[t], _mm512_mullo_epi32(isum[t], sc));
           // min term: mn_u * (bsums[2u] + bsums[2u+1]) as one int16-pair dot.
@@ -189,6 +209,7 @@ void group_dot(const uint8_t* group, int64_t nb, A act, __m512* acc) {
         acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(M[t]), _mm512_mul_ps(dmin, dd), acc[t]);
       }
     } else {  // kK16 (Q6_K): sixteen int8 scales per row, one per 16 elements.
+      const __m512 d = f16x16(group + C.d);
       const uint8_t* sp = group + C.scales;
       __m512i S[T];
       for (int t = 0; t < T; ++t) S[t] = _mm512_setzero_si512();
@@ -201,7 +222,7 @@ void group_dot(const uint8_t* group, int64_t nb, A act, __m512* acc) {
           lo[t] = _mm512_set1_epi32(*act.auxp(t, 2 * u));  // -32 * bsum: removes the code offset
           hi[t] = _mm512_set1_epi32(*act.auxp(t, 2 * u + 1));
         }
-        unit_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, lo, hi);
+        unit_dots<Q, T>(unit + u * C.unit_bytes, 0, act, 32 * u, lo, hi);
         for (int t = 0; t < T; ++t)
           S[t] = _mm512_add_epi32(S[t], _mm512_add_epi32(_mm512_mullo_epi32(lo[t], sl), _mm512_mullo_epi32(hi[t], sh)));
       }
@@ -211,14 +232,17 @@ void group_dot(const uint8_t* group, int64_t nb, A act, __m512* acc) {
   }
 }
 
-// Computes T slots from token t0 and stores the first n_valid of them.
-template <class Q, int T, bool Tiled>
-inline void group_tokens(const uint8_t* group, int64_t nb, const Acts& a, int64_t t0, int n_valid, float* y,
-                         int64_t ldy, __mmask16 rows) {
-  __m512 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
-  group_dot<Q, T>(group, nb, Toks<T, Tiled>(a, t0), acc);
-  for (int t = 0; t < T && t < n_valid; ++t) _mm512_mask_storeu_ps(y + (t0 + t) * ldy, rows, acc[t]);
+// Computes T slots from token t0 for G groups (group + g * stride) and stores the first n_valid
+// slots (rows: the last group's valid rows).
+template <class Q, int T, bool Tiled, int G = 1>
+inline void group_tokens(const uint8_t* group, size_t stride, int64_t nb, const Acts& a, int64_t t0, int n_valid,
+                         float* y, int64_t ldy, __mmask16 rows) {
+  __m512 acc[G * T];
+  for (int i = 0; i < G * T; ++i) acc[i] = _mm512_setzero_ps();
+  group_dot<Q, T, G>(group, stride, nb, Toks<T, Tiled>(a, t0), acc);
+  for (int g = 0; g < G; ++g)
+    for (int t = 0; t < T && t < n_valid; ++t)
+      _mm512_mask_storeu_ps(y + (t0 + t) * ldy + g * R, g + 1 < G ? __mmask16(0xFFFF) : rows, acc[g * T + t]);
 }
 
 // Token slots per pass: enough accumulators to reuse each weight load, few enough to stay in
@@ -236,13 +260,21 @@ void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0
     const __mmask16 rows = __mmask16((1u << n) - 1);
     float* yg = y + g0;
     if (a.tq == nullptr) {  // decode: one token at a time from its row
-      for (int64_t t = t0; t < t1; ++t) group_tokens<Q, 1, false>(group, nb, a, t, 1, yg, ldy, rows);
+      for (int64_t t = t0; t < t1; ++t) group_tokens<Q, 1, false>(group, 0, nb, a, t, 1, yg, ldy, rows);
       continue;
+    }
+    if constexpr (Q::kScales == ScaleKind::kBlock) {
+      if (g0 + 2 * R <= r1) {  // two full groups: each activation broadcast feeds both
+        for (int64_t t = t0; t < t1; t += 4)
+          group_tokens<Q, 4, true, 2>(group, group_bytes, nb, a, t, int(t1 - t), yg, ldy, rows);
+        g0 += R;
+        continue;
+      }
     }
     constexpr int TB = kTokens<Q>;
     int64_t t = t0;
-    for (; t + TB <= t1; t += TB) group_tokens<Q, TB, true>(group, nb, a, t, TB, yg, ldy, rows);
-    for (; t < t1; t += 4) group_tokens<Q, 4, true>(group, nb, a, t, int(t1 - t), yg, ldy, rows);
+    for (; t + TB <= t1; t += TB) group_tokens<Q, TB, true>(group, 0, nb, a, t, TB, yg, ldy, rows);
+    for (; t < t1; t += 4) group_tokens<Q, 4, true>(group, 0, nb, a, t, int(t1 - t), yg, ldy, rows);
   }
 }
 
@@ -268,6 +300,7 @@ constexpr Kernel make() {
                 .aux = aux,
                 .aux_offset = Q::kOffset,
                 .tiles = true,
+                .token_tile = kTokens<Q>,
                 .tile = tile<Q>};
 }
 
