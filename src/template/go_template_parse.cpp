@@ -2,6 +2,7 @@
 #include <cctype>
 #include <cstdint>
 
+#include "base/utf8.h"
 #include "base/error.h"
 #include "template/go_template_ast.h"
 
@@ -222,24 +223,7 @@ class Lexer {
       out += static_cast<char>(cp);
       return;
     }
-    append_utf8(out, cp);
-  }
-  static void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
+    smolvlm::append_utf8(out, cp);
   }
   std::string quoted(Pos p) {
     std::string out;

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/utf8.h"
+
 namespace smolvlm::tok {
 
 // One decoding step at s[i] (i < s.size()), following the Unicode "maximal subpart" practice that
@@ -28,7 +30,7 @@ void append_utf8_lossy(std::string& out, std::string_view s);
 // of s were consumed: a truncated sequence at the very end is left unconsumed.
 size_t append_utf8_complete(std::string& out, std::string_view s);
 
-void append_utf8(std::string& out, uint32_t cp);
+using smolvlm::append_utf8;  // base/utf8.h
 
 // GPT-2 bytes_to_unicode(): printable bytes map to themselves, the other 68 to U+0100 + n.
 uint32_t byte_to_cp(uint8_t b);
