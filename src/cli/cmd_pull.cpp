@@ -12,9 +12,7 @@
 #include "base/error.h"
 #include "base/progress.h"
 #include "cli/command.h"
-#include "convert/hf_convert.h"
-#include "convert/quantize_model.h"
-#include "convert/quantize_policy.h"
+#include "cli/model_conversion.h"
 #include "store/pull.h"
 
 namespace smolvlm::cli {
@@ -62,33 +60,6 @@ class PullPrinter {
   std::string digest_, last_status_;
   int64_t done_ = 0;
 };
-
-// For HuggingFaceTB/... checkpoints: convert (text + mmproj at F16, as docs/CONVERSION.md does),
-// then quantize the text model to `quant` (the projector stays F16, like modelfiles/).
-std::vector<std::string> convert_checkpoint(const std::string& hf_dir, const std::string& quant, const std::string& work) {
-  const auto target = parse_quant_target(quant);
-  if (!target) fail("unknown quantization '", quant, "' (use Q4_K_M, Q5_K_M, Q8_0, Q4_0, Q6_K or F16)");
-  ConvertOptions co;
-  co.hf_dir = hf_dir;
-  co.out_dir = work;
-  co.outtype = OutType::F16;
-  co.force = true;
-  const ConvertResult cr = convert_hf_checkpoint(co);
-  std::string text = cr.text.path;
-  if (*target != QuantTarget::F16) {
-    std::fprintf(stderr, "quantizing to %s\n", quant.c_str());
-    QuantizeOptions qo;
-    qo.input = text;
-    std::string base = text.substr(0, text.size() - 5);  // "<dir>/<name>-F16" from "….gguf"
-    if (base.size() > 4 && base.compare(base.size() - 4, 4, "-F16") == 0) base.resize(base.size() - 4);
-    qo.output = base + "-" + quant + ".gguf";
-    qo.target = *target;
-    qo.overwrite = true;
-    quantize_model(qo);
-    text = qo.output;
-  }
-  return {text, cr.mmproj.path};
-}
 
 int run_pull() {
   HubConfig cfg = HubConfig::from_env();

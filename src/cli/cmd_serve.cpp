@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/command.h"
+#include "cli/model_conversion.h"
 #include "server/http_server.h"
 #include "server/template_renderer.h"
 #include "store/model_store.h"
@@ -28,6 +29,8 @@ int run_serve() {
     options.port = a.port;
   }
   options.renderer = server::ollama_template_renderer();
+  options.convert_checkpoint = convert_checkpoint;
+  options.quantize = quantize_gguf;
   const std::string root = ModelStore::default_root();
 
   // Signals go to one waiting thread (blocked everywhere else, so the server threads inherit the mask).

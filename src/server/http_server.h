@@ -17,6 +17,8 @@
 
 #include "server/generation.h"
 #include "server/model_manager.h"
+#include "store/create.h"
+#include "store/pull.h"
 
 namespace httplib {
 class Server;
@@ -32,6 +34,9 @@ struct ServerOptions {
   int http_threads = 0;                  // 0: 64
   ManagerConfig manager;
   TemplateRenderer renderer;             // Modelfile TEMPLATE support (null: native template only)
+  // The converter and the quantizer live above the server (src/convert); the program passes them.
+  CheckpointConverter convert_checkpoint;  // /api/pull of HuggingFaceTB/... checkpoints (null: 400)
+  ModelQuantizer quantize;                 // /api/create "quantize" (null: 400)
 };
 
 // OLLAMA_HOST's forms: [scheme://]host[:port][/path]; quotes and spaces trimmed; no scheme -> port

@@ -8,7 +8,6 @@
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 
 #include "base/error.h"
 
@@ -17,14 +16,6 @@ namespace {
 
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-std::mutex g_convert_mu;
-CheckpointConverter g_convert;
-
-CheckpointConverter converter() {
-  std::lock_guard<std::mutex> lock(g_convert_mu);
-  return g_convert;
-}
 
 struct ClientGone : std::exception {
   const char* what() const noexcept override { return "the client disconnected"; }
@@ -70,7 +61,7 @@ void pull(const RouteContext& ctx, const httplib::Request& req, httplib::Respons
   } catch (const Error& e) {
     throw ApiError(400, e.what());
   }
-  CheckpointConverter convert = converter();
+  const CheckpointConverter convert = ctx.options.convert_checkpoint;
   if (src.safetensors && !convert) {
     throw ApiError(400, cat("pulling the safetensors checkpoint ", src.repo,
                             " needs a conversion this server cannot do: run `smolvlm pull ", name,
@@ -109,11 +100,6 @@ void pull(const RouteContext& ctx, const httplib::Request& req, httplib::Respons
 }
 
 }  // namespace
-
-void set_pull_converter(CheckpointConverter convert) {
-  std::lock_guard<std::mutex> lock(g_convert_mu);
-  g_convert = std::move(convert);
-}
 
 void add_pull_route(Router& r, const RouteContext& ctx) {
   r.post("/api/pull", [ctx](const httplib::Request& req, httplib::Response& res) { pull(ctx, req, res); });

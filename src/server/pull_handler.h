@@ -9,8 +9,4 @@ namespace smolvlm::server {
 
 void add_pull_route(Router& r, const RouteContext& ctx);
 
-// The server does not link the converter (src/convert): HuggingFaceTB/... safetensors names are
-// answered with 400 unless the program sets one here (once, before serving).
-void set_pull_converter(CheckpointConverter convert);
-
 }  // namespace smolvlm::server

@@ -74,8 +74,9 @@ void create(const RouteContext& ctx, const httplib::Request& req, httplib::Respo
       c.files.push_back({name, digest.get<std::string>()});
     }
   if (const json* a = f.object("adapters"); a != nullptr && !a->empty()) throw ApiError(400, "adapters are not supported");
-  if (auto q = f.str("quantize").value_or(f.str("quantization").value_or("")); !q.empty())
-    throw ApiError(400, cat("quantize is not supported by this server yet (use `smolvlm quantize`): ", q));
+  c.quantize = f.str("quantize").value_or(f.str("quantization").value_or(""));
+  if (!c.quantize.empty() && !ctx.options.quantize)
+    throw ApiError(400, cat("quantize is not available in this server (use `smolvlm create -q ", c.quantize, "`)"));
   c.template_text = f.str("template");
   c.system = f.str("system");
   if (auto it = j.find("license"); it != j.end() && !it->is_null()) {
@@ -93,7 +94,8 @@ void create(const RouteContext& ctx, const httplib::Request& req, httplib::Respo
 
   std::vector<json> lines;
   try {
-    create_model(store_of(ctx), c, [&](const std::string& status) { lines.push_back({{"status", status}}); });
+    create_model(store_of(ctx), c, [&](const std::string& status) { lines.push_back({{"status", status}}); },
+                 ctx.options.quantize);
   } catch (const Error& e) {
     rethrow_store_error(e);
   }

@@ -1,6 +1,10 @@
 #include "store/create.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 
@@ -75,9 +79,51 @@ std::string expand_home(const std::string& p) {
   return p;
 }
 
+// Removes a file when it goes out of scope (a quantizer's output once copied into the store).
+struct ScratchFile {
+  std::string path;
+  ~ScratchFile() {
+    std::error_code ec;
+    fs::remove(path, ec);
+  }
+};
+
+// The request's "quantize": the first model layer, rewritten by the quantizer into a new blob.
+// Returns the source layer's digest (no longer in `layers`).
+std::string quantize_model_layer(ModelStore& store, CreatedBlobs& created, std::vector<ManifestLayer>& layers,
+                                 const std::string& type, const ModelQuantizer& quantizer,
+                                 const CreateProgress& progress) {
+  if (!quantizer) fail("quantization to ", type, " is not available here");
+  const auto it = std::find_if(layers.begin(), layers.end(),
+                               [](const ManifestLayer& l) { return l.media_type == media_type::kModel; });
+  const std::string src = store.blobs().path(it->digest);
+  std::string from;
+  try {
+    from = gguf_file_type_name(GgufFile::open(src));
+  } catch (const Error& e) {
+    fail("cannot quantize model layer ", it->digest, ": not a GGUF file: ", e.what());
+  }
+  if (from != "F16" && from != "BF16" && from != "F32")
+    fail("quantization is only supported for F16, BF16 and F32 models (", it->digest, " is ", from, ")");
+  std::string upper = type;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  say(progress, cat("quantizing ", from, " model to ", upper));
+  fs::create_directories(store.blobs().dir());
+  static std::atomic<uint64_t> serial{0};
+  const ScratchFile out{cat(store.blobs().dir(), "/.quantize-", ::getpid(), "-", serial++, ".gguf")};
+  quantizer(src, out.path, type);
+  const BlobInfo b = store.blobs().put_file(out.path);
+  created.add(b);
+  say(progress, cat(b.created ? "creating new layer " : "using existing layer ", b.digest));
+  const std::string source = it->digest;
+  *it = ManifestLayer{media_type::kModel, b.digest, b.size, "", ""};
+  return source;
+}
+
 }  // namespace
 
-ResolvedModel create_model(ModelStore& store, const CreateRequest& req, const CreateProgress& progress) {
+ResolvedModel create_model(ModelStore& store, const CreateRequest& req, const CreateProgress& progress,
+                           const ModelQuantizer& quantizer) {
   CreatedBlobs created(store);
   for (const auto& d : req.new_blobs) created.add(BlobInfo{d, 0, true});
   const auto target = ModelName::try_parse(req.model);
@@ -125,6 +171,9 @@ ResolvedModel create_model(ModelStore& store, const CreateRequest& req, const Cr
   if (std::none_of(layers.begin(), layers.end(), [](const ManifestLayer& l) { return l.media_type == media_type::kModel; })) {
     fail("no model weights: the files and the 'from' model hold no ", media_type::kModel, " layer (only projectors?)");
   }
+  std::vector<std::string> replaced;  // source blobs a quantized layer replaced
+  if (!req.quantize.empty())
+    replaced.push_back(quantize_model_layer(store, created, layers, req.quantize, quantizer, progress));
 
   // Config (§7.4), from the first model layer's GGUF, inherited values otherwise.
   std::string format, family, type, file_type;
@@ -227,6 +276,7 @@ ResolvedModel create_model(ModelStore& store, const CreateRequest& req, const Cr
   created.commit();
   store.blobs().touch(cb.digest);
   for (const auto& l : layers) store.blobs().touch(l.digest);
+  old.insert(old.end(), replaced.begin(), replaced.end());
   if (!old.empty()) store.remove_unreferenced(old);
   say(progress, "success");
   return store.resolve(name.full());

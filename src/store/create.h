@@ -32,6 +32,7 @@ struct CreateRequest {
   nlohmann::json parameters = nlohmann::json::object();  // merged over inherited params
   std::vector<nlohmann::json> messages;                   // replace inherited messages when non-empty
   std::string renderer, parser, requires_version;
+  std::string quantize;  // "q4_K_M", ...: the model layer is quantized (F16 / BF16 / F32 sources only)
   // Blobs added to the store just for this request (create_request_from_modelfile); a failed
   // create removes those that nothing references.
   std::vector<std::string> new_blobs;
@@ -40,10 +41,18 @@ struct CreateRequest {
 // Progress lines as Ollama streams them ("using existing layer sha256:…", "writing manifest", ...).
 using CreateProgress = std::function<void(const std::string& status)>;
 
+// Writes the GGUF model `in` quantized to `type` (as given in the request: "q4_K_M", "Q8_0", ...) at
+// `out`; throws Error for an unknown type. The quantizer lives above the store (src/convert), so
+// whoever creates models passes it in.
+using ModelQuantizer = std::function<void(const std::string& in, const std::string& out, const std::string& type)>;
+
 // Returns the resolved new model. Errors: "invalid model name", "neither 'from' or 'files' was
 // specified", "file path must be relative", "supplied file was not in GGUF format", model not
-// found, missing blobs, bad parameters.
-ResolvedModel create_model(ModelStore& store, const CreateRequest& req, const CreateProgress& progress = {});
+// found, missing blobs, bad parameters; with `quantize`: no quantizer given, a source that is not
+// F16 / BF16 / F32. A quantized model layer replaces the source's in the manifest (Ollama's
+// "quantizing F16 model to Q4_K_M"); the source blob is then removed unless something references it.
+ResolvedModel create_model(ModelStore& store, const CreateRequest& req, const CreateProgress& progress = {},
+                           const ModelQuantizer& quantizer = {});
 
 // The request a Modelfile makes, as the ollama CLI builds it: each FROM that names an existing file
 // or folder (relative to `base_dir`, "~" expanded) adds its GGUF(s) to the store as blobs; any other

@@ -1,8 +1,26 @@
 #include "hub_fixture.h"
 
+#include <openssl/evp.h>
+
 #include <nlohmann/json.hpp>
 
 namespace smolvlm::testing {
+namespace {
+
+// git's blob id: sha1 of "blob <size>\0" and the bytes (what the hub lists as a file's oid).
+std::string git_oid(const HubEntry& e) {
+  if (!e.oid.empty()) return e.oid;
+  const std::string data = "blob " + std::to_string(e.bytes.size()) + std::string(1, '\0') + e.bytes;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(data.data(), data.size(), md, &n, EVP_sha1(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < n; ++i) out += {hex[md[i] >> 4], hex[md[i] & 15]};
+  return out;
+}
+
+}  // namespace
 
 FakeHub::FakeHub() {
   svr_.Get(R"(/api/models/([^/]+)/([^/]+)/tree/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
@@ -15,7 +33,7 @@ FakeHub::FakeHub() {
     }
     nlohmann::json j = nlohmann::json::array();
     for (const auto& [path, e] : it->second) {
-      nlohmann::json f{{"type", "file"}, {"path", path}, {"size", e.bytes.size()}, {"oid", "0123abcd"}};
+      nlohmann::json f{{"type", "file"}, {"path", path}, {"size", e.bytes.size()}, {"oid", git_oid(e)}};
       if (!e.sha256.empty()) f["lfs"] = {{"oid", e.sha256}, {"size", e.bytes.size()}, {"pointerSize", 134}};
       j.push_back(f);
     }
@@ -46,7 +64,7 @@ FakeHub::FakeHub() {
       res.set_header("X-Linked-Etag", "\"" + e->sha256 + "\"");
       res.set_header("X-Linked-Size", std::to_string(e->bytes.size()));
     }
-    res.set_header("ETag", "\"0123abcd\"");
+    res.set_header("ETag", "\"" + git_oid(*e) + "\"");
   });
   svr_.Get(R"(/cdn/([^/]+)/([^/]+)/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
     log(req);

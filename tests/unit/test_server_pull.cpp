@@ -170,6 +170,46 @@ TEST_F(ServerPullTest, BadRequestsAre400) {
   EXPECT_TRUE(hub_.requests().empty());  // nothing reached the hub
 }
 
+// A safetensors checkpoint through /api/pull: downloaded, handed to the server's converter
+// (ServerOptions::convert_checkpoint; `serve` passes the real one, tested by test_pull's CLI test),
+// created under the name as given.
+TEST_F(ServerPullTest, SafetensorsCheckpointIsConvertedByTheServersConverter) {
+  SMOLVLM_REQUIRE_SHARED("golden/tiny512/hf/model.safetensors");
+  auto& repo = hub_.repos["HuggingFaceTB/tiny512"];
+  for (const auto& e : fs::directory_iterator(shared_path("golden/tiny512/hf"))) {
+    const std::string bytes = slurp(e.path());
+    repo[e.path().filename().string()] = {bytes, e.path().filename() == "model.safetensors" ? hex_of(bytes) : ""};
+  }
+  std::string seen_quant;
+  server::ServerOptions o;
+  o.port = 0;
+  o.manager.threads = 1;
+  o.convert_checkpoint = [&](const std::string& dir, const std::string& quant, const std::string& work) {
+    EXPECT_EQ(slurp(fs::path(dir) / "model.safetensors"), repo["model.safetensors"].bytes);
+    seen_quant = quant;
+    fs::copy_file(shared_path("golden/tiny512/gguf/text-Q8_0.gguf"), fs::path(work) / "t-Q8_0.gguf");
+    fs::copy_file(shared_path("golden/tiny512/gguf/mmproj-F32.gguf"), fs::path(work) / "mmproj-t-F32.gguf");
+    return std::vector<std::string>{(fs::path(work) / "t-Q8_0.gguf").string(), (fs::path(work) / "mmproj-t-F32.gguf").string()};
+  };
+  server::HttpServer srv(o, server::store_source(store_dir()));
+  srv.start();
+  httplib::Client c("127.0.0.1", srv.port());
+  c.set_read_timeout(60, 0);
+  auto res = c.Post("/api/pull", json{{"model", "HuggingFaceTB/tiny512:Q8_0"}}.dump(), "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  const auto lines = ndjson_lines(res->body);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back(), json({{"status", "success"}})) << res->body;
+  EXPECT_EQ(seen_quant, "Q8_0");
+  EXPECT_EQ(slurp(ModelStore(store_dir()).resolve("HuggingFaceTB/tiny512:Q8_0").text_path), text_);
+  int status = 0;
+  const json gen = post_json(c, "/api/generate", {{"model", "HuggingFaceTB/tiny512:Q8_0"}, {"prompt", "hi"},
+                                                  {"stream", false}, {"options", {{"num_predict", 2}}}}, &status);
+  EXPECT_EQ(status, 200) << gen.dump();
+  srv.stop();
+}
+
 TEST_F(ServerPullTest, ClientDisconnectCancelsThePull) {
   hub_.slow_ms = 20;  // the text file takes ~2 s (98 chunks of 16 KiB)
   {

@@ -5,6 +5,9 @@
 
 #include <filesystem>
 
+#include "base/error.h"
+#include "convert/quantize_model.h"
+#include "convert/quantize_policy.h"
 #include "test_server_util.h"
 
 namespace smolvlm {
@@ -112,6 +115,66 @@ TEST(ServerStore, BlobsCreateCopyDelete) {
   auto alive = c.Get("/api/version");
   ASSERT_TRUE(alive);
   EXPECT_EQ(alive->status, 200);
+}
+
+// /api/create "quantize": the uploaded F32 model layer is replaced by a Q8_0 one (the source blob,
+// referenced by nothing afterwards, is removed); a quantized source, an unknown type and a server
+// without a quantizer are answered 400.
+TEST(ServerStore, CreateQuantizesTheModelLayer) {
+  REQUIRE_TINY();
+  testing::TempDir root;
+  server::ServerOptions o;
+  o.port = 0;
+  o.manager.threads = 1;
+  o.quantize = [](const std::string& in, const std::string& out, const std::string& type) {
+    QuantizeOptions q;
+    q.input = in;
+    q.output = out;
+    q.target = parse_quant_target(type).value_or(QuantTarget::F16);
+    if (!parse_quant_target(type)) fail("unknown quantization type '", type, "'");
+    q.progress = 0;
+    quantize_model(q);
+  };
+  server::HttpServer srv(o, server::store_source(root.path().string()));
+  srv.start();
+  httplib::Client c("127.0.0.1", srv.port());
+  c.set_read_timeout(60, 0);
+  const auto text = testing::read_file(shared_path("golden/tiny512/gguf/text-F32.gguf"));
+  const std::string dt = "sha256:" + testing::sha256_hex(text);
+  auto r = c.Post(("/api/blobs/" + dt).c_str(), reinterpret_cast<const char*>(text.data()), text.size(),
+                  "application/octet-stream");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201);
+
+  int status = 0;
+  const json bad = post_json(c, "/api/create", {{"model", "q"}, {"files", {{"text.gguf", dt}}}, {"quantize", "q4_Z"}}, &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(bad.dump().find("unknown quantization type 'q4_Z'"), std::string::npos) << bad.dump();
+  const json done =
+      post_json(c, "/api/create", {{"model", "q"}, {"files", {{"text.gguf", dt}}}, {"quantize", "q8_0"}, {"stream", false}}, &status);
+  ASSERT_EQ(status, 200) << done.dump();
+  const json show = post_json(c, "/api/show", {{"model", "q"}}, &status);
+  ASSERT_EQ(status, 200);
+  EXPECT_EQ(show["details"]["quantization_level"], "Q8_0") << show["details"].dump();
+  EXPECT_EQ(c.Head(("/api/blobs/" + dt).c_str())->status, 404);  // the F32 source is gone
+  const json gen = post_json(c, "/api/generate", {{"model", "q"}, {"prompt", "hi"}, {"stream", false},
+                                                  {"options", {{"num_predict", 2}}}}, &status);
+  EXPECT_EQ(status, 200) << gen.dump();
+
+  // A Q8_0 model cannot be quantized again.
+  const json again = post_json(c, "/api/create", {{"model", "q2"}, {"from", "q"}, {"quantize", "q4_K_M"}}, &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(again.dump().find("only supported for F16, BF16 and F32"), std::string::npos) << again.dump();
+
+  // Without a quantizer.
+  server::ServerOptions plain = o;
+  plain.quantize = nullptr;
+  server::HttpServer srv2(plain, server::store_source(root.path().string()));
+  srv2.start();
+  httplib::Client c2("127.0.0.1", srv2.port());
+  const json none = post_json(c2, "/api/create", {{"model", "q3"}, {"from", "q"}, {"quantize", "q8_0"}}, &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(none.dump().find("quantize is not available"), std::string::npos) << none.dump();
 }
 
 }  // namespace
