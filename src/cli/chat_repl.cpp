@@ -27,6 +27,8 @@ const char* const kSetHelp =
     "                         repeat_last_n, presence_penalty, frequency_penalty, seed, num_predict,\n"
     "                         num_ctx, num_thread, stop, max_tiles)\n"
     "  /set system <string>   Set system message\n"
+    "  /set format json       Enable JSON mode\n"
+    "  /set noformat          Disable formatting\n"
     "  /set verbose           Show LLM stats\n"
     "  /set quiet             Disable LLM stats\n";
 
@@ -79,6 +81,12 @@ bool command(ChatRunner& chat, std::string_view line) {
     } else if (what == "system") {
       s.system = unquote(rest);
       std::puts("Set system message.");
+    } else if (what == "format" && rest == "json") {
+      s.generate.json = JsonKind::kAny;
+      std::puts("Set format to 'json' mode.");
+    } else if (what == "noformat") {
+      s.generate.json = JsonKind::kOff;
+      std::puts("Disabled format.");
     } else if (what == "verbose") {
       s.verbose = true;
       std::puts("Set 'verbose' mode.");

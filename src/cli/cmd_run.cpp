@@ -140,6 +140,10 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("--kv-type", s.kv_type, "KV cache type")->check(CLI::IsMember({"f16", "f32"}))
           ->capture_default_str();
       sub->add_flag("--verbose", s.verbose, "Print timings after each reply (Ollama's fields, on stderr)");
+      sub->add_option_function<std::string>(
+             "--format", [&s](const std::string&) { s.generate.json = JsonKind::kAny; },
+             "Response format: json (each reply is one JSON value, enforced by constrained decoding)")
+          ->check(CLI::IsMember({"json"}));
       return sub;
     },
     [] { return run_model(args); },

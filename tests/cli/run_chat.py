@@ -9,6 +9,7 @@ real-size one of realsize_256m.sh; the tiny golden model answers in milliseconds
 The one-shot reply is checked against the model itself: the chat prompt's ids (dev tokenize), their
 greedy continuation (dev logits --greedy) and its text (dev detokenize) must give the printed reply.
 """
+import json
 import os
 import pty
 import re
@@ -61,6 +62,19 @@ def oneshot_checks():
     check(rc == 0 and out2 == out, "piped stdin gives the same reply as the argument")
     rc, out3, err3 = run(["run", MODEL], stdin=subprocess.DEVNULL)
     check(rc == 0 and out3 == "", f"closed stdin: exit 0, no output (rc {rc}, {err3.strip()[-120:]})")
+
+    # --- --format json: every reply is one JSON value (constrained decoding), whatever the seed ----------
+    for seed in ("1", "2", "3"):
+        rc, outj, errj = run(["run", MODEL, "Reply in JSON", "--format", "json", "--temperature", "0.7", "--seed", seed,
+                              "-n", "200"])
+        try:
+            json.loads(outj)
+            parsed = outj.strip() != ""
+        except ValueError:
+            parsed = False
+        check(rc == 0 and parsed, f"--format json reply parses (seed {seed}: {outj[:80]!r} {errj.strip()[-120:]})")
+    rc, _, err = run(["run", MODEL, "hi", "--format", "yaml"])
+    check(rc != 0 and "json" in err, f"--format yaml: clear error ({err.strip()[-120:]})")
 
     # --- bad input -------------------------------------------------------------------------------------
     rc, _, err = run(["run", MODEL, "-n", "2"], input_bytes=b"bad \xff byte")
