@@ -56,7 +56,7 @@ std::string unquote(std::string_view v) {
 }
 
 // Handles one /command; returns false for /bye.
-bool command(ChatRunner& chat, std::string_view line) {
+bool command(ChatBackend& chat, std::string_view line) {
   std::string_view rest = line;
   const std::string_view cmd = next_word(rest);
   RunSettings& s = chat.settings();
@@ -117,7 +117,7 @@ bool ends_with_quotes(std::string_view s) { return s.size() >= 3 && s.substr(s.s
 
 }  // namespace
 
-int run_chat_repl(ChatRunner& chat) {
+int run_chat_repl(ChatBackend& chat) {
   LineReader reader;
   std::string multi;  // a """ message being typed
   bool in_multi = false;

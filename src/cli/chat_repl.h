@@ -3,11 +3,11 @@
 // or a closed stdin ends the chat.
 #pragma once
 
-#include "cli/chat_runner.h"
+#include "cli/chat_backend.h"
 
 namespace smolvlm::cli {
 
 // Returns the process exit code (0).
-int run_chat_repl(ChatRunner& chat);
+int run_chat_repl(ChatBackend& chat);
 
 }  // namespace smolvlm::cli

@@ -30,32 +30,7 @@ std::string file_type_name(const GgufFile& f) {
   return cat("file type ", ft);
 }
 
-// "%.Nf" without trailing zeros (and without a trailing point).
-std::string trimmed(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  std::string s = buf;
-  if (s.find('.') != std::string::npos) {
-    while (s.back() == '0') s.pop_back();
-    if (s.back() == '.') s.pop_back();
-  }
-  return s;
-}
-
 }  // namespace
-
-std::string go_duration(double seconds) {
-  const auto ns = static_cast<int64_t>(std::llround(seconds * 1e9));
-  if (ns < 1000) return cat(ns, "ns");
-  if (ns < 1000000) return trimmed(ns / 1e3, 3) + "µs";
-  if (ns < 1000000000) return trimmed(ns / 1e6, 6) + "ms";
-  const int64_t h = ns / 3600000000000LL, m = ns / 60000000000LL % 60;
-  const double s = static_cast<double>(ns % 60000000000LL) / 1e9;
-  std::string out;
-  if (h > 0) out += cat(h, "h");
-  if (h > 0 || m > 0) out += cat(m, "m");
-  return out + trimmed(s, 9) + "s";
-}
 
 ChatRunner::ChatRunner(std::shared_ptr<const LoadedModel> model, RunSettings settings)
     : model_(std::move(model)), settings_(std::move(settings)) {}
@@ -144,18 +119,8 @@ DoneReason ChatRunner::turn(const std::string& user_text, const std::vector<std:
   if (settings_.verbose) {
     const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double load = first_turn_ ? model_->load_seconds() : 0.0;
-    auto rate = [](int64_t n, double s) { return s > 0 ? static_cast<double>(n) / s : 0.0; };
-    std::fprintf(stderr, "total duration:       %s\n", go_duration(total + load).c_str());
-    std::fprintf(stderr, "load duration:        %s\n", go_duration(load).c_str());
     // As Ollama: the prompt tokens actually evaluated (those reused from the cache are not counted).
-    const int64_t evaluated = r.prompt_tokens - r.prompt_reused;
-    std::fprintf(stderr, "prompt eval count:    %lld token(s)\n", static_cast<long long>(evaluated));
-    std::fprintf(stderr, "prompt eval duration: %s\n", go_duration(r.prompt_seconds).c_str());
-    std::fprintf(stderr, "prompt eval rate:     %.2f tokens/s\n",
-                 rate(evaluated, r.prompt_seconds));
-    std::fprintf(stderr, "eval count:           %lld token(s)\n", static_cast<long long>(r.eval_tokens));
-    std::fprintf(stderr, "eval duration:        %s\n", go_duration(r.eval_seconds).c_str());
-    std::fprintf(stderr, "eval rate:            %.2f tokens/s\n", rate(r.eval_tokens, r.eval_seconds));
+    print_timings({total + load, load, r.prompt_tokens - r.prompt_reused, r.prompt_seconds, r.eval_tokens, r.eval_seconds});
   }
   first_turn_ = false;
   return r.reason;
@@ -169,7 +134,7 @@ std::string ChatRunner::info() const {
   auto row = [](const char* k, const std::string& v) { return cat("    ", k, std::string(20 - std::string(k).size(), ' '), v, "\n"); };
   std::string out = "  Model\n";
   out += row("architecture", f.architecture());
-  out += row("parameters", trimmed(static_cast<double>(params) / 1e6, 2) + "M");
+  out += row("parameters", fixed_trimmed(static_cast<double>(params) / 1e6, 2) + "M");
   out += row("context length", cat(c.n_ctx_train));
   out += row("embedding length", cat(c.n_embd));
   out += row("quantization", file_type_name(f));

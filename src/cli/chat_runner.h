@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/chat_backend.h"
 #include "cli/run_settings.h"
 #include "kernels/thread_pool.h"
 #include "runtime/loaded_model.h"
@@ -16,11 +17,11 @@
 
 namespace smolvlm::cli {
 
-class ChatRunner {
+class ChatRunner : public ChatBackend {
  public:
   ChatRunner(std::shared_ptr<const LoadedModel> model, RunSettings settings);
 
-  RunSettings& settings() { return settings_; }
+  RunSettings& settings() override { return settings_; }
   const LoadedModel& model() const { return *model_; }
 
   // One user turn: renders system + history + message with the chat template, generates, streams
@@ -29,14 +30,14 @@ class ChatRunner {
   // (invalid UTF-8, longer than the context); the history is then unchanged too.
   // media_paths: images / videos attached to this turn (decoded, preprocessed and encoded here;
   // cached by content). Returns the reason the reply ended. interactive: a blank line follows.
-  DoneReason turn(const std::string& user_text, const std::vector<std::string>& media_paths, bool interactive);
+  DoneReason turn(const std::string& user_text, const std::vector<std::string>& media_paths, bool interactive) override;
 
-  void clear() {  // /clear: forget the conversation (the cache is reused lazily)
+  void clear() override {  // /clear: forget the conversation (the cache is reused lazily)
     history_.clear();
     history_media_.clear();
     transcript_ = Prompt{};
   }
-  std::string info() const;           // /show info
+  std::string info() const override;  // /show info
 
  private:
   void ensure_session();  // (re)builds the pool and the session after num_thread / num_ctx changed
@@ -55,8 +56,5 @@ class ChatRunner {
   std::string session_kv_;
   bool first_turn_ = true;
 };
-
-// Go's time.Duration formatting, as Ollama prints its timings: "1.5ms", "2.000312s", "1m3.2s".
-std::string go_duration(double seconds);
 
 }  // namespace smolvlm::cli

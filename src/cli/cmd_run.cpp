@@ -1,7 +1,9 @@
 // `smolvlm run MODEL.gguf [PROMPT] [options]` — like `ollama run`: with a prompt (or a piped stdin)
 // it answers once and exits; otherwise an interactive chat. The reply streams to stdout; --verbose
-// prints Ollama's timing fields on stderr.
+// prints Ollama's timing fields on stderr. A model name goes to a running `smolvlm serve` when one
+// answers (RemoteChat), else runs in this process (ChatRunner); files always run here.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <string>
@@ -13,6 +15,8 @@
 #include "cli/command.h"
 #include "cli/line_reader.h"
 #include "cli/model_files.h"
+#include "cli/remote_chat.h"
+#include "cli/server_client.h"
 #include "store/model_store.h"
 
 namespace smolvlm::cli {
@@ -25,6 +29,7 @@ struct RunArgs {
   std::vector<std::string> images;
   std::vector<std::string> videos;
   RunSettings settings;
+  bool local = false;
 };
 RunArgs args;
 CLI::App* run_app = nullptr;
@@ -48,6 +53,16 @@ void apply_model_settings(const ResolvedModel& m, RunSettings& s) {
   if (run_app->count("--system") == 0 && !m.system.empty()) s.system = m.system;
 }
 
+// One answer (a prompt given) or the interactive chat.
+int converse(ChatBackend& chat, const std::string& prompt, const std::vector<std::string>& media) {
+  if (prompt.empty()) {
+    if (!media.empty()) fail("--image / --video need a prompt (in the chat, put file paths in the message)");
+    return run_chat_repl(chat);
+  }
+  LineReader ctrl_c;  // Ctrl-C stops the reply and exits 130
+  return chat.turn(prompt, media, /*interactive=*/false) == DoneReason::kCancelled ? 130 : 0;
+}
+
 int run_model(RunArgs& a) {
   std::string prompt;
   for (const std::string& word : a.prompt) prompt += (prompt.empty() ? "" : " ") + word;
@@ -56,6 +71,16 @@ int run_model(RunArgs& a) {
     while (!prompt.empty() && (prompt.back() == '\n' || prompt.back() == '\r')) prompt.pop_back();
     if (prompt.empty()) return 0;  // a closed or empty stdin: nothing to answer
   }
+  std::vector<std::string> media = a.images;
+  media.insert(media.end(), a.videos.begin(), a.videos.end());
+  // A model name (not a file) with a server running: the server runs it, as `ollama run` does.
+  if (!a.local && a.mmproj.empty() && !std::filesystem::exists(a.model)) {
+    ServerClient client;
+    if (client.reachable()) {
+      RemoteChat chat(client, a.model, a.settings);
+      return converse(chat, prompt, media);
+    }
+  }
   ModelFiles files;
   if (const std::optional<ResolvedModel> stored = try_resolve(a.model)) {  // a name in the model store
     files = {stored->text_path, a.mmproj.empty() ? stored->mmproj_path : a.mmproj};
@@ -63,18 +88,11 @@ int run_model(RunArgs& a) {
   } else {
     files = resolve_model_files(a.model, a.mmproj);
   }
-  std::vector<std::string> media = a.images;
-  media.insert(media.end(), a.videos.begin(), a.videos.end());
   if (!media.empty() && files.mmproj.empty())
     fail(files.text, " is a text model: images and videos need its vision projector (--mmproj mmproj-….gguf, or "
          "name the folder holding both files)");
   ChatRunner chat(LoadedModel::load(files.text, files.mmproj), a.settings);
-  if (prompt.empty()) {
-    if (!media.empty()) fail("--image / --video need a prompt (in the chat, put file paths in the message)");
-    return run_chat_repl(chat);
-  }
-  LineReader ctrl_c;  // Ctrl-C stops the reply and exits 130
-  return chat.turn(prompt, media, /*interactive=*/false) == DoneReason::kCancelled ? 130 : 0;
+  return converse(chat, prompt, media);
 }
 
 const CommandRegistrar kRegistrar{Command{
@@ -88,7 +106,9 @@ const CommandRegistrar kRegistrar{Command{
           "prompt. Sampling defaults are Ollama's (temperature 0.8, top_k 40, top_p 0.9, repeat_last_n 64);\n"
           "--temperature 0 is greedy. The chat uses SmolVLM2's template; each turn only prefills what is new.\n"
           "Images and videos follow transformers' SmolVLM processor exactly (Pillow LANCZOS tiles + global\n"
-          "view; video at 1 fps, at most 64 frames); in the chat, file paths in a message attach them.");
+          "view; video at 1 fps, at most 64 frames); in the chat, file paths in a message attach them.\n"
+          "A model name is run by a `smolvlm serve` at SMOLVLM_HOST / OLLAMA_HOST when one answers (the model\n"
+          "stays loaded there, as with `ollama run`), else in this process; --local always runs it here.");
       RunSettings& s = args.settings;
       SamplerParams& p = s.generate.sampling;
       sub->add_option("model", args.model,
@@ -139,6 +159,9 @@ const CommandRegistrar kRegistrar{Command{
           ->check(CLI::NonNegativeNumber);
       sub->add_option("--kv-type", s.kv_type, "KV cache type")->check(CLI::IsMember({"f16", "f32"}))
           ->capture_default_str();
+      sub->add_flag("--local", args.local,
+                    "Run the model in this process even when a `smolvlm serve` is running (by default a model "
+                    "name is run by the server at SMOLVLM_HOST / OLLAMA_HOST when one answers)");
       sub->add_flag("--verbose", s.verbose, "Print timings after each reply (Ollama's fields, on stderr)");
       sub->add_option_function<std::string>(
              "--format", [&s](const std::string&) { s.generate.json = JsonKind::kAny; },

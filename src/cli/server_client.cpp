@@ -58,4 +58,57 @@ nlohmann::json ServerClient::post(const std::string& path, const nlohmann::json&
   return res ? answer(path, res->status, res->body, true) : answer(path, 0, "", false);
 }
 
+bool ServerClient::post_stream(const std::string& path, const nlohmann::json& body,
+                               const std::function<bool(const nlohmann::json&)>& on_line) const {
+  httplib::Client c = make_client(url_, 600);
+  std::string pending, error_body, line_error;  // line_error: an {"error"} line or a bad line
+  bool stopped = false;
+  int status = 0;
+  httplib::Request req;
+  req.method = "POST";
+  req.path = path;
+  req.body = body.dump();
+  req.set_header("Content-Type", "application/json");
+  req.response_handler = [&](const httplib::Response& r) {
+    status = r.status;
+    return true;
+  };
+  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+    if (status >= 400) {  // an error answer: one JSON object, collected whole
+      error_body.append(data, n);
+      return true;
+    }
+    pending.append(data, n);
+    for (size_t eol; (eol = pending.find('\n')) != std::string::npos;) {
+      const std::string line = pending.substr(0, eol);
+      pending.erase(0, eol + 1);
+      if (line.find_first_not_of(" \r\t") == std::string::npos) continue;
+      const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded()) line_error = cat("the server's answer to ", path, " is not NDJSON: ", line.substr(0, 200));
+      else if (j.is_object() && j.contains("error"))
+        line_error = j["error"].is_string() ? j["error"].get<std::string>() : j["error"].dump();
+      if (!line_error.empty()) return false;  // exceptions stay out of httplib's loop
+      if (!on_line(j)) {
+        stopped = true;
+        return false;
+      }
+    }
+    return true;
+  };
+  const auto res = c.send(req);
+  if (!line_error.empty()) throw ServerError(200, line_error);
+  if (stopped) return false;
+  if (!res) answer(path, 0, "", false);
+  if (res->status >= 400) answer(path, res->status, error_body, true);
+  return true;
+}
+
+bool ServerClient::reachable(int timeout_ms) const {
+  httplib::Client c(url_);
+  c.set_connection_timeout(0, timeout_ms * 1000);
+  c.set_read_timeout(0, timeout_ms * 1000);
+  const auto res = c.Get("/api/version");
+  return res && res->status == 200;
+}
+
 }  // namespace smolvlm::cli

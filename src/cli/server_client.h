@@ -3,6 +3,7 @@
 // `ollama` client does. No server answering -> Error "could not connect to the smolvlm server ...".
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -28,6 +29,14 @@ class ServerClient {
   // Throws Error when no server answers, ServerError for a status >= 400.
   nlohmann::json get(const std::string& path) const;
   nlohmann::json post(const std::string& path, const nlohmann::json& body) const;
+  // POST answered with NDJSON (a streamed generate / chat / pull): on_line gets each object as it
+  // arrives and returns false to stop (the connection is then dropped, which cancels the work on
+  // the server). Returns false when stopped that way. Errors as post(); an {"error": ...} line
+  // throws ServerError.
+  bool post_stream(const std::string& path, const nlohmann::json& body,
+                   const std::function<bool(const nlohmann::json&)>& on_line) const;
+  // A server answers GET /api/version within timeout_ms.
+  bool reachable(int timeout_ms = 1000) const;
 
  private:
   nlohmann::json answer(const std::string& path, int status, const std::string& body, bool ok) const;

@@ -2,7 +2,8 @@
 # `smolvlm ps / stop / version` against a spawned `smolvlm serve` (any free port, reached through
 # SMOLVLM_HOST) with the golden tiny model created in a temporary OLLAMA_MODELS: version shows the
 # server's, ps lists a model loaded by a generate (Ollama's columns) and not after `stop`, stop of
-# an unknown model fails, and with no server ps/stop exit 1 with the "could not connect" error.
+# an unknown model fails, and with no server ps/stop exit 1 with the "could not connect" error;
+# `run NAME` goes through the server when one runs (same reply as --local, --verbose, --format json).
 #
 # env: SMOLVLM = the smolvlm binary, SMOLVLM_SHARED = the shared folder (golden/). Exit 77 when the
 # golden files are missing.
@@ -84,6 +85,22 @@ expect "$out" "minutes from now"
 "$SMOLVLM" stop tiny || fail "stop tiny"
 out=$("$SMOLVLM" ps)
 reject "$out" "tiny"
+
+# `run NAME` with a server running: the server runs it (the model shows in ps), and the reply is
+# the one the same model gives in this process (--local); --verbose prints Ollama's fields.
+remote=$("$SMOLVLM" run tiny "Describe a cat." --temperature 0 -n 6 --verbose 2>"$WORK/run.err") || fail "run via the server"
+localr=$("$SMOLVLM" run tiny "Describe a cat." --temperature 0 -n 6 --local) || fail "run --local"
+[[ -n $remote && $remote == "$localr" ]] || fail "run via the server gave '$remote', in-process '$localr'"
+expect "$(cat "$WORK/run.err")" "eval count:           6 token(s)"
+expect "$("$SMOLVLM" ps)" "tiny:latest"
+out=$(printf 'Say {\n' | "$SMOLVLM" run tiny --format json --temperature 0.5 --seed 7 -n 100) || fail "run --format json via the server"
+python3 -c 'import json,sys; json.loads(sys.argv[1])' "$out" || fail "--format json via the server: '$out' is not JSON"
+set +e
+out=$("$SMOLVLM" run nosuch "hi" 2>&1); rc=$?
+set -e
+[[ $rc == 1 ]] || fail "run of an unknown model via the server: exit $rc"
+expect "$out" "not found"
+"$SMOLVLM" stop tiny || fail "stop tiny"
 
 set +e
 out=$("$SMOLVLM" stop nosuch 2>&1); rc=$?

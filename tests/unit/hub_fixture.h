@@ -20,7 +20,7 @@ namespace smolvlm::testing {
 struct HubEntry {
   std::string bytes;
   std::string sha256;  // advertised (tree lfs.oid, ETag); "" = a plain git file
-  std::string oid;     // the git blob id the listing gives ("": the real one, from the bytes)
+  std::string oid = "";  // the git blob id the listing gives ("": the real one, from the bytes)
 };
 
 class FakeHub {

@@ -1,0 +1,133 @@
+#include "cli/remote_chat.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "base/error.h"
+#include "base/file_util.h"
+#include "cli/line_reader.h"
+#include "media/image_decode.h"
+#include "tokenizer/utf8.h"
+
+namespace smolvlm::cli {
+namespace {
+
+using json = nlohmann::json;
+
+std::string base64(const std::string& bytes) {
+  static const char* const k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    const size_t n = std::min<size_t>(3, bytes.size() - i);
+    uint32_t v = 0;
+    for (size_t j = 0; j < 3; ++j) v = v << 8 | (j < n ? static_cast<uint8_t>(bytes[i + j]) : 0u);
+    for (size_t j = 0; j < 4; ++j) out += j <= n ? k[(v >> (18 - 6 * j)) & 63] : '=';
+  }
+  return out;
+}
+
+std::string_view trim_front(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t'))
+    s.remove_prefix(1);
+  return s;
+}
+
+double ns_to_s(const json& line, const char* key) { return line.value(key, int64_t{0}) / 1e9; }
+
+}  // namespace
+
+RemoteChat::RemoteChat(ServerClient client, std::string model, RunSettings settings)
+    : client_(std::move(client)), model_(std::move(model)), settings_(std::move(settings)) {}
+
+json RemoteChat::options(const RunSettings& s) {
+  const RunSettings d;
+  const SamplerParams &p = s.generate.sampling, &q = d.generate.sampling;
+  json o = json::object();
+  auto put = [&](const char* name, auto mine, auto def) {
+    if (mine != def) o[name] = mine;
+  };
+  put("temperature", p.temperature, q.temperature);
+  put("top_k", p.top_k, q.top_k);
+  put("top_p", p.top_p, q.top_p);
+  put("min_p", p.min_p, q.min_p);
+  put("repeat_penalty", p.repeat_penalty, q.repeat_penalty);
+  put("repeat_last_n", p.repeat_last_n, q.repeat_last_n);
+  put("presence_penalty", p.presence_penalty, q.presence_penalty);
+  put("frequency_penalty", p.frequency_penalty, q.frequency_penalty);
+  put("seed", p.seed, q.seed);
+  put("num_predict", s.generate.num_predict, d.generate.num_predict);
+  put("num_ctx", s.num_ctx, d.num_ctx);
+  put("num_thread", s.threads, d.threads);
+  put("max_tiles", s.media.max_tiles, d.media.max_tiles);
+  if (!s.generate.stop.empty()) o["stop"] = s.generate.stop;
+  return o;
+}
+
+DoneReason RemoteChat::turn(const std::string& user_text, const std::vector<std::string>& media_paths,
+                            bool interactive) {
+  const auto t0 = std::chrono::steady_clock::now();
+  tok::utf8_validate(user_text, "the prompt");
+  json user = {{"role", "user"}, {"content", user_text}};
+  for (const std::string& path : media_paths) {
+    const std::string bytes = read_file(path);  // errors name the path
+    const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+    const bool image = detect_image_format({p, bytes.size()}) != ImageFormat::kUnknown;
+    user[image ? "images" : "videos"].push_back(base64(bytes));
+  }
+  json messages = json::array();
+  if (!settings_.system.empty()) messages.push_back({{"role", "system"}, {"content", settings_.system}});
+  for (const json& m : history_) messages.push_back(m);
+  messages.push_back(user);
+  json body = {{"model", model_}, {"messages", messages}, {"stream", true}, {"options", options(settings_)}};
+  if (settings_.generate.json != JsonKind::kOff) body["format"] = "json";
+
+  std::string reply;
+  json last;
+  bool at_start = true;  // the reply's leading whitespace is not shown
+  const bool finished = client_.post_stream("/api/chat", body, [&](const json& line) {
+    if (LineReader::interrupted().load()) return false;
+    const std::string piece = line.contains("message") ? line["message"].value("content", "") : "";
+    reply += piece;
+    std::string_view text = piece;
+    if (at_start) {
+      text = trim_front(text);
+      at_start = text.empty();
+    }
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    if (line.value("done", false)) last = line;
+    return true;
+  });
+  const bool cancelled = !finished || LineReader::interrupted().load();
+  std::fputs(interactive && !cancelled ? "\n\n" : "\n", stdout);
+  std::fflush(stdout);
+  if (cancelled) return DoneReason::kCancelled;
+  history_.push_back(user);
+  history_.push_back({{"role", "assistant"}, {"content", std::string(trim_front(reply))}});
+  if (settings_.verbose) {
+    const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    print_timings({last.contains("total_duration") ? ns_to_s(last, "total_duration") : total, ns_to_s(last, "load_duration"),
+                   last.value("prompt_eval_count", int64_t{0}), ns_to_s(last, "prompt_eval_duration"),
+                   last.value("eval_count", int64_t{0}), ns_to_s(last, "eval_duration")});
+  }
+  return last.value("done_reason", "stop") == "length" ? DoneReason::kLength : DoneReason::kStop;
+}
+
+std::string RemoteChat::info() const {
+  const json show = client_.post("/api/show", {{"model", model_}});
+  auto row = [](const std::string& k, const std::string& v) {
+    return cat("    ", k, std::string(k.size() < 20 ? 20 - k.size() : 1, ' '), v, "\n");
+  };
+  const json& d = show.value("details", json::object());
+  std::string out = "  Model\n";
+  out += row("architecture", d.value("family", ""));
+  out += row("parameters", d.value("parameter_size", ""));
+  out += row("quantization", d.value("quantization_level", ""));
+  out += cat("\n  Capabilities\n");
+  for (const json& c : show.value("capabilities", json::array())) out += cat("    ", c.get<std::string>(), "\n");
+  out += cat("\n  Server\n", row("url", client_.url()));
+  return out;
+}
+
+}  // namespace smolvlm::cli
