@@ -9,29 +9,17 @@
 
 #include "base/error.h"
 #include "cli/command.h"
+#include "cli/table_format.h"
 #include "store/model_store.h"
 
 namespace smolvlm::cli {
 namespace {
 
-// Ollama's HumanBytes: decimal units, one decimal below 10.
-std::string human_bytes(int64_t b) {
-  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (v >= 1000 && u < 4) v /= 1000, ++u;
-  char buf[32];
-  if (u == 0) std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(b));
-  else if (v < 10) std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-  else std::snprintf(buf, sizeof buf, "%.0f %s", v, units[u]);
-  return buf;
-}
-
 // "2 hours ago"-style, from an RFC 3339 UTC time.
 std::string human_time(const std::string& rfc3339) {
-  std::tm tm{};
-  if (!strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return rfc3339;
-  const double secs = std::difftime(std::time(nullptr), timegm(&tm));
+  const auto t = parse_rfc3339_utc(rfc3339);
+  if (!t) return rfc3339;
+  const double secs = std::difftime(std::time(nullptr), *t);
   auto ago = [](double n, const char* unit) {
     const long k = std::lround(std::floor(n));
     return k == 1 ? cat(k == 1 ? "1 " : "", unit, " ago") : cat(k, " ", unit, "s ago");
@@ -52,15 +40,7 @@ int run_list() {
   for (const auto& m : store.list()) {
     rows.push_back({m.short_name, m.digest.substr(0, 12), human_bytes(m.size), human_time(m.modified_at)});
   }
-  std::vector<size_t> width(4, 0);
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < 4; ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < 4; ++i) line += i + 1 < 4 ? r[i] + std::string(width[i] - r[i].size() + 4, ' ') : r[i];
-    std::printf("%s\n", line.c_str());
-  }
+  print_table(rows);
   return 0;
 }
 

@@ -8,22 +8,11 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/table_format.h"
 #include "cli/server_client.h"
 
 namespace smolvlm::cli {
 namespace {
-
-// Ollama's HumanBytes: decimal units, one decimal below 10.
-std::string human_bytes(int64_t b) {
-  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (v >= 1000 && u < 4) v /= 1000, ++u;
-  char buf[32];
-  if (u == 0) std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(b));
-  else std::snprintf(buf, sizeof buf, v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
-  return buf;
-}
 
 // Ollama's humanDuration ("4 minutes", "About an hour").
 std::string human_duration(double s) {
@@ -43,9 +32,9 @@ std::string human_duration(double s) {
 
 // UNTIL from expires_at (RFC 3339): "4 minutes from now", "Forever" (20+ years), "Stopping...".
 std::string until(const std::string& rfc3339) {
-  std::tm tm{};
-  if (!strptime(rfc3339.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return rfc3339;
-  const double ahead = std::difftime(timegm(&tm), std::time(nullptr));
+  const auto t = parse_rfc3339_utc(rfc3339);
+  if (!t) return rfc3339;
+  const double ahead = std::difftime(*t, std::time(nullptr));
   if (ahead < 0) return "Stopping...";
   if (ahead > 20.0 * 365 * 86400) return "Forever";
   return human_duration(ahead) + " from now";
@@ -68,14 +57,7 @@ int run_ps() {
     rows.push_back({m.value("name", ""), m.value("digest", "").substr(0, 12), human_bytes(size), processor(size, vram),
                     std::to_string(m.value("context_length", int64_t{0})), until(m.value("expires_at", ""))});
   }
-  std::vector<size_t> width(rows[0].size(), 0);
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) line += i + 1 < r.size() ? r[i] + std::string(width[i] - r[i].size() + 4, ' ') : r[i];
-    std::printf("%s\n", line.c_str());
-  }
+  print_table(rows);
   return 0;
 }
 
