@@ -68,7 +68,7 @@ const CommandRegistrar kRegistrar{Command{
           "Environment: SMOLVLM_HOST / OLLAMA_HOST ([scheme://]host[:port], default 127.0.0.1:11434),\n"
           "OLLAMA_MODELS, OLLAMA_ORIGINS, OLLAMA_KEEP_ALIVE (default 5m), OLLAMA_NUM_PARALLEL (1),\n"
           "OLLAMA_MAX_QUEUE (512), OLLAMA_MAX_LOADED_MODELS (3), SMOLVLM_MAX_BODY (bytes, default 512 MiB).\n"
-          "format \"json\" is enforced by constrained decoding; of a JSON schema, only its top-level \"type\".");
+          "format \"json\" and JSON schemas are enforced by constrained decoding (docs/SERVER.md).");
       sub->add_option("--host", args.host, "Listen address, as OLLAMA_HOST (overrides the environment)");
       return sub;
     },

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "base/error.h"
+#include "runtime/json_schema_recognizer.h"
 #include "tokenizer/tokenizer.h"
 
 namespace smolvlm {
@@ -53,6 +54,16 @@ bool JsonRecognizer::complete() const {
   return depth_ == 0 && (mode_ == kNumZero || mode_ == kNumInt || mode_ == kNumFrac || mode_ == kNumExp);
 }
 
+JsonRecognizer::Step JsonRecognizer::step_embedded(uint8_t c) {
+  if (depth_ == 0 && (mode_ == kNumZero || mode_ == kNumInt || mode_ == kNumFrac || mode_ == kNumExp)) {
+    const bool more = (is_digit(c) && mode_ != kNumZero) ||
+                      (c == '.' && (mode_ == kNumZero || mode_ == kNumInt) && !integer_only()) ||
+                      ((c == 'e' || c == 'E') && mode_ != kNumExp && !integer_only());
+    if (!more) return Step::kEnded;
+  }
+  return step(c) ? Step::kTaken : Step::kRejected;
+}
+
 bool JsonRecognizer::feed(std::string_view bytes) {
   for (const char ch : bytes)
     if (!step(static_cast<uint8_t>(ch))) return false;
@@ -78,7 +89,7 @@ bool JsonRecognizer::begin_value(uint8_t c) {
   switch (c) {
     case '{': mode_ = kObjFirst; return push(true);
     case '[': mode_ = kArrayFirst; return push(false);
-    case '"': mode_ = kStr; key_ = false; return true;
+    case '"': mode_ = kStr; key_ = false; chars_ = 0; return true;
     case '-': mode_ = kNumMinus; n_ = 0; return true;
     case '0': mode_ = kNumZero; n_ = 1; return true;
     case 't': lit_ = 0; break;
@@ -118,6 +129,7 @@ bool JsonRecognizer::step(uint8_t c) {
       if (c == '"') {
         mode_ = kStr;
         key_ = true;
+        chars_ = 0;
         return true;
       }
       if (c == '}' && mode_ == kObjFirst) {
@@ -153,6 +165,7 @@ bool JsonRecognizer::step(uint8_t c) {
         }
         return true;
       }
+      ++chars_;  // (a rejected byte leaves the state garbage anyway)
       if (c == '\\') {
         mode_ = kStrEsc;
         return true;
@@ -295,12 +308,16 @@ JsonTokenMask::JsonTokenMask(std::vector<std::string> bytes, std::vector<bool> e
   }
   JsonRecognizer in_string;
   in_string.advance("\"");
+  plain_chars_.assign(kind_.size(), 0);
   for (size_t i = 0; i < kind_.size(); ++i) {
     if (kind_[i] != kText) continue;
     JsonRecognizer r = in_string;
     if (r.accepts(bytes[i])) {
       r.advance(bytes[i]);
-      if (r.in_string()) kind_[i] = kPlain;
+      if (r.in_string()) {
+        kind_[i] = kPlain;
+        plain_chars_[i] = r.chars();
+      }
     }
   }
 }
@@ -321,7 +338,13 @@ std::vector<bool> vocab_eog(const Tokenizer& tok) {
 
 JsonTokenMask::JsonTokenMask(const Tokenizer& tok) : JsonTokenMask(vocab_bytes(tok), vocab_eog(tok)) {}
 
-size_t JsonTokenMask::apply(const JsonRecognizer& rec, std::span<float> logits) const {
+size_t JsonTokenMask::apply(const JsonRecognizer& rec, std::span<float> logits) const { return apply_impl(rec, logits); }
+size_t JsonTokenMask::apply(const JsonSchemaRecognizer& rec, std::span<float> logits) const {
+  return apply_impl(rec, logits);
+}
+
+template <class Recognizer>
+size_t JsonTokenMask::apply_impl(const Recognizer& rec, std::span<float> logits) const {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   // Most tokens are decided by their first two bytes: test the first ones once per step, and the
   // second ones after an accepted first byte when a token first needs them (row filled lazily).
@@ -335,7 +358,7 @@ size_t JsonTokenMask::apply(const JsonRecognizer& rec, std::span<float> logits) 
   }
   auto two_ok = [&](uint8_t c0, uint8_t c1) {
     if (!row_ready[c0]) {
-      JsonRecognizer after = rec;
+      Recognizer after = rec;
       after.advance(std::string_view(reinterpret_cast<const char*>(&c0), 1));
       for (int d = 0; d < 256; ++d) {
         const char dh = static_cast<char>(d);
@@ -353,11 +376,13 @@ size_t JsonTokenMask::apply(const JsonRecognizer& rec, std::span<float> logits) 
     if (kind_[static_cast<size_t>(id)] == kEog && rec.complete()) ++allowed;
     else logits[static_cast<size_t>(id)] = kNegInf;
   }
-  if (rec.in_string_body()) {
-    // Inside a string most tokens are plain string content (allowed); the others are tested.
+  if (const int64_t room = rec.plain_room(); room >= 0) {
+    // Inside a string most tokens are plain string content: allowed if the string has room for
+    // their characters, rejected if not; the others are tested.
     for (const int32_t id : order_) {
       const std::string_view b = bytes(id);
-      const bool ok = kind_[static_cast<size_t>(id)] == kPlain ||
+      const auto u = static_cast<size_t>(id);
+      const bool ok = kind_[u] == kPlain ? plain_chars_[u] <= room :
                       (first_ok[static_cast<uint8_t>(b[0])] && rec.accepts(b));
       if (ok) ++allowed;
       else logits[static_cast<size_t>(id)] = kNegInf;

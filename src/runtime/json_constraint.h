@@ -13,8 +13,12 @@
 // strings are rejected (so a model cannot loop on spaces); numbers have at most kMaxIntDigits
 // integer digits and kMaxExpDigits exponent digits (so every number is a finite double); after a
 // closed top-level value only whitespace is accepted.
+//
+// A JSON Schema is followed by JsonSchemaRecognizer (json_schema_recognizer.h), which runs one of
+// these per leaf value; JsonTokenMask::apply takes either.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -24,6 +28,7 @@
 namespace smolvlm {
 
 class Tokenizer;
+class JsonSchemaRecognizer;
 
 // What the output must be: off, any JSON value, or a value of one JSON Schema top-level type
 // (kInteger: a number without fraction or exponent).
@@ -52,6 +57,17 @@ class JsonRecognizer {
   // Inside a string's content (not in an escape or a UTF-8 sequence) / anywhere inside a string.
   bool in_string_body() const { return mode_ == kStr; }
   bool in_string() const { return mode_ >= kStr && mode_ <= kStrLowU; }
+  // JsonTokenMask's fast path: how many more characters plain string content may add here (-1:
+  // not inside a string's content); plain text of more characters is rejected.
+  int64_t plain_room() const { return in_string_body() ? INT64_MAX : -1; }
+
+  // For a recognizer embedded in a schema-driven one (one per leaf value): consumes c, or reports
+  // that a top-level number ended just before c (c not consumed; the caller passes it on).
+  enum class Step : uint8_t { kTaken, kRejected, kEnded };
+  Step step_embedded(uint8_t c);
+  // Characters of the string being read so far: a UTF-8 sequence or an escape (a \uXXXX
+  // surrogate pair: one) counts one.
+  uint32_t chars() const { return chars_; }
 
  private:
   enum Mode : uint8_t {
@@ -71,6 +87,7 @@ class JsonRecognizer {
 
   uint64_t stack_[kMaxDepth / 64] = {};  // bit per open container: 1 object, 0 array
   uint16_t depth_ = 0;
+  uint32_t chars_ = 0;     // characters of the current string
   uint16_t hex_ = 0;       // \uXXXX value so far
   Mode mode_ = kStart;
   JsonKind top_;
@@ -97,14 +114,19 @@ class JsonTokenMask {
   // Sets logits[id] = -inf for every token the recognizer rejects (and ids past the vocabulary);
   // returns how many tokens stay allowed. Throws Error for fewer logits than tokens.
   size_t apply(const JsonRecognizer& rec, std::span<float> logits) const;
+  size_t apply(const JsonSchemaRecognizer& rec, std::span<float> logits) const;  // (json_schema_recognizer.h)
 
  private:
+  template <class Recognizer>
+  size_t apply_impl(const Recognizer& rec, std::span<float> logits) const;
+
   // kPlain: text that, from inside a string's content, is accepted and stays inside the string
   // (decided once here, so the mask skips walking it there).
   enum Kind : uint8_t { kNever, kText, kPlain, kEog };
   std::string buf_;             // all token bytes, concatenated
   std::vector<uint32_t> off_;   // [n + 1] offsets into buf_
   std::vector<uint8_t> kind_;   // Kind per id
+  std::vector<uint32_t> plain_chars_;  // per id: characters a kPlain token adds to a string
   std::vector<int32_t> order_;  // text ids sorted by bytes
   std::vector<uint32_t> end1_, end2_;  // per order_ index: end of its first-byte / first-two-bytes group
   std::vector<int32_t> other_;  // never-allowed and end-of-generation ids

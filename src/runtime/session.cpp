@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "base/error.h"
+#include "runtime/json_schema_recognizer.h"
 #include "runtime/stop_strings.h"
 
 namespace smolvlm {
@@ -151,10 +152,12 @@ GenerateResult Session::generate(const Prompt& prompt, const GenerateOptions& op
   Sampler sampler(options.sampling);
   TokenStreamDecoder decoder(tok, options.skip_special);
   StopMatcher stops(options.stop);
-  std::optional<JsonRecognizer> json;
-  if (options.json != JsonKind::kOff) {
+  std::shared_ptr<const JsonSchema> schema = options.json_schema;  // (kept alive for json below)
+  if (!schema && options.json != JsonKind::kOff) schema = JsonSchema::of_kind(options.json);
+  std::optional<JsonSchemaRecognizer> json;
+  if (schema) {
     if (!json_mask_) json_mask_ = std::make_shared<const JsonTokenMask>(tok);
-    json.emplace(options.json);
+    json.emplace(*schema);
   }
   bool sink_open = true;
   auto emit = [&](const std::string& text) {

@@ -20,6 +20,7 @@
 #include "kernels/thread_pool.h"
 #include "model/text/text_state.h"
 #include "runtime/json_constraint.h"
+#include "runtime/json_schema.h"
 #include "runtime/loaded_model.h"
 #include "runtime/sampler.h"
 
@@ -53,9 +54,11 @@ struct GenerateOptions {
   int64_t num_predict = -1;        // < 0: until end of generation or the context is full
   std::vector<std::string> stop;   // stop strings (never emitted)
   bool skip_special = true;        // leave special tokens out of the streamed text
-  // Constrained decoding: the reply is one JSON value (of this top-level kind); generation stops
-  // once it is closed, and end of generation is allowed only after a complete value.
+  // Constrained decoding: the reply is one JSON value matching json_schema when set, else (of
+  // this top-level kind) json; generation stops once it is closed, and end of generation is
+  // allowed only after a complete value.
   JsonKind json = JsonKind::kOff;
+  std::shared_ptr<const JsonSchema> json_schema;
 };
 
 enum class DoneReason { kStop, kLength, kCancelled };

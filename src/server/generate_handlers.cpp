@@ -39,27 +39,28 @@ std::vector<std::vector<uint8_t>> decode_images(const json* images, const char* 
   return out;
 }
 
-// The request's "format": "json" constrains the reply to one JSON value. Of a JSON Schema object
-// only the top-level "type" (object, array, string, number, integer, boolean, null) is enforced;
-// properties, required, enums and the rest are not (any value of that type is accepted).
-JsonKind parse_format(const json& j) {
+// The request's "format": "json" constrains the reply to one JSON value, a JSON Schema object to
+// a value matching it (runtime/json_schema.h says which keywords are enforced); null / "" is no
+// constraint (nullptr). The schema is read again from the raw body so that its properties keep
+// the order they are written in (nlohmann::json sorts keys), as llama.cpp emits them.
+std::shared_ptr<const JsonSchema> parse_format(const json& j, const std::string& body) {
   auto it = j.find("format");
-  if (it == j.end() || it->is_null()) return JsonKind::kOff;
+  if (it == j.end() || it->is_null()) return nullptr;
   if (it->is_object()) {
-    const auto type = it->find("type");
-    if (type == it->end() || !type->is_string()) return JsonKind::kAny;
-    const std::string t = type->get<std::string>();
-    if (t == "object") return JsonKind::kObject;
-    if (t == "array") return JsonKind::kArray;
-    if (t == "string") return JsonKind::kString;
-    if (t == "number") return JsonKind::kNumber;
-    if (t == "integer") return JsonKind::kInteger;
-    if (t == "boolean") return JsonKind::kBoolean;
-    if (t == "null") return JsonKind::kNull;
-    return JsonKind::kAny;
+    nlohmann::ordered_json schema;
+    try {
+      schema = nlohmann::ordered_json::parse(body).at("format");
+    } catch (const nlohmann::json::exception&) {
+      schema = nlohmann::ordered_json::parse(it->dump());  // (keys sorted)
+    }
+    try {
+      return JsonSchema::compile(schema);
+    } catch (const Error& e) {
+      throw ApiError(400, cat("invalid format: ", e.what()));
+    }
   }
-  if (it->is_string() && it->get<std::string>().empty()) return JsonKind::kOff;
-  if (it->is_string() && it->get<std::string>() == "json") return JsonKind::kAny;
+  if (it->is_string() && it->get<std::string>().empty()) return nullptr;
+  if (it->is_string() && it->get<std::string>() == "json") return JsonSchema::of_kind(JsonKind::kAny);
   throw ApiError(400, cat("invalid format: ", it->dump(), "; expected \"json\" or a valid JSON Schema object"));
 }
 
@@ -173,7 +174,7 @@ void generate(const RouteContext& ctx, const httplib::Request& req, httplib::Res
     }
   const auto images = decode_images(f.array("images"), "GenerateRequest.images");
   const json* options = f.object("options");
-  const JsonKind format = parse_format(j);
+  const auto format = parse_format(j, req.body);
   const auto keep_alive = parse_keep_alive(j.contains("keep_alive") ? &j["keep_alive"] : nullptr,
                                            ctx.options.manager.keep_alive);
   if (job->model.empty()) throw ApiError(400, "model is required");
@@ -188,7 +189,7 @@ void generate(const RouteContext& ctx, const httplib::Request& req, httplib::Res
 
   job->lease = ctx.models.acquire(m, keep_alive, s.num_ctx, s.num_thread);
   job->options = s.generate;
-  job->options.json = format;
+  job->options.json_schema = format;
   job->with_context = !raw;
   if (raw) {
     job->prompt = raw_prompt(*job->lease, prompt, images, s.max_tiles);
@@ -236,7 +237,7 @@ void chat(const RouteContext& ctx, const httplib::Request& req, httplib::Respons
   std::vector<InputMessage> messages = parse_messages(f.array("messages"));
   const json* tools = f.array("tools");
   const json* options = f.object("options");
-  const JsonKind format = parse_format(j);
+  const auto format = parse_format(j, req.body);
   const auto keep_alive = parse_keep_alive(j.contains("keep_alive") ? &j["keep_alive"] : nullptr,
                                            ctx.options.manager.keep_alive);
   if (job->model.empty()) throw ApiError(400, "model is required");
@@ -254,7 +255,7 @@ void chat(const RouteContext& ctx, const httplib::Request& req, httplib::Respons
 
   job->lease = ctx.models.acquire(m, keep_alive, s.num_ctx, s.num_thread);
   job->options = s.generate;
-  job->options.json = format;
+  job->options.json_schema = format;
   job->prompt = chat_prompt(*job->lease, all, m.template_text, &ctx.options.renderer, s.max_tiles);
   respond(job, stream, res);
 }

@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <memory>
@@ -100,6 +101,35 @@ json openai_options(const json& j) {
   return o;
 }
 
+// response_format (ollama-contract §2): {"type":"json_object"} -> any JSON value,
+// {"type":"json_schema","json_schema":{"schema":{...}}} -> that schema (its properties in the
+// order the body writes them), anything else ("text", no schema) -> no constraint. An invalid
+// schema: 400.
+std::shared_ptr<const JsonSchema> response_format(const Fields& f, const std::string& body) {
+  const json* rf = f.object("response_format");
+  if (rf == nullptr) return nullptr;
+  const auto type = rf->find("type");
+  std::string t = type != rf->end() && type->is_string() ? type->get<std::string>() : "";
+  t.erase(0, t.find_first_not_of(" \t\r\n"));
+  t.erase(t.find_last_not_of(" \t\r\n") + 1);
+  for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (t == "json_object") return JsonSchema::of_kind(JsonKind::kAny);
+  if (t != "json_schema") return nullptr;
+  const auto js = rf->find("json_schema");
+  if (js == rf->end() || !js->is_object() || !js->contains("schema") || (*js)["schema"].is_null()) return nullptr;
+  nlohmann::ordered_json schema;
+  try {
+    schema = nlohmann::ordered_json::parse(body).at("response_format").at("json_schema").at("schema");
+  } catch (const nlohmann::json::exception&) {
+    schema = nlohmann::ordered_json::parse((*js)["schema"].dump());  // (keys sorted)
+  }
+  try {
+    return JsonSchema::compile(schema);
+  } catch (const Error& e) {
+    throw ApiError(400, cat("invalid response_format: ", e.what()));
+  }
+}
+
 json usage(const GenerateResult& r) {
   return {{"prompt_tokens", r.prompt_tokens},
           {"completion_tokens", r.eval_tokens},
@@ -133,6 +163,7 @@ void chat_completions(const RouteContext& ctx, const httplib::Request& req, http
     throw ApiError(400, cat("\"", job->model, "\" does not support tools"));
   std::vector<InputMessage> msgs = native_messages(*messages);
   const json options = openai_options(j);
+  const auto format = response_format(f, req.body);
   if (job->model.empty()) throw ApiError(400, "model is required");
   const ResolvedModel m = ctx.models.resolve(job->model);
   RequestSettings s;
@@ -142,6 +173,7 @@ void chat_completions(const RouteContext& ctx, const httplib::Request& req, http
 
   job->lease = ctx.models.acquire(m, ctx.options.manager.keep_alive, s.num_ctx, s.num_thread);
   job->options = s.generate;
+  job->options.json_schema = format;
   job->prompt = chat_prompt(*job->lease, msgs, m.template_text, &ctx.options.renderer, s.max_tiles);
   job->id = cat("chatcmpl-", g_next_id++ % 999);
   job->created = static_cast<int64_t>(std::time(nullptr));
