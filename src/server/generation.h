@@ -22,7 +22,7 @@ struct InputMessage {
   std::string role;
   std::string content;
   std::vector<std::vector<uint8_t>> images;
-  std::vector<std::vector<uint8_t>> videos;  // after the images in the prompt
+  std::vector<std::vector<uint8_t>> videos = {};  // after the images in the prompt
 };
 
 // The seam for Modelfile TEMPLATEs (Go templates, src/template): renders the messages (images as
