@@ -47,11 +47,23 @@ TextModel::TextModel(GgufFile file) : file_(std::move(file)), config_(read_text_
   weights_ = bind_text_weights(file_, config_);
 }
 
-void TextModel::check_input(const TextInput& in, const TextState& s) const {
+// Where a pass's keys and values go, and what its queries attend to.
+struct TextModel::KvAccess {
+  // Stores layer l's k, v [T, Hkv*D] (rope applied).
+  std::function<void(int64_t l, const float* k, const float* v)> store;
+  // attn [n, H*D] for the query rows first .. first+n-1 of the pass (q points at row `first`).
+  std::function<void(int64_t l, const float* q, int64_t first, int64_t n, float* attn)> attend;
+};
+
+void TextModel::check_state(const TextState& s) const {
   const TextConfig& sc = s.config();
   if (sc.n_embd != config_.n_embd || sc.n_layer != config_.n_layer || sc.kv_dim() != config_.kv_dim() ||
       sc.q_dim() != config_.q_dim() || sc.n_ff != config_.n_ff)
     fail("text state was made for another model (", sc.summary(), ")");
+}
+
+void TextModel::check_input(const TextInput& in, const TextState& s) const {
+  check_state(s);
   if (in.n <= 0) fail("empty input: nothing to evaluate");
   if ((in.ids == nullptr) == (in.embeddings == nullptr)) fail("text input needs either token ids or embeddings");
   if (!in.spliced.empty() && in.ids == nullptr) fail("spliced embedding rows need token ids for the other rows");
@@ -88,34 +100,97 @@ void TextModel::forward(const TextInput& in, TextState& s, LogitRows rows, float
 void TextModel::forward_chunk(const TextInput& in, int64_t first, int64_t T, int64_t n_out, TextState& s,
                               float* logits, ThreadPool& pool) const {
   const TextConfig& c = config_;
-  const int64_t E = c.n_embd, F = c.n_ff, H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim;
+  const int64_t E = c.n_embd, H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim;
   const int64_t pos0 = s.n_past();
-  const float attn_scale = 1.0f / std::sqrt(static_cast<float>(D));
-  for (int64_t i = 0; i < T; ++i) s.pos[i] = static_cast<int32_t>(pos0 + i);
-
-  float* hidden = s.hidden.data();  // [T, E]
-  float* h = s.normed.data();       // [T, E]
-  float* q = s.q.data();            // [T, H*D]
-  float* k = s.k.data();            // [T, Hkv*D]
-  float* v = s.v.data();            // [T, Hkv*D]
-  float* attn = s.attn.data();      // [T, H*D]
-  float* gate = s.gate.data();      // [T, F]
-  float* up = s.up.data();          // [T, F]
-  const int32_t* pos = s.pos.data();
+  TextActivations& a = s.act;
+  for (int64_t i = 0; i < T; ++i) a.pos[i] = static_cast<int32_t>(pos0 + i);
 
   // hidden = embed_tokens(input_ids), or the given input embeddings                    [T, E]
+  float* hidden = a.hidden.data();
   if (in.ids != nullptr) {
     kernels::embed_rows(weights_.embed_tokens, in.ids + first, T, hidden);
     for (const EmbeddingSpan& sp : in.spliced) {  // image features at their placeholders
-      const int64_t a = std::max(sp.first, first), b = std::min(sp.first + sp.n, first + T);
-      if (a < b)
-        std::memcpy(hidden + (a - first) * E, sp.rows + (a - sp.first) * E, static_cast<size_t>((b - a) * E) * sizeof(float));
+      const int64_t lo = std::max(sp.first, first), hi = std::min(sp.first + sp.n, first + T);
+      if (lo < hi)
+        std::memcpy(hidden + (lo - first) * E, sp.rows + (lo - sp.first) * E,
+                    static_cast<size_t>((hi - lo) * E) * sizeof(float));
     }
   } else {
     std::memcpy(hidden, in.embeddings + first * E, static_cast<size_t>(T * E) * sizeof(float));
   }
 
-  int64_t n = T;  // rows still computed: all of them, except in the last layer (below)
+  const float attn_scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const KvAccess kv{
+      // past_key_value.update(k, v): positions pos0 .. pos0+T-1 of this layer's cache
+      [&](int64_t l, const float* k, const float* v) { s.kv.store(l, pos0, T, k, v); },
+      // softmax(q k^T / sqrt(D), causal) v over cached positions 0 .. pos0+T-1, GQA
+      [&](int64_t l, const float* q, int64_t q_first, int64_t n, float* attn) {
+        kernels::attention({.q = q, .k = s.kv.keys(l), .v = s.kv.values(l), .out = attn, .kv_type = s.kv.type(),
+                            .n_q = n, .n_kv = pos0 + T, .n_heads = H, .n_kv_heads = Hkv, .head_dim = D,
+                            .kv_row_stride = s.kv.row_bytes(), .q_pos0 = pos0 + q_first, .causal = true,
+                            .scale = attn_scale},
+                           pool);
+      }};
+  layers_and_head(T, n_out, a, kv, logits, pool);
+}
+
+void TextModel::decode_batch(std::span<const int32_t> ids, std::span<TextState* const> states, TextActivations& a,
+                             float* logits, ThreadPool& pool) const {
+  const TextConfig& c = config_;
+  const auto B = static_cast<int64_t>(ids.size());
+  const int64_t H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim;
+  if (B == 0) return;
+  if (static_cast<int64_t>(states.size()) != B) fail("decode_batch: ", B, " ids for ", states.size(), " sequences");
+  if (a.rows() < B) fail("decode_batch: activations for ", a.rows(), " rows, ", B, " needed");
+  if (logits == nullptr) fail("decode_batch: no buffer for the logits");
+  for (int64_t i = 0; i < B; ++i) {
+    check_input(TextInput::tokens(ids.subspan(static_cast<size_t>(i), 1)), *states[static_cast<size_t>(i)]);
+    for (int64_t j = 0; j < i; ++j)
+      if (states[static_cast<size_t>(j)] == states[static_cast<size_t>(i)]) fail("decode_batch: sequence ", i, " twice");
+    a.pos[i] = static_cast<int32_t>(states[static_cast<size_t>(i)]->n_past());
+  }
+
+  // hidden = embed_tokens(ids): one row per sequence                                   [B, E]
+  kernels::embed_rows(weights_.embed_tokens, ids.data(), B, a.hidden.data());
+
+  const float attn_scale = 1.0f / std::sqrt(static_cast<float>(D));
+  const int64_t KV = c.kv_dim();
+  const KvAccess kv{
+      // row i's k, v go to position pos[i] of sequence i's cache
+      [&](int64_t l, const float* k, const float* v) {
+        for (int64_t i = 0; i < B; ++i) states[static_cast<size_t>(i)]->kv.store(l, a.pos[i], 1, k + i * KV, v + i * KV);
+      },
+      // row i attends over its own sequence's positions 0 .. pos[i]
+      [&](int64_t l, const float* q, int64_t q_first, int64_t n, float* attn) {
+        for (int64_t r = 0; r < n; ++r) {
+          KvCache& cache = states[static_cast<size_t>(q_first + r)]->kv;
+          const int64_t p = a.pos[q_first + r];
+          kernels::attention({.q = q + r * H * D, .k = cache.keys(l), .v = cache.values(l), .out = attn + r * H * D,
+                              .kv_type = cache.type(), .n_q = 1, .n_kv = p + 1, .n_heads = H, .n_kv_heads = Hkv,
+                              .head_dim = D, .kv_row_stride = cache.row_bytes(), .q_pos0 = p, .causal = true,
+                              .scale = attn_scale},
+                             pool);
+        }
+      }};
+  layers_and_head(B, B, a, kv, logits, pool);
+  for (TextState* s : states) s->kv.advance(1);
+}
+
+void TextModel::layers_and_head(int64_t T, int64_t n_out, TextActivations& a, const KvAccess& kv, float* logits,
+                                ThreadPool& pool) const {
+  const TextConfig& c = config_;
+  const int64_t E = c.n_embd, F = c.n_ff, H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim;
+  float* hidden = a.hidden.data();  // [T, E]
+  float* h = a.normed.data();       // [T, E]
+  float* q = a.q.data();            // [T, H*D]
+  float* k = a.k.data();            // [T, Hkv*D]
+  float* v = a.v.data();            // [T, Hkv*D]
+  float* attn = a.attn.data();      // [T, H*D]
+  float* gate = a.gate.data();      // [T, F]
+  float* up = a.up.data();          // [T, F]
+  const int32_t* pos = a.pos.data();
+
+  int64_t n = T, q_first = 0;  // rows still computed: all of them, except in the last layer (below)
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const TextLayerWeights& w = weights_.layers[static_cast<size_t>(l)];
 
@@ -128,22 +203,18 @@ void TextModel::forward_chunk(const TextInput& in, int64_t first, int64_t T, int
     // rotary embedding of every q and k head at its position (adjacent pairs: the GGUF rows are permuted)
     kernels::rope_norm(q, T, H, D, c.n_rot, pos, c.rope_freq_base);
     kernels::rope_norm(k, T, Hkv, D, c.n_rot, pos, c.rope_freq_base);
-    // past_key_value.update(k, v): positions pos0 .. pos0+T-1 of this layer's cache
-    s.kv.store(l, pos0, T, k, v);
+    // past_key_value.update(k, v)
+    kv.store(l, k, v);
 
     // In the last layer only the rows whose logits are wanted go on (llama.cpp does the same):
     // the cache is complete, and nothing else reads the other rows.
     if (l == c.n_layer - 1) {
       if (n_out == 0) return;
-      const int64_t skip = T - n_out;
-      hidden += skip * E, q += skip * H * D, n = n_out;
+      q_first = T - n_out;
+      hidden += q_first * E, q += q_first * H * D, n = n_out;
     }
-    // attn = softmax(q k^T / sqrt(D), causal) v over cached positions 0 .. pos0+T-1, GQA  [n, H*D]
-    kernels::attention({.q = q, .k = s.kv.keys(l), .v = s.kv.values(l), .out = attn, .kv_type = s.kv.type(),
-                        .n_q = n, .n_kv = pos0 + T, .n_heads = H, .n_kv_heads = Hkv, .head_dim = D,
-                        .kv_row_stride = s.kv.row_bytes(), .q_pos0 = pos0 + T - n, .causal = true,
-                        .scale = attn_scale},
-                       pool);
+    // attn = softmax(q k^T / sqrt(D), causal) v, GQA                                   [n, H*D]
+    kv.attend(l, q, q_first, n, attn);
     // hidden = hidden + o_proj(attn)                                                    [n, E]
     kernels::matmul(*w.o_proj, attn, n, h, pool);
     kernels::add(hidden, h, n * E);

@@ -66,11 +66,26 @@ class TextModel {
   // Error before changing the state for a token id out of range or a context overflow.
   void forward(const TextInput& in, TextState& state, LogitRows rows, float* logits, kernels::ThreadPool& pool) const;
 
+  // One decode step of B independent sequences in one pass (continuous batching: every weight is
+  // read once for all of them): ids[i] at position states[i]->n_past() of sequence i, appended to
+  // its KV cache; logits [B, n_vocab]. Activations in `act` (act.rows() >= B). Each row's result
+  // is what forward() gives that sequence alone, up to float summation order in the matmuls.
+  // Throws Error before changing any state for a bad id, a state of another model, the same state
+  // twice or a full context.
+  void decode_batch(std::span<const int32_t> ids, std::span<TextState* const> states, TextActivations& act,
+                    float* logits, kernels::ThreadPool& pool) const;
+
  private:
+  struct KvAccess;
   // One chunk of n <= n_batch rows, starting at input row `first`; logits for its last n_out rows.
   void forward_chunk(const TextInput& in, int64_t first, int64_t n, int64_t n_out, TextState& s, float* logits,
                      kernels::ThreadPool& pool) const;
+  // act.hidden [T, E] at positions act.pos through every decoder layer, K/V through `kv`. The last
+  // layer computes only the last n_out rows; then logits [n_out, V] (nothing when n_out is 0).
+  void layers_and_head(int64_t T, int64_t n_out, TextActivations& act, const KvAccess& kv, float* logits,
+                       kernels::ThreadPool& pool) const;
   void check_input(const TextInput& in, const TextState& s) const;
+  void check_state(const TextState& s) const;
 
   GgufFile file_;  // the mapping the weight views point into
   TextConfig config_;

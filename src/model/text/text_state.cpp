@@ -14,11 +14,8 @@ int64_t context_size(const TextConfig& c, const TextStateOptions& o) {
 
 }  // namespace
 
-TextState::TextState(const TextConfig& c, const TextStateOptions& o)
-    : kv(c, context_size(c, o), o.kv_type), config_(c) {
-  if (o.n_batch <= 0) fail("batch size ", o.n_batch, " must be positive");
-  n_batch_ = std::min(o.n_batch, kv.n_ctx());
-  const auto rows = static_cast<size_t>(n_batch_);
+TextActivations::TextActivations(const TextConfig& c, int64_t n) {
+  const auto rows = static_cast<size_t>(n);
   hidden.resize(rows * c.n_embd);
   normed.resize(rows * c.n_embd);
   q.resize(rows * c.q_dim());
@@ -28,6 +25,13 @@ TextState::TextState(const TextConfig& c, const TextStateOptions& o)
   gate.resize(rows * c.n_ff);
   up.resize(rows * c.n_ff);
   pos.resize(rows);
+}
+
+TextState::TextState(const TextConfig& c, const TextStateOptions& o)
+    : kv(c, context_size(c, o), o.kv_type), config_(c) {
+  if (o.n_batch <= 0) fail("batch size ", o.n_batch, " must be positive");
+  n_batch_ = std::min(o.n_batch, kv.n_ctx());
+  act = TextActivations(c, n_batch_);
 }
 
 }  // namespace smolvlm

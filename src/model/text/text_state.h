@@ -32,6 +32,24 @@ struct AlignedAllocator {
 };
 using FloatBuffer = std::vector<float, AlignedAllocator<float>>;
 
+// The activations of one pass of up to `rows` rows (prefill chunk, decode step or a batch of
+// decode steps of several sequences); names as in the forward pass.
+struct TextActivations {
+  TextActivations() = default;
+  TextActivations(const TextConfig& c, int64_t rows);
+  int64_t rows() const { return static_cast<int64_t>(pos.size()); }
+
+  FloatBuffer hidden;  // [B, E]    the residual stream
+  FloatBuffer normed;  // [B, E]    norm output, then o_proj / down_proj output
+  FloatBuffer q;       // [B, H*D]
+  FloatBuffer k;       // [B, Hkv*D]
+  FloatBuffer v;       // [B, Hkv*D]
+  FloatBuffer attn;    // [B, H*D]
+  FloatBuffer gate;    // [B, F]
+  FloatBuffer up;      // [B, F]
+  std::vector<int32_t> pos;  // [B] positions of the rows
+};
+
 class TextState {
  public:
   TextState(const TextConfig& config, const TextStateOptions& options);
@@ -44,16 +62,7 @@ class TextState {
   void truncate(int64_t n) { kv.truncate(n); }  // keep positions 0 .. n-1; the next input goes to n
 
   KvCache kv;
-  // Activations of one batch of up to n_batch rows (names as in the forward pass).
-  FloatBuffer hidden;  // [B, E]    the residual stream
-  FloatBuffer normed;  // [B, E]    norm output, then o_proj / down_proj output
-  FloatBuffer q;       // [B, H*D]
-  FloatBuffer k;       // [B, Hkv*D]
-  FloatBuffer v;       // [B, Hkv*D]
-  FloatBuffer attn;    // [B, H*D]
-  FloatBuffer gate;    // [B, F]
-  FloatBuffer up;      // [B, F]
-  std::vector<int32_t> pos;  // [B] positions of the batch rows
+  TextActivations act;  // n_batch rows
 
  private:
   TextConfig config_;
