@@ -62,7 +62,11 @@ const char* done_reason_name(DoneReason r) {
 }
 
 Session::Session(std::shared_ptr<const LoadedModel> model, const SessionOptions& options, kernels::ThreadPool& pool)
-    : model_(std::move(model)), pool_(&pool), state_(model_->text().new_state(state_options(*model_, options))) {
+    : model_(std::move(model)),
+      pool_(&pool),
+      state_(model_->text().new_state(state_options(*model_, options))),
+      batcher_(options.batcher) {
+  if (batcher_ && &batcher_->pool() != &pool) fail("a batched session must run on its batcher's thread pool");
   logits_.resize(static_cast<size_t>(model_->text().config().n_vocab));
 }
 
@@ -85,8 +89,12 @@ bool Session::evaluate(const Prompt& prompt, size_t from, const std::atomic<bool
       if (lo < hi) spans.push_back({lo - a, hi - lo, m.rows + (lo - m.first) * model_->text().config().n_embd});
     }
     const std::span<const int32_t> chunk(prompt.ids.data() + a, static_cast<size_t>(b - a));
-    model_->text().forward(TextInput::tokens(chunk, spans), state_, b == n ? LogitRows::kLast : LogitRows::kNone,
-                           logits_.data(), *pool_);
+    const auto run = [&] {
+      model_->text().forward(TextInput::tokens(chunk, spans), state_, b == n ? LogitRows::kLast : LogitRows::kNone,
+                             logits_.data(), *pool_);
+    };
+    if (batcher_) batcher_->exclusive(run);  // between the other sessions' decode passes
+    else run();
     cached_.insert(cached_.end(), chunk.begin(), chunk.end());
     cached_keys_.insert(cached_keys_.end(), keys.begin() + a, keys.begin() + b);
   }
@@ -95,7 +103,8 @@ bool Session::evaluate(const Prompt& prompt, size_t from, const std::atomic<bool
 
 void Session::decode_one(int32_t id) {
   const int32_t next[1] = {id};
-  model_->text().forward(TextInput::tokens(next), state_, LogitRows::kLast, logits_.data(), *pool_);
+  if (batcher_) batcher_->decode(state_, id, logits_.data());  // in one pass with the other sessions' steps
+  else model_->text().forward(TextInput::tokens(next), state_, LogitRows::kLast, logits_.data(), *pool_);
   cached_.push_back(id);
   cached_keys_.push_back(static_cast<uint64_t>(id));
 }
@@ -168,6 +177,8 @@ GenerateResult Session::generate(const Prompt& prompt, const GenerateOptions& op
   };
 
   r.reason = DoneReason::kStop;  // unless cancelled or cut by num_predict / the context size
+  std::optional<DecodeBatcher::Member> member;  // one of the sessions whose steps a pass waits for
+  if (batcher_) member.emplace(*batcher_);
   while (true) {
     if (cancelled(cancel)) {
       r.reason = DoneReason::kCancelled;

@@ -19,6 +19,7 @@
 
 #include "kernels/thread_pool.h"
 #include "model/text/text_state.h"
+#include "runtime/decode_batcher.h"
 #include "runtime/json_constraint.h"
 #include "runtime/json_schema.h"
 #include "runtime/loaded_model.h"
@@ -47,6 +48,9 @@ struct SessionOptions {
   int64_t n_ctx = 0;  // 0: min(trained context, 4096)
   GgmlType kv_type = GgmlType::F16;
   int64_t n_batch = 512;
+  // Shared with the other sessions of the model: decode steps batched with theirs, prefill chunks
+  // run with the batcher's pool to themselves (the session's pool must be batcher->pool()).
+  std::shared_ptr<DecodeBatcher> batcher;
 };
 
 struct GenerateOptions {
@@ -108,6 +112,7 @@ class Session {
   std::vector<uint64_t> cached_keys_; // per position: the id, or a media row's content key
   std::vector<float> logits_;
   std::shared_ptr<const JsonTokenMask> json_mask_;  // built on the first JSON-constrained generate
+  std::shared_ptr<DecodeBatcher> batcher_;          // null: this session decodes on its own
 };
 
 }  // namespace smolvlm
