@@ -1,7 +1,9 @@
-// `smolvlm cp SRC DST`: copies a model under a new name (the manifest only; blobs are shared).
+// `smolvlm cp SRC DST`: copies a model under a new name (the manifest only; blobs are shared):
+// POST /api/copy of a running server, else in this process.
 #include <cstdio>
 
 #include "cli/command.h"
+#include "cli/server_autostart.h"
 #include "store/model_store.h"
 
 namespace smolvlm::cli {
@@ -10,8 +12,12 @@ namespace {
 std::string src, dst;
 
 int run_cp() {
-  ModelStore store(ModelStore::default_root());
-  store.copy(src, dst);
+  if (const auto server = running_server()) {
+    server->post("/api/copy", {{"source", src}, {"destination", dst}});
+  } else {
+    ModelStore store(ModelStore::default_root());
+    store.copy(src, dst);
+  }
   std::printf("copied '%s' to '%s'\n", src.c_str(), dst.c_str());
   return 0;
 }
@@ -22,6 +28,7 @@ const CommandRegistrar kRegistrar{Command{
       CLI::App* sub = app.add_subcommand("cp", "Copy a model in the Ollama model store");
       sub->add_option("source", src, "Existing model name")->required();
       sub->add_option("destination", dst, "New model name")->required();
+      sub->footer(kStoreCommandFooter);
       return sub;
     },
     [] { return run_cp(); },

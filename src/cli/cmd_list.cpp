@@ -1,4 +1,5 @@
-// `smolvlm list`: the models in the Ollama store, as `ollama list` prints them (NAME ID SIZE MODIFIED).
+// `smolvlm list`: the models in the Ollama store, as `ollama list` prints them (NAME ID SIZE MODIFIED):
+// GET /api/tags of a running server, else the store read in this process.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -9,6 +10,7 @@
 
 #include "base/error.h"
 #include "cli/command.h"
+#include "cli/server_autostart.h"
 #include "cli/table_format.h"
 #include "store/model_store.h"
 
@@ -35,10 +37,20 @@ std::string human_time(const std::string& rfc3339) {
 }
 
 int run_list() {
-  const ModelStore store(ModelStore::default_root());
   std::vector<std::vector<std::string>> rows = {{"NAME", "ID", "SIZE", "MODIFIED"}};
-  for (const auto& m : store.list()) {
-    rows.push_back({m.short_name, m.digest.substr(0, 12), human_bytes(m.size), human_time(m.modified_at)});
+  if (const auto server = running_server()) {
+    const nlohmann::json j = server->get("/api/tags");
+    for (const auto& m : j.value("models", nlohmann::json::array())) {
+      std::string digest = m.value("digest", "");
+      if (digest.rfind("sha256:", 0) == 0) digest.erase(0, 7);
+      rows.push_back({m.value("name", ""), digest.substr(0, 12), human_bytes(m.value("size", int64_t{0})),
+                      human_time(m.value("modified_at", ""))});
+    }
+  } else {
+    const ModelStore store(ModelStore::default_root());
+    for (const auto& m : store.list()) {
+      rows.push_back({m.short_name, m.digest.substr(0, 12), human_bytes(m.size), human_time(m.modified_at)});
+    }
   }
   print_table(rows);
   return 0;
@@ -49,6 +61,7 @@ const CommandRegistrar kRegistrar{Command{
     [](CLI::App& app) {
       CLI::App* sub = app.add_subcommand("list", "List the models in the Ollama model store");
       sub->alias("ls");
+      sub->footer(kStoreCommandFooter);
       return sub;
     },
     [] { return run_list(); },

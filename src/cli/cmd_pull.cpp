@@ -1,7 +1,8 @@
 // `smolvlm pull NAME`: fetches a model from the Hugging Face Hub into the Ollama store
 // ($OLLAMA_MODELS or ~/.ollama/models), with `ollama pull`'s progress lines ("pulling manifest",
 // one bar per file, "verifying sha256 digest", "writing manifest", "success"). NAME:
-// hf.co/ORG/REPO[:QUANT] or smolvlm2:256m | 500m | 2.2b[-QUANT] (src/store/pull.h).
+// hf.co/ORG/REPO[:QUANT] or smolvlm2:256m | 500m | 2.2b[-QUANT] (src/store/pull.h). With a server
+// running, POST /api/pull (streamed) does the pull and its lines draw the same progress.
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "base/progress.h"
 #include "cli/command.h"
 #include "cli/model_conversion.h"
+#include "cli/server_autostart.h"
 #include "store/pull.h"
 
 namespace smolvlm::cli {
@@ -61,11 +63,28 @@ class PullPrinter {
   int64_t done_ = 0;
 };
 
+// /api/pull's NDJSON lines are PullEvents: the same printer draws them.
+PullEvent event_from(const nlohmann::json& j) {
+  PullEvent e;
+  e.status = j.value("status", "");
+  e.digest = j.value("digest", "");
+  if (j.contains("total") && j["total"].is_number()) e.total = j["total"].get<int64_t>();
+  if (j.contains("completed") && j["completed"].is_number()) e.completed = j["completed"].get<int64_t>();
+  return e;
+}
+
 int run_pull() {
+  PullPrinter printer;
+  if (const auto server = running_server()) {
+    server->post_stream("/api/pull", {{"model", args.name}}, [&](const nlohmann::json& j) {
+      printer(event_from(j));
+      return true;
+    });
+    return 0;
+  }
   HubConfig cfg = HubConfig::from_env();
   cfg.parallel = std::max(1, args.parallel);
   ModelStore store(ModelStore::default_root());
-  PullPrinter printer;
   pull_model(store, args.name, cfg, [&](const PullEvent& e) { printer(e); }, convert_checkpoint);
   return 0;
 }
@@ -78,7 +97,9 @@ const CommandRegistrar kRegistrar{Command{
                   "(hf.co/ORG/REPO[:QUANT], smolvlm2:256m|500m|2.2b[-QUANT], HuggingFaceTB/REPO[:QUANT] converted); honours HF_ENDPOINT, HF_TOKEN, HF_HOME");
       sub->add_option("name", args.name, "Model name, e.g. smolvlm2:2.2b or hf.co/ggml-org/SmolVLM2-2.2B-Instruct-GGUF:Q8_0")
           ->required();
-      sub->add_option("--parallel", args.parallel, "Parallel ranges for large files (default 4)");
+      sub->add_option("--parallel", args.parallel, "Parallel ranges for large files (default 4; a pull in this process)");
+      sub->footer(std::string(kStoreCommandFooter) +
+                  "\nThrough a server, the server downloads with its own environment (HF_ENDPOINT, HF_TOKEN, ...).");
       return sub;
     },
     [] { return run_pull(); },

@@ -16,6 +16,7 @@
 #include "cli/line_reader.h"
 #include "cli/model_files.h"
 #include "cli/remote_chat.h"
+#include "cli/server_autostart.h"
 #include "cli/server_client.h"
 #include "store/model_store.h"
 
@@ -73,10 +74,12 @@ int run_model(RunArgs& a) {
   }
   std::vector<std::string> media = a.images;
   media.insert(media.end(), a.videos.begin(), a.videos.end());
-  // A model name (not a file) with a server running: the server runs it, as `ollama run` does.
+  // A model name (not a file): a running server runs it, as `ollama run` does. With none running,
+  // a model in the store starts one in the background (server_autostart.h), so that the next `run`
+  // finds it loaded; a name not in the store starts nothing (its error comes from this process).
   if (!a.local && a.mmproj.empty() && !std::filesystem::exists(a.model)) {
     ServerClient client;
-    if (client.reachable()) {
+    if (client.reachable() || (try_resolve(a.model) && start_background_server(client))) {
       RemoteChat chat(client, a.model, a.settings);
       return converse(chat, prompt, media);
     }
@@ -107,8 +110,10 @@ const CommandRegistrar kRegistrar{Command{
           "--temperature 0 is greedy. The chat uses SmolVLM2's template; each turn only prefills what is new.\n"
           "Images and videos follow transformers' SmolVLM processor exactly (Pillow LANCZOS tiles + global\n"
           "view; video at 1 fps, at most 64 frames); in the chat, file paths in a message attach them.\n"
-          "A model name is run by a `smolvlm serve` at SMOLVLM_HOST / OLLAMA_HOST when one answers (the model\n"
-          "stays loaded there, as with `ollama run`), else in this process; --local always runs it here.");
+          "A model name is run by the `smolvlm serve` at SMOLVLM_HOST / OLLAMA_HOST (the model stays loaded\n"
+          "there, as with `ollama run`). When none answers and the address is this machine's, one is started\n"
+          "in the background (log: next to the store, e.g. ~/.ollama/logs/server.log; SMOLVLM_NO_AUTOSTART=1\n"
+          "prevents it) and runs the model; else it runs in this process. --local always runs it here.");
       RunSettings& s = args.settings;
       SamplerParams& p = s.generate.sampling;
       sub->add_option("model", args.model,
@@ -160,8 +165,8 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("--kv-type", s.kv_type, "KV cache type")->check(CLI::IsMember({"f16", "f32"}))
           ->capture_default_str();
       sub->add_flag("--local", args.local,
-                    "Run the model in this process even when a `smolvlm serve` is running (by default a model "
-                    "name is run by the server at SMOLVLM_HOST / OLLAMA_HOST when one answers)");
+                    "Run the model in this process: no server is used or started (by default a model name is "
+                    "run by the server at SMOLVLM_HOST / OLLAMA_HOST, started in the background when none answers)");
       sub->add_flag("--verbose", s.verbose, "Print timings after each reply (Ollama's fields, on stderr)");
       sub->add_option_function<std::string>(
              "--format", [&s](const std::string&) { s.generate.json = JsonKind::kAny; },

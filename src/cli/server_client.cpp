@@ -2,7 +2,10 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <vector>
 
 #include "server/http_server.h"
 
@@ -30,12 +33,16 @@ ServerClient::ServerClient() {
   std::string host = a.host;
   if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";  // a server bound to every interface
   if (host == "::") host = "::1";
+  scheme_ = a.scheme;
+  host_ = host;
+  port_ = a.port;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   url_ = cat(a.scheme, "://", host, ":", a.port);
 }
 
 nlohmann::json ServerClient::answer(const std::string& path, int status, const std::string& body, bool ok) const {
   if (!ok) fail("could not connect to the smolvlm server at ", url_, ", is it running? (start it with `smolvlm serve`)");
+  if (status < 400 && body.find_first_not_of(" \r\n\t") == std::string::npos) return nullptr;  // empty: fine
   const nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (status >= 400) {
     std::string msg = j.is_object() && j.contains("error") && j["error"].is_string() ? j["error"].get<std::string>()
@@ -56,6 +63,45 @@ nlohmann::json ServerClient::post(const std::string& path, const nlohmann::json&
   httplib::Client c = make_client(url_, 600);
   const auto res = c.Post(path.c_str(), body.dump(), "application/json");
   return res ? answer(path, res->status, res->body, true) : answer(path, 0, "", false);
+}
+
+nlohmann::json ServerClient::del(const std::string& path, const nlohmann::json& body) const {
+  httplib::Client c = make_client(url_, 600);
+  const auto res = c.Delete(path.c_str(), body.dump(), "application/json");
+  return res ? answer(path, res->status, res->body, true) : answer(path, 0, "", false);
+}
+
+int ServerClient::head(const std::string& path) const {
+  httplib::Client c = make_client(url_, 30);
+  const auto res = c.Head(path.c_str());
+  if (!res) answer(path, 0, "", false);
+  return res->status;
+}
+
+int ServerClient::post_file(const std::string& path, const std::string& file) const {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) fail("cannot read ", file);
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<size_t>(in.tellg());
+  in.seekg(0);
+  httplib::Client c = make_client(url_, 600);
+  c.set_write_timeout(600, 0);
+  bool read_error = false;
+  const auto res = c.Post(
+      path.c_str(), size,
+      [&](size_t offset, size_t length, httplib::DataSink& sink) {
+        std::vector<char> buf(std::min<size_t>(length, size_t{1} << 20));
+        in.seekg(static_cast<std::streamoff>(offset));
+        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+        const auto got = static_cast<size_t>(in.gcount());
+        if (got == 0) return !(read_error = true);
+        return sink.write(buf.data(), got);
+      },
+      "application/octet-stream");
+  if (read_error) fail("cannot read ", file, " while uploading it");
+  if (!res) answer(path, 0, "", false);
+  answer(path, res->status, res->body, true);  // throws ServerError for >= 400
+  return res->status;
 }
 
 bool ServerClient::post_stream(const std::string& path, const nlohmann::json& body,

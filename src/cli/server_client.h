@@ -25,10 +25,20 @@ class ServerClient {
  public:
   ServerClient();  // the address from the environment (throws Error for a malformed one)
   const std::string& url() const { return url_; }  // "http://127.0.0.1:11434"
+  const std::string& scheme() const { return scheme_; }
+  const std::string& host() const { return host_; }  // as connected to ("127.0.0.1", "::1", "example.org")
+  int port() const { return port_; }
 
   // Throws Error when no server answers, ServerError for a status >= 400.
   nlohmann::json get(const std::string& path) const;
   nlohmann::json post(const std::string& path, const nlohmann::json& body) const;
+  nlohmann::json del(const std::string& path, const nlohmann::json& body) const;  // DELETE with a JSON body
+  // An empty answer body (/api/copy, /api/delete) comes back as null.
+
+  // HEAD: the status (404 for a missing blob); throws Error when no server answers.
+  int head(const std::string& path) const;
+  // POST of a file's bytes, streamed (POST /api/blobs/sha256:<hex>); returns the status (200 / 201).
+  int post_file(const std::string& path, const std::string& file) const;
   // POST answered with NDJSON (a streamed generate / chat / pull): on_line gets each object as it
   // arrives and returns false to stop (the connection is then dropped, which cancels the work on
   // the server). Returns false when stopped that way. Errors as post(); an {"error": ...} line
@@ -40,7 +50,8 @@ class ServerClient {
 
  private:
   nlohmann::json answer(const std::string& path, int status, const std::string& body, bool ok) const;
-  std::string url_;
+  std::string url_, scheme_, host_;
+  int port_ = 0;
 };
 
 }  // namespace smolvlm::cli

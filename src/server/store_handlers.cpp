@@ -99,7 +99,9 @@ void create(const RouteContext& ctx, const httplib::Request& req, httplib::Respo
   } catch (const Error& e) {
     rethrow_store_error(e);
   }
-  lines.push_back({{"status", "success"}});
+  // create_model's last status is "success". The lines are sent once the create is done (its
+  // errors then still get their HTTP status); a quantization can take minutes without a line.
+  if (lines.empty() || lines.back()["status"] != "success") lines.push_back({{"status", "success"}});
   if (!stream) return send_json(res, lines.back());
   std::string body;
   for (const json& l : lines) body += l.dump() + "\n";

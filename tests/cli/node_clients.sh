@@ -32,14 +32,14 @@ FROM $G/gguf/text-F32.gguf
 FROM $G/gguf/mmproj-F32.gguf
 PARAMETER temperature 0
 MF
-"$SMOLVLM" create tiny:latest -f "$WORK/Modelfile" >"$WORK/create.log" 2>&1 || fail "create: $(cat "$WORK/create.log")"
+SMOLVLM_HOST=127.0.0.1:1 SMOLVLM_NO_AUTOSTART=1 "$SMOLVLM" create tiny:latest -f "$WORK/Modelfile" >"$WORK/create.log" 2>&1 || fail "create: $(cat "$WORK/create.log")"
 
 # Port 0: the server picks a free port and prints it ("smolvlm serve: listening on HOST:PORT ...").
 SMOLVLM_HOST=127.0.0.1:0 OLLAMA_KEEP_ALIVE=5m "$SMOLVLM" serve >"$WORK/serve.log" 2>&1 &
 PID=$!
 ADDR=
 for _ in $(seq 1 100); do
-  ADDR=$(sed -n 's/^smolvlm serve: listening on \([^ ]*\).*/\1/p' "$WORK/serve.log")
+  ADDR=$(sed -n 's/^smolvlm serve: listening on \([^ ]*\).*/\1/p' "$WORK/serve.log" 2>/dev/null || true)
   [[ -n $ADDR ]] && break
   kill -0 "$PID" 2>/dev/null || fail "server exited"
   sleep 0.1

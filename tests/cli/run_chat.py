@@ -265,7 +265,8 @@ def image_checks():
 def store_checks(expected):
     """A model created in the store runs by name, with its PARAMETER values as defaults."""
     with tempfile.TemporaryDirectory() as d:
-        env = dict(os.environ, OLLAMA_MODELS=os.path.join(d, "models"), SMOLVLM_HOST="127.0.0.1:1")  # no server: in-process
+        env = dict(os.environ, OLLAMA_MODELS=os.path.join(d, "models"), SMOLVLM_HOST="127.0.0.1:1",
+                   SMOLVLM_NO_AUTOSTART="1")  # no server, none started: in-process
         mf = os.path.join(d, "Modelfile")
         with open(mf, "w") as f:
             f.write("FROM %s\nPARAMETER temperature 0\nPARAMETER num_predict %d\n" % (MODEL, N))

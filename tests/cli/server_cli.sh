@@ -24,6 +24,7 @@ cleanup() {
 trap cleanup EXIT
 export OLLAMA_MODELS=$WORK/models
 unset OLLAMA_HOST
+export SMOLVLM_NO_AUTOSTART=1  # `run` must not start servers of its own here (cli_via_server.sh tests that)
 fail() { echo "FAIL: $*" >&2; [[ -f $WORK/serve.log ]] && cat "$WORK/serve.log" >&2; exit 1; }
 expect() { grep -qF -- "$2" <<<"$1" || fail "expected '$2' in: $1"; }
 reject() { ! grep -qF -- "$2" <<<"$1" || fail "did not expect '$2' in: $1"; }
@@ -32,10 +33,9 @@ cat > "$WORK/Modelfile" <<MF
 FROM $G/text-Q8_0.gguf
 FROM $G/mmproj-Q8_0.gguf
 MF
-"$SMOLVLM" create tiny -f "$WORK/Modelfile" >/dev/null 2>&1 || fail "create"
-
 # No server yet: a port nothing listens on.
 export SMOLVLM_HOST=127.0.0.1:1
+"$SMOLVLM" create tiny -f "$WORK/Modelfile" >/dev/null 2>&1 || fail "create"
 set +e
 out=$("$SMOLVLM" ps 2>&1); rc=$?
 set -e
@@ -55,7 +55,7 @@ expect "$out" "could not connect"
 SERVER_PID=$!
 port=
 for _ in $(seq 100); do
-  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/serve.log")
+  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WORK/serve.log" 2>/dev/null || true)
   [[ -n $port ]] && break
   kill -0 "$SERVER_PID" 2>/dev/null || fail "serve exited"
   sleep 0.1

@@ -16,6 +16,9 @@ G=$SHARED/golden/tiny512/gguf
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/smolvlm-store.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 export OLLAMA_MODELS=$WORK/models
+# In this process: no server answers (port 1) and none is started (tests/cli/cli_via_server.sh covers those).
+export SMOLVLM_HOST=127.0.0.1:1 SMOLVLM_NO_AUTOSTART=1
+unset OLLAMA_HOST
 fail() { echo "FAIL: $*" >&2; exit 1; }
 expect() { grep -qF -- "$2" <<<"$1" || fail "expected '$2' in: $1"; }
 

@@ -142,8 +142,19 @@ RunResult run_smolvlm(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The CLI talks to a server at SMOLVLM_HOST / OLLAMA_HOST when one answers, and `run` may start
+  // one: unless a test names a server, point at none and never start one, so that a server running
+  // on this machine cannot change a test's result and no test leaves a daemon behind.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  if (std::getenv("SMOLVLM_HOST") == nullptr && std::getenv("OLLAMA_HOST") == nullptr)
+    env_strings.emplace_back("SMOLVLM_HOST=127.0.0.1:1");
+  if (std::getenv("SMOLVLM_NO_AUTOSTART") == nullptr) env_strings.emplace_back("SMOLVLM_NO_AUTOSTART=1");
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, SMOLVLM_BIN, &fa, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, SMOLVLM_BIN, &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);

@@ -69,6 +69,7 @@ TEST(ServerStore, BlobsCreateCopyDelete) {
   const auto lines = testing::ndjson_lines(cr->body);
   ASSERT_FALSE(lines.empty());
   EXPECT_EQ(lines.back()["status"], "success");
+  EXPECT_EQ(std::count_if(lines.begin(), lines.end(), [](const json& l) { return l["status"] == "success"; }), 1);
 
   int status = 0;
   const json show = post_json(c, "/api/show", {{"model", "mine"}}, &status);
