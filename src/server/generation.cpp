@@ -34,7 +34,9 @@ std::shared_ptr<const EncodedMedia> encode_video(ModelManager::Lease& lease, con
   }
   ::close(fd);
   if (done != bytes.size()) throw ApiError(500, "cannot write the video to a temporary file");
-  return lease.media()->video(path, o, lease.pool());
+  std::shared_ptr<const EncodedMedia> out;
+  lease.with_pool([&](kernels::ThreadPool& pool) { out = lease.media()->video(path, o, pool); });
+  return out;
 }
 
 std::vector<std::shared_ptr<const EncodedMedia>> encode_media(ModelManager::Lease& lease,
@@ -48,8 +50,13 @@ std::vector<std::shared_ptr<const EncodedMedia>> encode_media(ModelManager::Leas
   for (size_t i = 0; i < media.size(); ++i) {
     const char* what = media[i].video ? "video" : "image";
     try {
-      out.push_back(media[i].video ? encode_video(lease, *media[i].bytes, o)
-                                   : lease.media()->image(*media[i].bytes, cat("image ", i), o, lease.pool()));
+      if (media[i].video) {
+        out.push_back(encode_video(lease, *media[i].bytes, o));
+      } else {
+        lease.with_pool([&](kernels::ThreadPool& pool) {
+          out.push_back(lease.media()->image(*media[i].bytes, cat("image ", i), o, pool));
+        });
+      }
     } catch (const Error& e) {
       throw ApiError(400, cat("failed to process ", what, " ", i, ": ", e.what()));
     }

@@ -103,6 +103,10 @@ std::shared_ptr<ModelManager::Entry> ModelManager::get_or_load(const ResolvedMod
     throw ApiError(500, cat("unable to load model: ", e.what()));
   }
   entry->slots.resize(static_cast<size_t>(config_.num_parallel));
+  if (config_.num_parallel > 1) {
+    entry->pool = std::make_unique<kernels::ThreadPool>(config_.threads);
+    entry->batcher = std::make_shared<DecodeBatcher>(entry->model, *entry->pool, config_.num_parallel);
+  }
   load_seconds = entry->model->load_seconds();
   lock.lock();
   loading_.erase(model.name);
@@ -144,10 +148,17 @@ std::unique_ptr<ModelManager::Lease> ModelManager::acquire(const ResolvedModel& 
 
   // Outside the lock: (re)build this slot's pool and session when the settings differ.
   auto lease = std::make_unique<Lease>(this, entry, slot, load_seconds);
-  int threads = num_thread > 0 ? num_thread : config_.threads;
-  if (threads <= 0 && config_.num_parallel > 1)
-    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / config_.num_parallel);
+  const int threads = num_thread > 0 ? num_thread : config_.threads;
   try {
+    if (entry->batcher) {  // slots share the entry's pool and batch their decode steps
+      if (slot->session == nullptr || (num_ctx > 0 && slot->session->n_ctx() != num_ctx)) {
+        SessionOptions o;
+        o.n_ctx = num_ctx;
+        o.batcher = entry->batcher;
+        slot->session = std::make_unique<Session>(entry->model, o, *entry->pool);
+      }
+      return lease;
+    }
     if (slot->pool == nullptr || slot->threads != threads) {
       slot->session.reset();
       slot->pool = std::make_unique<kernels::ThreadPool>(threads);
@@ -165,6 +176,19 @@ std::unique_ptr<ModelManager::Lease> ModelManager::acquire(const ResolvedModel& 
 }
 
 ModelManager::Lease::~Lease() { manager_->release(*entry_, *slot_); }
+
+std::pair<uint64_t, uint64_t> ModelManager::decode_batches(const std::string& name) const {
+  const std::string key = resolve(name).name;
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto it = entries_.find(key);
+  if (it == entries_.end() || !it->second->batcher) return {0, 0};
+  return {it->second->batcher->passes(), it->second->batcher->steps()};
+}
+
+void ModelManager::Lease::with_pool(const std::function<void(kernels::ThreadPool&)>& fn) {
+  if (entry_->batcher) entry_->batcher->exclusive([&] { fn(*entry_->pool); });
+  else fn(*slot_->pool);
+}
 
 void ModelManager::release(Entry& e, Slot& s) {
   std::lock_guard<std::mutex> lock(mu_);

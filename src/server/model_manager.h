@@ -1,6 +1,7 @@
 // Models loaded on demand for the server (reference/ollama-contract.md §1.6, §6): each loaded model
-// has OLLAMA_NUM_PARALLEL slots (a Session and a kernel thread pool each); a request leases one
-// slot for its generation and waits while all are busy. At most OLLAMA_MAX_QUEUE requests may
+// has OLLAMA_NUM_PARALLEL slots (a Session each); a request leases one slot for its generation and
+// waits while all are busy. One slot has its own kernel thread pool; several share one, and their
+// decode steps run batched in single passes (runtime/decode_batcher.h). At most OLLAMA_MAX_QUEUE requests may
 // wait (more get 503 "server busy"); at most OLLAMA_MAX_LOADED_MODELS models stay loaded (idle ones
 // are unloaded to make room), and an idle model is unloaded when its keep_alive expires.
 #pragma once
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "kernels/thread_pool.h"
+#include "runtime/decode_batcher.h"
 #include "runtime/loaded_model.h"
 #include "runtime/media_encoder.h"
 #include "runtime/session.h"
@@ -41,7 +43,7 @@ struct ManagerConfig {
   int max_queue = 512;        // OLLAMA_MAX_QUEUE
   int max_loaded = 3;         // OLLAMA_MAX_LOADED_MODELS (0 -> 3)
   std::optional<Seconds> keep_alive = Seconds(300);  // OLLAMA_KEEP_ALIVE; nullopt: forever
-  int threads = 0;            // kernel threads per slot (0: the cores divided among the slots)
+  int threads = 0;            // kernel threads (0: the physical cores)
 };
 
 class ModelManager {
@@ -56,6 +58,11 @@ class ModelManager {
     ResolvedModel resolved;
     std::shared_ptr<const LoadedModel> model;
     std::unique_ptr<MediaEncoder> media;  // null without a projector
+    // OLLAMA_NUM_PARALLEL > 1: one pool (ManagerConfig::threads, else the physical cores) for all
+    // slots, whose decode steps the batcher runs together (declared before the slots, whose
+    // sessions use them, so that it outlives them).
+    std::unique_ptr<kernels::ThreadPool> pool;
+    std::shared_ptr<DecodeBatcher> batcher;
     std::vector<Slot> slots;
     int active = 0;
     std::optional<Seconds> keep_alive;
@@ -75,7 +82,8 @@ class ModelManager {
     const LoadedModel& model() const { return *entry_->model; }
     MediaEncoder* media() const { return entry_->media.get(); }
     Session& session() { return *slot_->session; }
-    kernels::ThreadPool& pool() { return *slot_->pool; }
+    // Runs fn on this request's thread pool (with the pool to itself when slots share one).
+    void with_pool(const std::function<void(kernels::ThreadPool&)>& fn);
     double load_seconds() const { return load_seconds_; }  // > 0 when this request loaded the model
     ModelManager& manager() const { return *manager_; }
 
@@ -92,10 +100,13 @@ class ModelManager {
   // The store's answer for `name`: ApiError 404 "model 'name' not found", 400 for an invalid name.
   ResolvedModel resolve(const std::string& name) const;
   std::vector<ListedModel> list() const;
+  // Decode passes and the steps they ran for a loaded model with batched slots ({0, 0} otherwise).
+  std::pair<uint64_t, uint64_t> decode_batches(const std::string& name) const;
 
   // Loads the model when needed and waits for a free slot (503 when OLLAMA_MAX_QUEUE requests are
   // already waiting). keep_alive: the idle time after this request (nullopt: forever). num_ctx and
-  // num_thread > 0 rebuild the slot's session / pool when they differ.
+  // num_thread > 0 rebuild the slot's session / pool when they differ (num_thread: only with one
+  // slot; shared pools keep their size).
   std::unique_ptr<Lease> acquire(const ResolvedModel& model, std::optional<Seconds> keep_alive, int64_t num_ctx,
                                  int num_thread);
   // Unloads the model now if idle, else as soon as its running requests end.

@@ -8,6 +8,7 @@
 #include <future>
 #include <thread>
 
+#include "store/create.h"
 #include "test_server_util.h"
 #include "video_fixture.h"
 
@@ -80,6 +81,54 @@ TEST(ServerQueue, ParallelSlotsRunTogether) {
   ASSERT_EQ(r.wait_for(std::chrono::seconds(30)), std::future_status::ready);
   EXPECT_EQ(r.get(), 200);
   a.reset();
+}
+
+// OLLAMA_NUM_PARALLEL 4: concurrent greedy generations share one pool and their decode steps run
+// in batched passes (fewer passes than steps), each reply exactly the one it gets alone (Q8_0:
+// batched decode is bit-identical).
+TEST(ServerQueue, ParallelDecodeStepsAreBatched) {
+  SMOLVLM_REQUIRE_SHARED("golden/tiny512/gguf/text-Q8_0.gguf");
+  testing::TempDir root;
+  {
+    ModelStore store(root.path().string());
+    CreateRequest c;
+    c.model = "tinyq";
+    const BlobInfo b = store.blobs().put_file(testing::shared_path("golden/tiny512/gguf/text-Q8_0.gguf").string());
+    c.files.push_back({"model.gguf", b.digest});
+    create_model(store, c);
+  }
+  const std::vector<std::string> prompts = {"hi", "Tell me a story about a cat", "1 2 3", "Why is the sky blue?"};
+  auto start = [&](int parallel) {
+    server::ServerOptions o;
+    o.port = 0;
+    o.manager.num_parallel = parallel;
+    o.manager.threads = 2;
+    auto s = std::make_unique<server::HttpServer>(o, server::store_source(root.path().string()));
+    s->start();
+    return s;
+  };
+  auto generate = [](int port, const std::string& prompt) {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(60, 0);
+    const json body = {{"model", "tinyq"}, {"prompt", prompt}, {"raw", true}, {"stream", false},
+                       {"options", {{"temperature", 0}, {"num_predict", 24}}}};
+    auto r = c.Post("/api/generate", body.dump(), "application/json");
+    return r && r->status == 200 ? json::parse(r->body)["response"].get<std::string>() : std::string("<failed>");
+  };
+  std::vector<std::string> alone;
+  {
+    auto one = start(1);
+    for (const auto& p : prompts) alone.push_back(generate(one->port(), p));
+  }
+  auto four = start(4);
+  std::vector<std::future<std::string>> replies;
+  for (const auto& p : prompts) replies.push_back(std::async(std::launch::async, [&, p] { return generate(four->port(), p); }));
+  for (size_t i = 0; i < prompts.size(); ++i) EXPECT_EQ(replies[i].get(), alone[i]) << prompts[i];
+  const auto [passes, steps] = four->models().decode_batches("tinyq");
+  std::printf("  %llu decode steps in %llu passes\n", static_cast<unsigned long long>(steps),
+              static_cast<unsigned long long>(passes));
+  EXPECT_GT(steps, 0u);
+  EXPECT_LT(passes, steps);
 }
 
 TEST(ServerQueue, KeepAliveUnloadsIdleModel) {
