@@ -183,9 +183,13 @@ void register_all() {
       // Decode: ~256 MB of weights, 1536 wide (a multiple of every block size).
       const int64_t cols = 1536;
       const int64_t rows = std::max<int64_t>(64, ((int64_t(256) << 20) / int64_t(smolvlm::ggml_row_size(t, cols))) / 64 * 64);
-      if (isa != k::Isa::kScalar)
-        benchmark::RegisterBenchmark(("BM_Matmul/" + name + "/n1").c_str(), BM_Matmul, t, isa, rows, cols, 1)
+      // n2, n4, n8: the decode steps of several sequences batched (the server's parallel slots).
+      for (int64_t n : {int64_t(1), int64_t(2), int64_t(4), int64_t(8)}) {
+        if (isa == k::Isa::kScalar) break;
+        benchmark::RegisterBenchmark(("BM_Matmul/" + name + "/n" + std::to_string(n)).c_str(), BM_Matmul, t, isa, rows,
+                                     cols, n)
             ->UseRealTime()->Unit(benchmark::kMillisecond);
+      }
       // Prefill: SmolVLM2-256M's ffn_up (1536 x 576), or ffn_down (576 x 1536) for K-quants.
       const bool k_quant = smolvlm::ggml_type_info(t).block_size == 256;
       const int64_t pr = k_quant ? 576 : 1536, pc = k_quant ? 1536 : 576;

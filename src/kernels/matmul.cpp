@@ -132,6 +132,10 @@ int64_t l2_bytes() {
   return n;
 }
 
+// Up to this many tokens (a decode step, or the decode steps of a few sequences batched) a matmul
+// streams each weight row group once for all of them, split by rows only.
+constexpr int64_t kDecodeTokens = 8;
+
 // Bytes of prepared activations a kernel reads per token (prefill).
 int64_t act_bytes_per_token(const mm::Acts& a) {
   if (a.h != nullptr) return a.cols * 2;
@@ -207,7 +211,7 @@ bool same_prep(const Kernel& a, const Kernel& b, mm::ActType ta, mm::ActType tb)
 // so across tokens the same thread -- the same core and its caches -- reads the same rows, and
 // the part of the weights the last-level caches keep survives from one token to the next.
 void decode_with_affinity(const MatmulOut* outs, int n_outs, const std::vector<mm::Acts>& acts,
-                          const std::vector<size_t>& which, ThreadPool& pool) {
+                          const std::vector<size_t>& which, int64_t n_tokens, ThreadPool& pool) {
   struct Chunk {
     int out;
     int64_t r0, r1;
@@ -249,7 +253,7 @@ void decode_with_affinity(const MatmulOut* outs, int n_outs, const std::vector<m
       for (size_t c = next.fetch_add(1); c < slices[s].size(); c = next.fetch_add(1)) {
         const Chunk& ch = slices[s][c];
         const Packed& p = packed(outs[ch.out].w);
-        p.kernel().tile(p.data(), acts[which[size_t(ch.out)]], ch.r0, ch.r1, 0, 1, outs[ch.out].y, p.rows());
+        p.kernel().tile(p.data(), acts[which[size_t(ch.out)]], ch.r0, ch.r1, 0, n_tokens, outs[ch.out].y, p.rows());
       }
     }
   });
@@ -291,7 +295,7 @@ void matmul_many(const MatmulOut* outs, int n_outs, const float* x, int64_t n_to
     }
     which[size_t(i)] = j;
   }
-  if (n_tokens == 1 && pool.size() > 1) return decode_with_affinity(outs, n_outs, acts, which, pool);
+  if (n_tokens <= kDecodeTokens && pool.size() > 1) return decode_with_affinity(outs, n_outs, acts, which, n_tokens, pool);
   // One pool job for every output's tiles.
   std::vector<Plan> plans;
   plans.reserve(size_t(n_outs));

@@ -167,13 +167,14 @@ inline __m256i byte_s32(__m256i v, int k) {
 }
 
 template <class Q, int T, class A>
-void group_dot(const uint8_t* group, int64_t nb, A act, __m256* acc) {
+void group_dot(const uint8_t* group, int64_t nb, A act, __m256* acc, bool stream = T == 1) {
   const ChunkLayout& C = Q::C;
   constexpr int kAuxPerBlock = Q::kScales == ScaleKind::kBlock ? 1 : Q::kScales == ScaleKind::kK32Min ? 8 : 16;
   for (int64_t b = 0; b < nb; ++b, group += C.bytes, act.next(Q::kBlock, kAuxPerBlock)) {
-    // Decode streams the weights from memory: ask for the bytes >= 2 KB ahead (the groups of a
-    // task are contiguous), so loads stay in flight while this chunk computes.
-    if constexpr (T == 1) {
+    // Decode (one token, or the batched steps of a few sequences) streams the weights from
+    // memory: ask for the bytes >= 2 KB ahead (the groups of a task are contiguous), so loads
+    // stay in flight while this chunk computes.
+    if (stream) {
       constexpr int kAhead = Q::C.bytes * 2 > 2048 ? Q::C.bytes * 2 : 2048;
       for (int off = 0; off < C.bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(group + kAhead + off), _MM_HINT_T0);
     }
@@ -245,10 +246,10 @@ void group_dot(const uint8_t* group, int64_t nb, A act, __m256* acc) {
 
 template <class Q, int T, bool Tiled>
 inline void group_tokens(const uint8_t* group, int64_t nb, const Acts& a, int64_t t0, int n_valid, float* y,
-                         int64_t ldy, int n_rows) {
+                         int64_t ldy, int n_rows, bool stream = T == 1) {
   __m256 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
-  group_dot<Q, T>(group, nb, Toks<T, Tiled>(a, t0), acc);
+  group_dot<Q, T>(group, nb, Toks<T, Tiled>(a, t0), acc, stream);
   if (n_rows == R) {
     for (int t = 0; t < T && t < n_valid; ++t) _mm256_storeu_ps(y + (t0 + t) * ldy, acc[t]);
   } else {
@@ -262,6 +263,9 @@ inline void group_tokens(const uint8_t* group, int64_t nb, const Acts& a, int64_
 // (legacy: a 4-token tile; K-quants: half a tile).
 template <class Q>
 constexpr int kTokens = Q::kScales == ScaleKind::kBlock ? 4 : 2;
+// Up to this many tokens a matmul reads its weights from memory once for all of them (batched
+// decode), so the kernel prefetches them as the one-token decode does.
+constexpr int64_t kStreamTokens = 8;
 
 template <class Q>
 void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1, float* y, int64_t ldy) {
@@ -275,8 +279,16 @@ void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0
       for (int64_t t = t0; t < t1; ++t) group_tokens<Q, 1, false>(group, nb, a, t, 1, yg, ldy, n);
       continue;
     }
+    // A few tokens (batched decode steps) stream the weights as decode does; the last slots are
+    // sized to the tokens left, so no slot computes a missing token.
+    const bool stream = a.n_tokens <= kStreamTokens;
     constexpr int TB = kTokens<Q>;
-    for (int64_t t = t0; t < t1; t += TB) group_tokens<Q, TB, true>(group, nb, a, t, int(t1 - t), yg, ldy, n);
+    int64_t t = t0;
+    for (; t + TB <= t1; t += TB) group_tokens<Q, TB, true>(group, nb, a, t, TB, yg, ldy, n, stream);
+    if constexpr (TB > 2) {
+      if (t + 2 <= t1) group_tokens<Q, 2, true>(group, nb, a, t, 2, yg, ldy, n, stream), t += 2;
+    }
+    if (t < t1) group_tokens<Q, 1, true>(group, nb, a, t, 1, yg, ldy, n, stream);
   }
 }
 

@@ -148,16 +148,19 @@ inline __m512i byte_s32(__m512i v, int k) {
 // acc[g * T + t] (f32, one lane per row) += dot(rows of group g, slot t) for T slots and G
 // groups (group + g * stride; G > 1 for the legacy 32-blocks only).
 template <class Q, int T, int G = 1, class A>
-void group_dot(const uint8_t* group, size_t stride, int64_t nb, A act, __m512* acc) {
+void group_dot(const uint8_t* group, size_t stride, int64_t nb, A act, __m512* acc, bool stream = T == 1) {
   static_assert(G == 1 || Q::kScales == ScaleKind::kBlock);
   const ChunkLayout& C = Q::C;
   constexpr int kAuxPerBlock = Q::kScales == ScaleKind::kBlock ? 1 : Q::kScales == ScaleKind::kK32Min ? 8 : 16;
   for (int64_t b = 0; b < nb; ++b, group += C.bytes, act.next(Q::kBlock, kAuxPerBlock)) {
-    // Decode streams the weights from memory: ask for the bytes >= 2 KB ahead (the groups of a
-    // task are contiguous), so loads stay in flight while this chunk computes.
-    if constexpr (T == 1) {
+    // Decode (one token, or the batched steps of a few sequences) streams the weights from
+    // memory: ask for the bytes >= 2 KB ahead (the groups of a task are contiguous), so loads
+    // stay in flight while this chunk computes. G groups: each stream.
+    if (stream) {
       constexpr int kAhead = Q::C.bytes * 2 > 2048 ? Q::C.bytes * 2 : 2048;
-      for (int off = 0; off < C.bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(group + kAhead + off), _MM_HINT_T0);
+      for (int g = 0; g < G; ++g)
+        for (int off = 0; off < C.bytes; off += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(group + g * stride + kAhead + off), _MM_HINT_T0);
     }
     const uint8_t* unit = group + C.unit0;
     if constexpr (Q::kScales == ScaleKind::kBlock) {
@@ -236,10 +239,10 @@ void group_dot(const uint8_t* group, size_t stride, int64_t nb, A act, __m512* a
 // slots (rows: the last group's valid rows).
 template <class Q, int T, bool Tiled, int G = 1>
 inline void group_tokens(const uint8_t* group, size_t stride, int64_t nb, const Acts& a, int64_t t0, int n_valid,
-                         float* y, int64_t ldy, __mmask16 rows) {
+                         float* y, int64_t ldy, __mmask16 rows, bool stream = T == 1) {
   __m512 acc[G * T];
   for (int i = 0; i < G * T; ++i) acc[i] = _mm512_setzero_ps();
-  group_dot<Q, T, G>(group, stride, nb, Toks<T, Tiled>(a, t0), acc);
+  group_dot<Q, T, G>(group, stride, nb, Toks<T, Tiled>(a, t0), acc, stream);
   for (int g = 0; g < G; ++g)
     for (int t = 0; t < T && t < n_valid; ++t)
       _mm512_mask_storeu_ps(y + (t0 + t) * ldy + g * R, g + 1 < G ? __mmask16(0xFFFF) : rows, acc[g * T + t]);
@@ -249,6 +252,9 @@ inline void group_tokens(const uint8_t* group, size_t stride, int64_t nb, const 
 // the 32 zmm registers (legacy: 2 tiles; K-quants keep 4 accumulators per slot: 1 tile).
 template <class Q>
 constexpr int kTokens = Q::kScales == ScaleKind::kBlock ? 8 : 4;
+// Up to this many tokens a matmul reads its weights from memory once for all of them (batched
+// decode), so the kernel prefetches them as the one-token decode does.
+constexpr int64_t kStreamTokens = 8;
 
 template <class Q>
 void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1, float* y, int64_t ldy) {
@@ -263,18 +269,25 @@ void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0
       for (int64_t t = t0; t < t1; ++t) group_tokens<Q, 1, false>(group, 0, nb, a, t, 1, yg, ldy, rows);
       continue;
     }
+    // A few tokens (batched decode steps) stream the weights from memory as decode does; slots
+    // are sized to the tokens left (4, 2 or 1), so no slot computes a missing token.
+    const bool stream = a.n_tokens <= kStreamTokens;
     if constexpr (Q::kScales == ScaleKind::kBlock) {
       if (g0 + 2 * R <= r1) {  // two full groups: each activation broadcast feeds both
-        for (int64_t t = t0; t < t1; t += 4)
-          group_tokens<Q, 4, true, 2>(group, group_bytes, nb, a, t, int(t1 - t), yg, ldy, rows);
+        int64_t t = t0;
+        for (; t + 4 <= t1; t += 4) group_tokens<Q, 4, true, 2>(group, group_bytes, nb, a, t, 4, yg, ldy, rows, stream);
+        if (t + 2 <= t1) group_tokens<Q, 2, true, 2>(group, group_bytes, nb, a, t, 2, yg, ldy, rows, stream), t += 2;
+        if (t < t1) group_tokens<Q, 1, true, 2>(group, group_bytes, nb, a, t, 1, yg, ldy, rows, stream);
         g0 += R;
         continue;
       }
     }
     constexpr int TB = kTokens<Q>;
     int64_t t = t0;
-    for (; t + TB <= t1; t += TB) group_tokens<Q, TB, true>(group, 0, nb, a, t, TB, yg, ldy, rows);
-    for (; t < t1; t += 4) group_tokens<Q, 4, true>(group, 0, nb, a, t, int(t1 - t), yg, ldy, rows);
+    for (; t + TB <= t1; t += TB) group_tokens<Q, TB, true>(group, 0, nb, a, t, TB, yg, ldy, rows, stream);
+    for (; t + 4 <= t1; t += 4) group_tokens<Q, 4, true>(group, 0, nb, a, t, 4, yg, ldy, rows, stream);
+    if (t + 2 <= t1) group_tokens<Q, 2, true>(group, 0, nb, a, t, 2, yg, ldy, rows, stream), t += 2;
+    if (t < t1) group_tokens<Q, 1, true>(group, 0, nb, a, t, 1, yg, ldy, rows, stream);
   }
 }
 
