@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "base/error.h"
+#include "server/client_watch.h"
 #include "server/routes.h"
 
 namespace smolvlm::server {
@@ -99,13 +100,15 @@ json final_object(const Job& job, const GenerateResult& r, const std::string& te
 
 // Runs the job: one JSON answer, or NDJSON lines from a chunked provider on this connection's
 // thread (a failed write -- the client went away -- cancels the generation).
-void respond(std::shared_ptr<Job> job, bool stream, httplib::Response& res) {
+void respond(std::shared_ptr<Job> job, bool stream, const httplib::Request& req, httplib::Response& res) {
   if (!stream) {
     std::string text;
+    ClientWatch client(req);  // nothing is written before the end: watch the connection instead
     const GenerateResult r = run_generation(*job->lease, job->prompt, job->options, [&](std::string_view piece) {
       text += piece;
       return true;
-    });
+    }, client.gone());
+    client.stop();
     send_json(res, final_object(*job, r, text));
     return;
   }
@@ -204,7 +207,7 @@ void generate(const RouteContext& ctx, const httplib::Request& req, httplib::Res
     job->prompt = chat_prompt(*job->lease, msgs, tmpl.value_or(m.template_text), &ctx.options.renderer,
                               s.max_tiles, context, tmpl.has_value() && !tmpl->empty());
   }
-  respond(job, stream, res);
+  respond(job, stream, req, res);
 }
 
 std::vector<InputMessage> parse_messages(const json* messages) {
@@ -257,7 +260,7 @@ void chat(const RouteContext& ctx, const httplib::Request& req, httplib::Respons
   job->options = s.generate;
   job->options.json_schema = format;
   job->prompt = chat_prompt(*job->lease, all, m.template_text, &ctx.options.renderer, s.max_tiles);
-  respond(job, stream, res);
+  respond(job, stream, req, res);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "base/error.h"
+#include "server/client_watch.h"
 #include "server/routes.h"
 
 namespace smolvlm::server {
@@ -180,10 +181,12 @@ void chat_completions(const RouteContext& ctx, const httplib::Request& req, http
 
   if (!stream) {
     std::string text;
+    ClientWatch client(req);  // nothing is written before the end: watch the connection instead
     const GenerateResult r = run_generation(*job->lease, job->prompt, job->options, [&](std::string_view p) {
       text += p;
       return true;
-    });
+    }, client.gone());
+    client.stop();
     send_json(res, {{"id", job->id}, {"object", "chat.completion"}, {"created", job->created}, {"model", job->model},
                     {"system_fingerprint", "fp_ollama"},
                     {"choices", json::array({{{"index", 0},
@@ -255,10 +258,12 @@ void completions(const RouteContext& ctx, const httplib::Request& req, httplib::
   };
   if (!stream) {
     std::string text;
+    ClientWatch client(req);  // nothing is written before the end: watch the connection instead
     const GenerateResult r = run_generation(*job->lease, job->prompt, job->options, [&](std::string_view p) {
       text += p;
       return true;
-    });
+    }, client.gone());
+    client.stop();
     json out = object({{"text", text}, {"index", 0}, {"finish_reason", ollama_done_reason(r)}}, "text_completion");
     out["usage"] = usage(r);
     send_json(res, out);

@@ -147,6 +147,38 @@ TEST(ServerErrors, ClientDisconnectCancelsGeneration) {
   EXPECT_EQ(ok.status, 200) << ok.body;
 }
 
+// stream:false writes nothing until the end: the server watches the connection itself (ClientWatch)
+// and stops the generation when the client hangs up, for Ollama's and OpenAI's routes alike.
+TEST(ServerErrors, ClientDisconnectCancelsANonStreamedGeneration) {
+  REQUIRE_TINY();
+  auto& env = server_env();
+  // A reply that cannot end early: one JSON string of at least 6000 characters (end of generation
+  // is masked until then).
+  const json long_string = {{"type", "string"}, {"minLength", 6000}};
+  const json options = {{"num_ctx", 8192}, {"temperature", 1.0}, {"seed", 1}};
+  const std::pair<const char*, json> requests[] = {
+      {"/api/generate",
+       {{"model", "tiny"}, {"prompt", "Hello"}, {"stream", false}, {"format", long_string}, {"options", options}}},
+      {"/v1/chat/completions",
+       {{"model", "tiny"}, {"messages", {{{"role", "user"}, {"content", "Hello"}}}}, {"seed", 1},
+        {"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "s"}, {"schema", long_string}}}}}}}};
+  for (const auto& [path, body] : requests) {
+    SCOPED_TRACE(path);
+    const int64_t before = env.server->models().cancelled_generations.load();
+    {
+      auto c = env.client();
+      c.set_read_timeout(0, 150 * 1000);  // gives up (and closes the connection) long before the end
+      auto r = c.Post(path, body.dump(), "application/json");
+      EXPECT_FALSE(r);
+    }
+    for (int i = 0; i < 200 && env.server->models().cancelled_generations.load() == before; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_GT(env.server->models().cancelled_generations.load(), before);
+  }
+  const Reply ok = post("/api/generate", R"({"model":"tiny","prompt":"x","stream":false,"options":{"num_predict":1}})");
+  EXPECT_EQ(ok.status, 200) << ok.body;
+}
+
 TEST(ServerApiTypes, Base64KeepAliveOptions) {
   EXPECT_EQ(server::decode_base64("aGVsbG8="), (std::vector<uint8_t>{'h', 'e', 'l', 'l', 'o'}));
   EXPECT_THROW(server::decode_base64("aGVsbG8"), server::ApiError);  // unpadded
