@@ -29,14 +29,6 @@ struct CreateArgs {
 };
 CreateArgs args;
 
-std::string expand_home(const std::string& p) {
-  if (p == "~" || p.rfind("~/", 0) == 0) {
-    const char* home = std::getenv("HOME");
-    return std::string(home ? home : "") + p.substr(1);
-  }
-  return p;
-}
-
 // Ollama's relative file names: the base name for one file, else each path relative to the
 // folder all of them are in, with '/' separators.
 std::vector<std::string> relative_names(const std::vector<std::string>& paths) {
@@ -62,38 +54,10 @@ void create_via(const ServerClient& server, const Modelfile& mf, const std::stri
   namespace fs = std::filesystem;
   if (!ModelName::try_parse(args.name)) fail("invalid model name '", args.name, "'");
   nlohmann::json files = nlohmann::json::object();
-  std::string from;
-  std::vector<std::string> paths;
-  for (const auto& f : mf.from) {  // as create_request_from_modelfile resolves them
-    if (f.rfind("@sha256:", 0) == 0 || f.rfind("@sha256-", 0) == 0) {
-      const std::string d = canonical_digest(f.substr(1));
-      files["sha256-" + d.substr(7) + ".gguf"] = d;
-      continue;
-    }
-    fs::path p = expand_home(f);
-    if (p.is_relative()) p = fs::path(base_dir) / p;
-    p = p.lexically_normal();
-    std::error_code ec;
-    if (fs::is_regular_file(p, ec)) {
-      paths.push_back(p.string());
-    } else if (fs::is_directory(p, ec)) {
-      std::vector<std::string> found;
-      for (const auto& e : fs::directory_iterator(p, ec))
-        if (e.is_regular_file() && e.path().extension() == ".gguf") found.push_back(e.path().string());
-      if (found.empty()) fail("FROM ", f, ": the folder holds no .gguf file");
-      std::sort(found.begin(), found.end());
-      paths.insert(paths.end(), found.begin(), found.end());
-    } else {
-      from = f;  // a model name
-    }
-  }
-  for (const auto& p : paths) {
-    try {
-      (void)GgufFile::open(p);
-    } catch (const Error& e) {
-      fail("supplied file was not in GGUF format: ", e.what());
-    }
-  }
+  const ModelfileSources src = modelfile_sources(mf, base_dir);  // checked as in-process
+  for (const std::string& d : src.digests) files["sha256-" + d.substr(7) + ".gguf"] = d;
+  const std::string& from = src.from;
+  const std::vector<std::string>& paths = src.paths;
   const std::vector<std::string> names = relative_names(paths);
   for (size_t i = 0; i < paths.size(); ++i) {
     std::fprintf(stderr, "copying file %s\n", paths[i].c_str());

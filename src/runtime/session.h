@@ -50,7 +50,7 @@ struct SessionOptions {
   int64_t n_batch = 512;
   // Shared with the other sessions of the model: decode steps batched with theirs, prefill chunks
   // run with the batcher's pool to themselves (the session's pool must be batcher->pool()).
-  std::shared_ptr<DecodeBatcher> batcher;
+  std::shared_ptr<DecodeBatcher> batcher = nullptr;
 };
 
 struct GenerateOptions {

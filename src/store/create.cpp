@@ -282,19 +282,12 @@ ResolvedModel create_model(ModelStore& store, const CreateRequest& req, const Cr
   return store.resolve(name.full());
 }
 
-CreateRequest create_request_from_modelfile(ModelStore& store, const std::string& model, const Modelfile& mf,
-                                            const std::string& base_dir, const CreateProgress& progress) {
-  CreateRequest req;
-  req.model = model;
-  if (!ModelName::try_parse(model)) fail("invalid model name '", model, "'");
-  // First find every local GGUF and check it is one, before anything enters the store.
-  std::vector<std::string> paths;
+ModelfileSources modelfile_sources(const Modelfile& mf, const std::string& base_dir) {
+  ModelfileSources out;
   for (const auto& from : mf.from) {
     if (from.rfind("@sha256:", 0) == 0 || from.rfind("@sha256-", 0) == 0) {
       // Legacy clients (Ollama <= 0.5.4) upload first and write "FROM @sha256:<hex>".
-      const std::string d = canonical_digest(from.substr(1));
-      if (!store.blobs().exists(d)) fail("FROM ", from, ": blob ", d, " is not in the store; upload it first");
-      req.files.push_back(CreateFile{"sha256-" + d.substr(7) + ".gguf", d});
+      out.digests.push_back(canonical_digest(from.substr(1)));
       continue;
     }
     fs::path p = expand_home(from);
@@ -302,7 +295,7 @@ CreateRequest create_request_from_modelfile(ModelStore& store, const std::string
     p = p.lexically_normal();
     std::error_code ec;
     if (fs::is_regular_file(p, ec)) {
-      paths.push_back(p.string());
+      out.paths.push_back(p.string());
     } else if (fs::is_directory(p, ec)) {
       std::vector<std::string> found;
       for (const auto& e : fs::directory_iterator(p, ec)) {
@@ -310,18 +303,34 @@ CreateRequest create_request_from_modelfile(ModelStore& store, const std::string
       }
       if (found.empty()) fail("FROM ", from, ": the folder holds no .gguf file");
       std::sort(found.begin(), found.end());
-      paths.insert(paths.end(), found.begin(), found.end());
+      out.paths.insert(out.paths.end(), found.begin(), found.end());
     } else {
-      req.from = from;  // a model name
+      out.from = from;  // a model name
     }
   }
-  for (const auto& p : paths) {
+  for (const auto& p : out.paths) {
     try {
       (void)GgufFile::open(p);
     } catch (const Error& e) {
       fail("supplied file was not in GGUF format: ", e.what());
     }
   }
+  return out;
+}
+
+CreateRequest create_request_from_modelfile(ModelStore& store, const std::string& model, const Modelfile& mf,
+                                            const std::string& base_dir, const CreateProgress& progress) {
+  CreateRequest req;
+  req.model = model;
+  if (!ModelName::try_parse(model)) fail("invalid model name '", model, "'");
+  // First find every local GGUF and check it is one, before anything enters the store.
+  const ModelfileSources src = modelfile_sources(mf, base_dir);
+  for (const std::string& d : src.digests) {
+    if (!store.blobs().exists(d)) fail("FROM @", d, ": blob ", d, " is not in the store; upload it first");
+    req.files.push_back(CreateFile{"sha256-" + d.substr(7) + ".gguf", d});
+  }
+  req.from = src.from;
+  const std::vector<std::string>& paths = src.paths;
   try {
     for (const auto& p : paths) {
       say(progress, cat("copying file ", p));

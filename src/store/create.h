@@ -54,6 +54,17 @@ using ModelQuantizer = std::function<void(const std::string& in, const std::stri
 ResolvedModel create_model(ModelStore& store, const CreateRequest& req, const CreateProgress& progress = {},
                            const ModelQuantizer& quantizer = {});
 
+// What a Modelfile's FROM lines name, as the ollama CLI reads them: existing files or folders
+// (relative to base_dir, "~" expanded; folders give their *.gguf files, sorted), each checked to
+// be a GGUF; "@sha256:<hex>" blob references (the legacy protocol); and a model name (any other
+// FROM; the last one wins). Throws Error for a folder without GGUFs or a file that is not a GGUF.
+struct ModelfileSources {
+  std::vector<std::string> paths;    // local GGUF files, in FROM order
+  std::vector<std::string> digests;  // "sha256:<hex>" of the @sha256 references
+  std::string from;                  // a model name ("" = none)
+};
+ModelfileSources modelfile_sources(const Modelfile& mf, const std::string& base_dir);
+
 // The request a Modelfile makes, as the ollama CLI builds it: each FROM that names an existing file
 // or folder (relative to `base_dir`, "~" expanded) adds its GGUF(s) to the store as blobs; any other
 // FROM is a model name. Folders contribute their *.gguf files. "FROM @sha256:<hex>" (the legacy
