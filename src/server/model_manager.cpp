@@ -105,7 +105,7 @@ std::shared_ptr<ModelManager::Entry> ModelManager::get_or_load(const ResolvedMod
   entry->slots.resize(static_cast<size_t>(config_.num_parallel));
   if (config_.num_parallel > 1) {
     entry->pool = std::make_unique<kernels::ThreadPool>(config_.threads);
-    entry->batcher = std::make_shared<DecodeBatcher>(entry->model, *entry->pool, config_.num_parallel);
+    entry->batcher = std::make_shared<DecodeBatcher>(entry->model, *entry->pool, config_.num_parallel, config_.batch_wait);
   }
   load_seconds = entry->model->load_seconds();
   lock.lock();

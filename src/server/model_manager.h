@@ -44,6 +44,8 @@ struct ManagerConfig {
   int max_loaded = 3;         // OLLAMA_MAX_LOADED_MODELS (0 -> 3)
   std::optional<Seconds> keep_alive = Seconds(300);  // OLLAMA_KEEP_ALIVE; nullopt: forever
   int threads = 0;            // kernel threads (0: the physical cores)
+  // With num_parallel > 1: how long a batched decode pass waits for a session slow to queue its step.
+  std::chrono::microseconds batch_wait{2000};
 };
 
 class ModelManager {

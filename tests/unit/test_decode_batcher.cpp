@@ -42,7 +42,9 @@ TEST(DecodeBatcher, ParallelSessionsReplyAsAloneInFewerPasses) {
     }
   }
   kernels::ThreadPool pool(2);
-  auto batcher = std::make_shared<DecodeBatcher>(model, pool, kSeq);
+  // A pass waits for every decoding session (however loaded the machine is), so batching happens
+  // whenever two sessions decode at the same time.
+  auto batcher = std::make_shared<DecodeBatcher>(model, pool, kSeq, std::chrono::seconds(10));
   SessionOptions o;
   o.batcher = batcher;
   std::vector<std::thread> threads;
@@ -63,7 +65,7 @@ TEST(DecodeBatcher, ParallelSessionsReplyAsAloneInFewerPasses) {
   uint64_t want_steps = 0;
   for (int k = 0; k < kSeq; ++k) want_steps += static_cast<uint64_t>(lengths[k] - 1);  // no decode after the last
   EXPECT_EQ(batcher->steps(), want_steps);
-  EXPECT_GT(mean, 1.5);
+  EXPECT_LT(batcher->passes(), batcher->steps());
 }
 
 TEST(DecodeBatcher, ASessionOfAnotherPoolIsRefused) {

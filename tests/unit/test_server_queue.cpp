@@ -103,6 +103,7 @@ TEST(ServerQueue, ParallelDecodeStepsAreBatched) {
     o.port = 0;
     o.manager.num_parallel = parallel;
     o.manager.threads = 2;
+    o.manager.batch_wait = std::chrono::seconds(10);  // deterministic batching on a loaded machine
     auto s = std::make_unique<server::HttpServer>(o, server::store_source(root.path().string()));
     s->start();
     return s;
