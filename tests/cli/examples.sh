@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# examples/ against a live `smolvlm serve` (free loopback port) holding the golden tiny512 model as
+# "tiny": the Python examples (standard library only) and, when node and tests/node/node_modules
+# (`make deps`) are there, the JavaScript ones with the official ollama npm client. Each must exit 0
+# and answer: analyze_image (one and two images, --json), batch_process (a folder with a non-image
+# and a broken image: errors recorded, the rest answered; a second run skips what is done),
+# interactive_chat (piped: /image, two turns, /clear), video_frames (a generated clip, whole and
+# per window).
+#
+# env: SMOLVLM = the smolvlm binary, SMOLVLM_SHARED = the shared folder (golden/). Exit 77 (skip)
+# without the golden files or python3.
+set -euo pipefail
+SMOLVLM=${SMOLVLM:?set SMOLVLM to the smolvlm binary}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+SHARED=${SMOLVLM_SHARED:-$ROOT/../shared}
+G=$SHARED/golden/tiny512
+[[ -f $G/gguf/text-Q8_0.gguf ]] || { echo "SKIP: golden files not found"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: python3 not found"; exit 77; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/smolvlm-examples.XXXXXX")
+PID=
+cleanup() {
+  if [[ -n $PID ]]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; [[ -f $WORK/serve.log ]] && sed 's/^/serve: /' "$WORK/serve.log" >&2; exit 1; }
+
+export OLLAMA_MODELS=$WORK/models SMOLVLM_NO_AUTOSTART=1
+printf 'FROM %s\nFROM %s\nPARAMETER temperature 0\n' "$G/gguf/text-Q8_0.gguf" "$G/gguf/mmproj-F32.gguf" >"$WORK/Modelfile"
+SMOLVLM_HOST=127.0.0.1:1 "$SMOLVLM" create tiny -f "$WORK/Modelfile" >"$WORK/create.log" 2>&1 || fail "create: $(cat "$WORK/create.log")"
+OLLAMA_NUM_PARALLEL=2 "$SMOLVLM" serve --host 127.0.0.1:0 >"$WORK/serve.log" 2>&1 &
+PID=$!
+ADDR=
+for _ in $(seq 100); do
+  ADDR=$(sed -n 's/^smolvlm serve: listening on \([^ ]*\).*/\1/p' "$WORK/serve.log" 2>/dev/null || true)
+  [[ -n $ADDR ]] && break
+  kill -0 "$PID" 2>/dev/null || fail "server exited"
+  sleep 0.1
+done
+[[ -n $ADDR ]] || fail "server did not start"
+export OLLAMA_HOST=http://$ADDR
+IMG=$SHARED/golden/preprocess/images
+PY=$ROOT/examples/python
+nonempty() { [[ -n $(tr -d '[:space:]' <<<"$1") ]] || fail "$2: empty answer"; }
+
+# --- Python ---------------------------------------------------------------------------------------
+out=$(python3 "$PY/analyze_image.py" "$G/inputs/image.png" "What is this?" --model tiny -n 8 --verbose 2>"$WORK/err") \
+  || fail "analyze_image.py: $(cat "$WORK/err")"
+nonempty "$out" analyze_image.py
+grep -q "prompt:" "$WORK/err" || fail "analyze_image.py --verbose: no timings"
+out=$(python3 "$PY/analyze_image.py" "$IMG/synth_300x200.png" "Compare" --image "$IMG/gray_320x240.png" --model tiny \
+  --max-tiles 2 -n 4) || fail "analyze_image.py with two images"
+# --json: the reply is constrained to JSON (a random model may still be cut by -n, so only its start is checked).
+out=$(python3 "$PY/analyze_image.py" "$IMG/synth_300x200.png" --model tiny --json -n 20 --temperature 0.7) \
+  || fail "analyze_image.py --json"
+[[ $out =~ ^[[:space:]]*[\[\{\"0-9tfn-] ]] || fail "analyze_image.py --json: '$out' does not start a JSON value"
+
+mkdir -p "$WORK/photos"
+cp "$IMG/synth_300x200.png" "$IMG/gray_320x240.png" "$IMG/rocket.jpg" "$WORK/photos/"
+echo "not an image" >"$WORK/photos/notes.txt"          # skipped: not a media file name
+head -c 100 "$IMG/rocket.jpg" >"$WORK/photos/broken.jpg"  # the server's error is recorded
+python3 "$ROOT/examples/python/batch_process.py" "$WORK/photos" --model tiny --prompt "What is this?" -n 4 --workers 2 \
+  --output "$WORK/answers.jsonl" 2>"$WORK/err" || fail "batch_process.py: $(cat "$WORK/err")"
+python3 - "$WORK/answers.jsonl" <<'PYCHECK' || fail "batch_process.py output"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+files = {r["file"].rsplit("/", 1)[1]: r for r in recs}
+assert sorted(files) == ["broken.jpg", "gray_320x240.png", "rocket.jpg", "synth_300x200.png"], sorted(files)
+assert "error" in files["broken.jpg"], files["broken.jpg"]
+assert all("answer" in files[f] for f in files if f != "broken.jpg"), recs
+PYCHECK
+python3 "$ROOT/examples/python/batch_process.py" "$WORK/photos" --model tiny -n 4 --output "$WORK/answers.jsonl" 2>"$WORK/err"
+[[ $(wc -l <"$WORK/answers.jsonl") == 5 ]] || fail "batch_process.py resume: only broken.jpg is retried ($(wc -l <"$WORK/answers.jsonl") lines)"
+
+out=$(printf '/image %s\nWhat is this?\nAnd the color?\n/clear\nHello\n' "$IMG/synth_300x200.png" |
+  python3 "$PY/interactive_chat.py" --model tiny -n 6 2>"$WORK/err") || fail "interactive_chat.py: $(cat "$WORK/err")"
+[[ $(grep -c . <<<"$out") -ge 3 ]] || fail "interactive_chat.py: expected three answers, got: $out"
+grep -q "Cleared session context" "$WORK/err" || fail "interactive_chat.py: /clear"
+
+if command -v ffmpeg >/dev/null; then
+  ffmpeg -loglevel error -f lavfi -i testsrc=duration=4:size=160x120:rate=10 -pix_fmt yuv420p "$WORK/clip.mp4"
+  out=$(python3 "$PY/video_frames.py" "$WORK/clip.mp4" --model tiny -n 6) || fail "video_frames.py"
+  nonempty "$out" video_frames.py
+  out=$(python3 "$PY/video_frames.py" "$WORK/clip.mp4" --model tiny -n 4 --segments 2 --duration 4) || fail "video_frames.py --segments"
+  [[ $(grep -c '^00:0[02]-00:0[24]  ' <<<"$out") == 2 ]] || fail "video_frames.py --segments: $out"
+else
+  echo "note: ffmpeg not found, video_frames.py not exercised"
+fi
+
+# --- JavaScript (the ollama npm client from tests/node) --------------------------------------------
+if command -v node >/dev/null && [[ -d $ROOT/tests/node/node_modules/ollama ]]; then
+  mkdir -p "$WORK/js" && cp "$ROOT"/examples/js/*.mjs "$WORK/js/" && ln -s "$ROOT/tests/node/node_modules" "$WORK/js/node_modules"
+  out=$(node "$WORK/js/analyze_image.mjs" "$G/inputs/image.png" "What is this?" --model tiny --num-predict 6) \
+    || fail "analyze_image.mjs"
+  nonempty "$out" analyze_image.mjs
+  node "$WORK/js/batch_process.mjs" "$WORK/photos" --model tiny --num-predict 4 --output "$WORK/js.jsonl" || fail "batch_process.mjs"
+  [[ $(grep -c '"answer"' "$WORK/js.jsonl") == 3 && $(grep -c '"error"' "$WORK/js.jsonl") == 1 ]] || fail "batch_process.mjs output: $(cat "$WORK/js.jsonl")"
+  out=$(printf '/image %s\nWhat is this?\nAnd now?\n' "$IMG/synth_300x200.png" | node "$WORK/js/interactive_chat.mjs" --model tiny --num-predict 6) \
+    || fail "interactive_chat.mjs"
+  [[ $(grep -c . <<<"$out") -ge 2 ]] || fail "interactive_chat.mjs: $out"
+else
+  echo "note: node or tests/node/node_modules missing, JavaScript examples not exercised"
+fi
+kill -0 "$PID" 2>/dev/null || fail "the server died"
+echo "examples: ok"
