@@ -170,6 +170,12 @@ std::shared_ptr<const EncodedMedia> MediaEncoder::file(const std::string& path, 
                                                        kernels::ThreadPool& pool) {
   const std::string data = read_file(path);
   if (detect_image_format(as_bytes(data)) != ImageFormat::kUnknown) return image(as_bytes(data), path, options, pool);
+  try {
+    (void)VideoReader::open(path);  // not an image: a video, or neither
+  } catch (const Error& e) {
+    fail(path, ": neither an image (JPEG, PNG, WebP, GIF or BMP, recognised by their first bytes) nor a video (",
+         e.what(), ")");
+  }
   return video(path, options, pool);
 }
 
