@@ -111,7 +111,7 @@ void check_image_size(const std::string& name, const char* format, int64_t width
   // Both sides fit in int (RgbImage) and the product cannot overflow: limits are <= 2^31 per side.
   if (width > INT32_MAX / 4 || height > INT32_MAX / 4 || width * height > limits.max_pixels) {
     fail(name, ": ", format, " image is ", width, "x", height, " = ", width * height, " pixels, over the limit of ",
-         limits.max_pixels, " (decompression-bomb guard; raise DecodeLimits::max_pixels to allow it)");
+         limits.max_pixels, " (decompression-bomb guard: downscale the image)");
   }
 }
 
