@@ -1,0 +1,39 @@
+// The work list of `smolvlm batch`: PATH arguments (files, folders searched recursively for images
+// and videos by extension, glob patterns a shell left unexpanded) and the per-file prompts of a
+// --prompts file (CSV with file,prompt columns, or JSONL with {"file","prompt"} objects).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace smolvlm::cli {
+
+// One unit of work. `error` is set when the input cannot be run at all (a path that does not
+// exist, a pattern that matches nothing); it becomes that input's error record.
+struct BatchInput {
+  std::string file;    // as given, or as found under a folder / by a pattern
+  std::string prompt;
+  std::string error;
+};
+
+// Image and video extensions a folder search picks up (case-insensitive): jpg jpeg png webp gif
+// bmp, mp4 mkv webm mov avi m4v.
+bool is_media_name(const std::string& path);
+
+// Expands PATH arguments in order: a folder to its media files (recursive, hidden names skipped,
+// sorted), a missing path containing * ? [ to its glob(3) matches (folders among them expanded
+// too), anything else as is (a missing file is an input with its error). Duplicates (the same
+// normalized path) are kept once, at their first place. Prompts are left empty.
+std::vector<BatchInput> expand_inputs(const std::vector<std::string>& paths);
+
+// A --prompts file: .csv (a header naming the columns `file` and `prompt`; RFC 4180 quoting) or
+// .jsonl (one {"file": ..., "prompt": ...} object a line; blank lines ignored). A relative file
+// that does not exist as given but does next to the prompts file is taken from there. Throws
+// Error naming the file and line for anything malformed, or when it lists nothing.
+std::vector<BatchInput> read_prompts_file(const std::string& path);
+
+// The key under which inputs are matched (prompts to PATHs, records to inputs): the path made
+// lexically normal ("./a//b.png" and "a/b.png" are one file).
+std::string path_key(const std::string& path);
+
+}  // namespace smolvlm::cli

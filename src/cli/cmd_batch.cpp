@@ -1,0 +1,372 @@
+// `smolvlm batch MODEL PATH... --prompt TEXT [--output FILE.jsonl|.csv]`: one answer per image or
+// video, as one JSONL / CSV record per input, written as soon as it is done. --parallel N runs N
+// sequences on one loaded model, one thread pool and one DecodeBatcher (their decode steps batched,
+// image encodings and prefills taking the pool in turn, as the server's parallel slots do). A file
+// that fails (unreadable, not an image, deleted meanwhile) gets an error record; the batch goes on.
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <span>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <thread>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/progress.h"
+#include "cli/batch_inputs.h"
+#include "cli/batch_records.h"
+#include "cli/chat_backend.h"
+#include "cli/command.h"
+#include "cli/model_files.h"
+#include "cli/run_settings.h"
+#include "media/image_decode.h"
+#include "runtime/decode_batcher.h"
+#include "runtime/media_encoder.h"
+#include "store/model_store.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/utf8.h"
+
+namespace smolvlm::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct BatchArgs {
+  std::string model;
+  std::string mmproj;
+  std::vector<std::string> paths;
+  std::string prompt;
+  std::string prompts_file;
+  std::string output = "-";
+  bool overwrite = false;
+  bool skip_errors = false;
+  int parallel = 1;
+  RunSettings settings;
+};
+BatchArgs args;
+CLI::App* batch_app = nullptr;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// A stored model's PARAMETER and SYSTEM values, unless the command line set the same thing.
+void apply_model_settings(const ResolvedModel& m, RunSettings& s) {
+  static const std::pair<const char*, const char*> kFlag[] = {
+      {"temperature", "--temperature"},   {"top_k", "--top-k"},
+      {"top_p", "--top-p"},               {"min_p", "--min-p"},
+      {"repeat_penalty", "--repeat-penalty"}, {"repeat_last_n", "--repeat-last-n"},
+      {"presence_penalty", "--presence-penalty"}, {"frequency_penalty", "--frequency-penalty"},
+      {"seed", "--seed"},                 {"num_predict", "--num-predict"},
+      {"num_ctx", "--ctx"},               {"num_thread", "--threads"},
+      {"stop", "--stop"}};
+  for (const auto& [name, flag] : kFlag) {
+    if (!m.params.contains(name) || batch_app->count(flag) > 0) continue;
+    const nlohmann::json& v = m.params[name];
+    for (const nlohmann::json& x : v.is_array() ? v : nlohmann::json::array({v}))
+      s.set_parameter(name, x.is_string() ? x.get<std::string>() : x.dump());
+  }
+  if (batch_app->count("--system") == 0 && !m.system.empty()) s.system = m.system;
+}
+
+// The work list: PATHs (each with --prompt, or its row of --prompts), or the --prompts rows.
+std::vector<BatchInput> list_inputs(const BatchArgs& a) {
+  if (a.prompts_file.empty() && a.prompt.empty()) fail("give --prompt TEXT (for every file) or --prompts FILE");
+  std::vector<BatchInput> table;
+  if (!a.prompts_file.empty()) table = read_prompts_file(a.prompts_file);
+  std::vector<BatchInput> items;
+  std::set<std::pair<std::string, std::string>> seen;
+  if (a.paths.empty()) {
+    if (table.empty()) fail("no inputs: give image / video files, folders or patterns, or --prompts FILE");
+    for (BatchInput& row : table)
+      if (seen.insert({path_key(row.file), row.prompt}).second) items.push_back(std::move(row));
+    return items;
+  }
+  std::multimap<std::string, std::string> prompts;  // path_key -> prompt, in file order
+  for (const BatchInput& row : table) prompts.emplace(path_key(row.file), row.prompt);
+  for (BatchInput& in : expand_inputs(a.paths)) {
+    const auto [lo, hi] = prompts.equal_range(path_key(in.file));
+    if (lo == hi) {
+      if (a.prompt.empty() && in.error.empty()) in.error = cat("no prompt for this file in ", a.prompts_file);
+      in.prompt = a.prompt;
+      items.push_back(std::move(in));
+    }
+    for (auto it = lo; it != hi; ++it)
+      if (seen.insert({it->first, it->second}).second) items.push_back({in.file, it->second, in.error});
+  }
+  if (items.empty()) {
+    std::string list;
+    for (const std::string& p : a.paths) list += (list.empty() ? "" : ", ") + p;
+    fail("no images or videos found in ", list);
+  }
+  return items;
+}
+
+// Why a path cannot be read as a media file, or "" when it is a regular file.
+std::string unreadable_reason(const std::string& path) {
+  std::error_code ec;
+  const fs::file_status link = fs::symlink_status(path, ec);
+  if (!fs::exists(link)) return "no such file (missing, or deleted after the batch started)";
+  const fs::file_status st = fs::status(path, ec);
+  if (!fs::exists(st)) return "a broken symbolic link (its target does not exist)";
+  if (fs::is_directory(st)) return "a folder, not an image or video file";
+  if (!fs::is_regular_file(st)) return "not a regular file (a FIFO, socket or device)";
+  return "";
+}
+
+// Whether a file named as an image holds one (else the video decoder would judge it, and say less).
+bool image_name(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp" || ext == ".gif" || ext == ".bmp";
+}
+void check_image_content(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) fail("cannot read the file: ", std::strerror(errno));
+  uint8_t head[64];
+  const size_t n = std::fread(head, 1, sizeof head, f);
+  std::fclose(f);
+  if (n == 0) fail("an empty file");
+  if (detect_image_format(std::span<const uint8_t>(head, n)) == ImageFormat::kUnknown)
+    fail("not an image: the content is not JPEG, PNG, WebP, GIF or BMP (whatever its name says)");
+}
+
+std::string_view trim_front(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t'))
+    s.remove_prefix(1);
+  return s;
+}
+
+// What the N workers share.
+struct Shared {
+  std::shared_ptr<const LoadedModel> model;
+  const RunSettings* settings = nullptr;
+  kernels::ThreadPool* pool = nullptr;
+  std::shared_ptr<DecodeBatcher> batcher;  // null with one worker
+  MediaEncoder* media = nullptr;
+  BatchOutput* out = nullptr;
+  Progress* progress = nullptr;
+  const std::vector<BatchInput>* todo = nullptr;
+  std::atomic<size_t> next{0};
+  std::atomic<size_t> ok{0}, errors{0};
+  std::atomic<int64_t> eval_tokens{0};
+  std::mutex fatal_mu;
+  std::exception_ptr fatal;  // an output write failed: the batch stops
+  std::atomic<bool> stop{false};
+
+  void with_pool(const std::function<void()>& fn) {
+    if (batcher) batcher->exclusive(fn);
+    else fn();
+  }
+};
+
+// Runs one input in `session`; never throws (a failure is the record's error).
+BatchRecord run_one(Shared& sh, Session& session, const BatchInput& in) {
+  const auto t0 = Clock::now();
+  BatchRecord rec;
+  rec.file = in.file;
+  rec.prompt = in.prompt;
+  try {
+    if (!in.error.empty()) fail(in.error);
+    if (const std::string why = unreadable_reason(in.file); !why.empty()) fail(why);
+    if (image_name(in.file)) check_image_content(in.file);
+    tok::utf8_validate(in.prompt, "the prompt");
+    const RunSettings& s = *sh.settings;
+    std::shared_ptr<const EncodedMedia> media;
+    sh.with_pool([&] {
+      const auto te = Clock::now();
+      media = sh.media->file(in.file, s.media, *sh.pool);
+      rec.encode_s = seconds_since(te);
+    });
+    std::vector<ChatMessage> messages;
+    if (!s.system.empty()) messages.push_back(ChatMessage::text("system", s.system));
+    messages.push_back({"user",
+                        {media->kind == EncodedMedia::Kind::kVideo ? ChatItem::video() : ChatItem::image(),
+                         ChatItem::make_text(in.prompt)}});
+    const std::shared_ptr<const EncodedMedia> items[] = {media};
+    const Prompt prompt = build_prompt(sh.model->tokenizer(), render_chat(messages, true), items);
+    session.reset();  // each file on its own, as `smolvlm run` answers it
+    const GenerateResult r = session.generate(prompt, s.generate, [](std::string_view) { return true; });
+    rec.answer = std::string(trim_front(r.text));
+    rec.done_reason = done_reason_name(r.reason);
+    rec.prompt_tokens = r.prompt_tokens;
+    rec.eval_tokens = r.eval_tokens;
+    rec.prompt_s = r.prompt_seconds;
+    rec.eval_s = r.eval_seconds;
+  } catch (const std::exception& e) {
+    rec.error = e.what();
+    if (rec.error.starts_with(in.file + ": ")) rec.error.erase(0, in.file.size() + 2);  // the record names it
+    if (rec.error.empty()) rec.error = "failed";
+  }
+  rec.total_s = seconds_since(t0);
+  return rec;
+}
+
+void worker(Shared& sh, const SessionOptions& options) {
+  try {
+    Session session(sh.model, options, *sh.pool);
+    while (!sh.stop) {
+      const size_t k = sh.next++;
+      if (k >= sh.todo->size()) break;
+      const BatchRecord rec = run_one(sh, session, (*sh.todo)[k]);
+      sh.out->write(rec);
+      if (rec.error.empty()) {
+        ++sh.ok;
+        sh.eval_tokens += rec.eval_tokens;
+      } else {
+        ++sh.errors;
+        std::fprintf(stderr, "%serror: %s: %s\n", ::isatty(2) ? "\r\033[K" : "", rec.file.c_str(), rec.error.c_str());
+      }
+      sh.progress->advance(1, fs::path(rec.file).filename().string());
+    }
+  } catch (...) {  // the output cannot be written (or no session could be made): stop everyone
+    std::lock_guard<std::mutex> lock(sh.fatal_mu);
+    if (!sh.fatal) sh.fatal = std::current_exception();
+    sh.stop = true;
+  }
+}
+
+int run_batch(BatchArgs& a) {
+  const auto t0 = Clock::now();
+  if (a.parallel < 1) fail("--parallel must be at least 1, got ", a.parallel);
+  const std::vector<BatchInput> items = list_inputs(a);
+  BatchOutput::Keys keys;
+  for (const BatchInput& in : items) keys.insert({path_key(in.file), in.prompt});
+  BatchOutput out(a.output, a.overwrite, a.skip_errors, keys);
+  std::vector<BatchInput> todo;
+  for (const BatchInput& in : items)
+    if (!out.done(in.file, in.prompt)) todo.push_back(in);
+  const size_t skipped = items.size() - todo.size();
+  const std::string where = a.output.empty() || a.output == "-" ? "" : cat(" -> ", a.output);
+  if (todo.empty()) {
+    std::fprintf(stderr, "batch: nothing to do, all %zu inputs already have a record%s\n", items.size(), where.c_str());
+    return 0;
+  }
+
+  ModelFiles files;
+  if (const std::optional<ResolvedModel> stored = try_resolve(a.model)) {
+    files = {stored->text_path, a.mmproj.empty() ? stored->mmproj_path : a.mmproj};
+    apply_model_settings(*stored, a.settings);
+  } else {
+    files = resolve_model_files(a.model, a.mmproj);
+  }
+  if (files.mmproj.empty())
+    fail(files.text, " is a text model: a batch of images and videos needs its vision projector (--mmproj "
+         "mmproj-….gguf, or name the folder holding both files)");
+  tok::utf8_validate(a.settings.system, "the system message");
+
+  Shared sh;
+  sh.model = LoadedModel::load(files.text, files.mmproj);
+  const int workers = static_cast<int>(std::min<size_t>(static_cast<size_t>(a.parallel), todo.size()));
+  kernels::ThreadPool pool(a.settings.threads);
+  MediaEncoder media(sh.model);
+  Progress progress("batch", todo.size());
+  SessionOptions options;
+  options.n_ctx = a.settings.num_ctx;
+  options.kv_type = a.settings.kv_type == "f32" ? GgmlType::F32 : GgmlType::F16;
+  if (workers > 1) options.batcher = sh.batcher = std::make_shared<DecodeBatcher>(sh.model, pool, workers);
+  sh.settings = &a.settings;
+  sh.pool = &pool;
+  sh.media = &media;
+  sh.out = &out;
+  sh.progress = &progress;
+  sh.todo = &todo;
+
+  const auto t_run = Clock::now();
+  std::vector<std::thread> threads;
+  for (int k = 1; k < workers; ++k) threads.emplace_back(worker, std::ref(sh), std::cref(options));
+  worker(sh, options);
+  for (std::thread& t : threads) t.join();
+  progress.finish();
+  if (sh.fatal) std::rethrow_exception(sh.fatal);
+
+  const double run_s = seconds_since(t_run), wall = seconds_since(t0);
+  const int64_t tokens = sh.eval_tokens;
+  std::string dropped;
+  if (sh.batcher && sh.batcher->passes() > 0)
+    dropped = cat(" (mean decode batch ", fixed_trimmed(double(sh.batcher->steps()) / double(sh.batcher->passes()), 2), ")");
+  if (out.dropped_errors() > 0) dropped += cat(" (", out.dropped_errors(), " earlier errors retried)");
+  std::fprintf(stderr, "batch: %zu ok, %zu errors, %zu skipped (already done) in %.2fs; %lld tokens generated, %.1f tokens/s, "
+               "parallel %d%s%s\n",
+               sh.ok.load(), sh.errors.load(), skipped, wall, static_cast<long long>(tokens),
+               run_s > 0 ? static_cast<double>(tokens) / run_s : 0.0, workers, dropped.c_str(), where.c_str());
+  return 0;
+}
+
+const CommandRegistrar kRegistrar{Command{
+    "batch",
+    [](CLI::App& app) {
+      CLI::App* sub = app.add_subcommand("batch", "Answer a prompt for many images or videos: one record per file");
+      batch_app = sub;
+      sub->footer(
+          "PATHs are files, folders (searched recursively for .jpg .jpeg .png .webp .gif .bmp .mp4 .mkv .webm .mov\n"
+          ".avi .m4v; sorted; hidden names skipped) or quoted glob patterns. --prompts FILE gives a prompt per file\n"
+          "(.csv with the columns file,prompt; .jsonl with {\"file\": ..., \"prompt\": ...}); without PATHs its\n"
+          "files are the inputs. Each record is written and flushed when its file is done (JSONL on stdout unless\n"
+          "--output names a .jsonl or .csv file). An existing output is resumed: files that have a record are\n"
+          "skipped, error records are retried (unless --skip-errors); --overwrite starts afresh. A file that\n"
+          "cannot be run gets a record with its \"error\" and the batch goes on. --parallel N answers N files at\n"
+          "a time on one loaded model, their decode steps batched. Sampling defaults are Ollama's (temperature\n"
+          "0.8, top_k 40, top_p 0.9); --temperature 0 is greedy, --seed makes sampling repeatable per file.");
+      RunSettings& s = args.settings;
+      SamplerParams& p = s.generate.sampling;
+      sub->add_option("model", args.model,
+                      "A model in the store (smolvlm2:256m), a text GGUF file (with --mmproj), or a folder holding "
+                      "the text and mmproj GGUFs")
+          ->required();
+      sub->add_option("paths", args.paths, "Image / video files, folders or glob patterns");
+      sub->add_option("-p,--prompt", args.prompt, "The prompt for every file (the fallback with --prompts)");
+      sub->add_option("--prompts", args.prompts_file, "A prompt per file: FILE.csv (file,prompt) or FILE.jsonl");
+      sub->add_option("-o,--output", args.output, "FILE.jsonl or FILE.csv (default: JSONL on stdout)");
+      sub->add_flag("--overwrite", args.overwrite, "Start the output afresh instead of resuming it");
+      sub->add_flag("--skip-errors", args.skip_errors, "On resume, keep error records instead of retrying them");
+      sub->add_option("--parallel", args.parallel, "Files answered at a time (sequences sharing the model)")
+          ->capture_default_str();
+      sub->add_option("--mmproj", args.mmproj, "Vision projector GGUF")->check(CLI::ExistingFile);
+      sub->add_option("--system", s.system, "System message");
+      sub->add_option("--max-tiles", s.media.max_tiles, "At most this many tiles per image (0 = full resolution)")
+          ->check(CLI::NonNegativeNumber);
+      sub->add_flag("--no-split", [&s](int64_t) { s.media.split = false; }, "One global frame per image");
+      sub->add_option("--video-fps", s.media.video_fps, "Video frames sampled per second")->capture_default_str();
+      sub->add_option("--video-max-frames", s.media.video_max_frames, "At most this many video frames")
+          ->capture_default_str();
+      sub->add_option("--temperature", p.temperature, "Sampling temperature; 0 = greedy")->capture_default_str();
+      sub->add_option("--top-k", p.top_k, "Keep the k most likely tokens; 0 = off")->capture_default_str();
+      sub->add_option("--top-p", p.top_p, "Nucleus sampling threshold; 1 = off")->capture_default_str();
+      sub->add_option("--min-p", p.min_p, "Drop tokens below min_p x the top probability")->capture_default_str();
+      sub->add_option("--repeat-penalty", p.repeat_penalty, "Penalty for repeated tokens; 1 = off")
+          ->capture_default_str();
+      sub->add_option("--repeat-last-n", p.repeat_last_n, "Tokens the penalties look back; 0 = off, -1 = all")
+          ->capture_default_str();
+      sub->add_option("--presence-penalty", p.presence_penalty, "Subtracted once from seen tokens")
+          ->capture_default_str();
+      sub->add_option("--frequency-penalty", p.frequency_penalty, "Subtracted per occurrence of seen tokens")
+          ->capture_default_str();
+      sub->add_option("--seed", p.seed, "Random seed; -1 = random")->capture_default_str();
+      sub->add_option("-n,--num-predict", s.generate.num_predict, "Most tokens per answer; -1 = no limit")
+          ->capture_default_str();
+      sub->add_option("--stop", s.generate.stop, "Stop string (repeatable)")
+          ->allow_extra_args(false)
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      sub->add_option("--threads,-t", s.threads, "Threads (default: physical cores)")->check(CLI::NonNegativeNumber);
+      sub->add_option("--ctx,-c", s.num_ctx, "Context size per sequence (default: min(trained, 4096))")
+          ->check(CLI::NonNegativeNumber);
+      sub->add_option("--kv-type", s.kv_type, "KV cache type")->check(CLI::IsMember({"f16", "f32"}))
+          ->capture_default_str();
+      sub->add_option_function<std::string>(
+             "--format", [&s](const std::string&) { s.generate.json = JsonKind::kAny; },
+             "Response format: json (each answer is one JSON value)")
+          ->check(CLI::IsMember({"json"}));
+      return sub;
+    },
+    [] { return run_batch(args); },
+    12,
+    {}}};
+
+}  // namespace
+}  // namespace smolvlm::cli
