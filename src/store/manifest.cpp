@@ -1,5 +1,7 @@
 #include "store/manifest.h"
 
+#include <cmath>
+
 #include <openssl/evp.h>
 
 #include "base/error.h"
@@ -57,7 +59,25 @@ std::string sha256_digest(const std::string& bytes) {
   return s;
 }
 
-std::string go_json(const nlohmann::ordered_json& j) {
+namespace {
+
+// Go's encoding/json writes a whole float64 without a fraction ("0", "1", "4096"); nlohmann writes
+// "0.0". Other floats print the same in both (shortest round-trip digits, exponent below 1e-6 and
+// from 1e21 on).
+void go_numbers(nlohmann::ordered_json& j) {
+  if (j.is_number_float()) {
+    const double v = j.get<double>();
+    if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e18) j = static_cast<int64_t>(v);
+  } else if (j.is_structured()) {
+    for (auto& e : j) go_numbers(e);
+  }
+}
+
+}  // namespace
+
+std::string go_json(const nlohmann::ordered_json& in) {
+  nlohmann::ordered_json j = in;
+  go_numbers(j);
   const std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   // '<', '>', '&' and U+2028/U+2029 only occur inside strings in a dump, so a plain rewrite is safe.
   std::string out;

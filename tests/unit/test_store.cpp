@@ -467,3 +467,24 @@ TEST(Store, TryResolveLeavesPathsAlone) {
 
 }  // namespace
 }  // namespace smolvlm
+
+namespace smolvlm {
+namespace {
+
+// Blobs must hash like Ollama's: Go's encoding/json writes whole floats without a fraction and
+// escapes <, >, & in strings.
+TEST(StoreGoJson, NumbersAndEscapesAsGoWritesThem) {
+  nlohmann::ordered_json j;
+  j["temperature"] = 0.0;
+  j["top_p"] = 0.9;
+  j["num_ctx"] = 4096.0;
+  j["list"] = {1.5, 2.0, -3.0};
+  j["tiny"] = 1e-7;
+  j["stop"] = {"<end_of_utterance>"};
+  EXPECT_EQ(go_json(j),
+            "{\"temperature\":0,\"top_p\":0.9,\"num_ctx\":4096,\"list\":[1.5,2,-3],\"tiny\":1e-07,"
+            "\"stop\":[\"\\u003cend_of_utterance\\u003e\"]}\n");
+}
+
+}  // namespace
+}  // namespace smolvlm
