@@ -23,6 +23,7 @@
 #include "cli/batch_records.h"
 #include "cli/chat_backend.h"
 #include "cli/command.h"
+#include "cli/run_options.h"
 #include "cli/model_files.h"
 #include "cli/run_settings.h"
 #include "media/image_decode.h"
@@ -54,25 +55,6 @@ BatchArgs args;
 CLI::App* batch_app = nullptr;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// A stored model's PARAMETER and SYSTEM values, unless the command line set the same thing.
-void apply_model_settings(const ResolvedModel& m, RunSettings& s) {
-  static const std::pair<const char*, const char*> kFlag[] = {
-      {"temperature", "--temperature"},   {"top_k", "--top-k"},
-      {"top_p", "--top-p"},               {"min_p", "--min-p"},
-      {"repeat_penalty", "--repeat-penalty"}, {"repeat_last_n", "--repeat-last-n"},
-      {"presence_penalty", "--presence-penalty"}, {"frequency_penalty", "--frequency-penalty"},
-      {"seed", "--seed"},                 {"num_predict", "--num-predict"},
-      {"num_ctx", "--ctx"},               {"num_thread", "--threads"},
-      {"stop", "--stop"}};
-  for (const auto& [name, flag] : kFlag) {
-    if (!m.params.contains(name) || batch_app->count(flag) > 0) continue;
-    const nlohmann::json& v = m.params[name];
-    for (const nlohmann::json& x : v.is_array() ? v : nlohmann::json::array({v}))
-      s.set_parameter(name, x.is_string() ? x.get<std::string>() : x.dump());
-  }
-  if (batch_app->count("--system") == 0 && !m.system.empty()) s.system = m.system;
-}
 
 // The work list: PATHs (each with --prompt, or its row of --prompts), or the --prompts rows.
 std::vector<BatchInput> list_inputs(const BatchArgs& a) {
@@ -251,7 +233,7 @@ int run_batch(BatchArgs& a) {
   ModelFiles files;
   if (const std::optional<ResolvedModel> stored = try_resolve(a.model)) {
     files = {stored->text_path, a.mmproj.empty() ? stored->mmproj_path : a.mmproj};
-    apply_model_settings(*stored, a.settings);
+    apply_model_settings(*stored, *batch_app, a.settings);
   } else {
     files = resolve_model_files(a.model, a.mmproj);
   }
@@ -314,7 +296,6 @@ const CommandRegistrar kRegistrar{Command{
           "a time on one loaded model, their decode steps batched. Sampling defaults are Ollama's (temperature\n"
           "0.8, top_k 40, top_p 0.9); --temperature 0 is greedy, --seed makes sampling repeatable per file.");
       RunSettings& s = args.settings;
-      SamplerParams& p = s.generate.sampling;
       sub->add_option("model", args.model,
                       "A model in the store (smolvlm2:256m), a text GGUF file (with --mmproj), or a folder holding "
                       "the text and mmproj GGUFs")
@@ -328,40 +309,8 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("--parallel", args.parallel, "Files answered at a time (sequences sharing the model)")
           ->capture_default_str();
       sub->add_option("--mmproj", args.mmproj, "Vision projector GGUF")->check(CLI::ExistingFile);
-      sub->add_option("--system", s.system, "System message");
-      sub->add_option("--max-tiles", s.media.max_tiles, "At most this many tiles per image (0 = full resolution)")
-          ->check(CLI::NonNegativeNumber);
-      sub->add_flag("--no-split", [&s](int64_t) { s.media.split = false; }, "One global frame per image");
-      sub->add_option("--video-fps", s.media.video_fps, "Video frames sampled per second")->capture_default_str();
-      sub->add_option("--video-max-frames", s.media.video_max_frames, "At most this many video frames")
-          ->capture_default_str();
-      sub->add_option("--temperature", p.temperature, "Sampling temperature; 0 = greedy")->capture_default_str();
-      sub->add_option("--top-k", p.top_k, "Keep the k most likely tokens; 0 = off")->capture_default_str();
-      sub->add_option("--top-p", p.top_p, "Nucleus sampling threshold; 1 = off")->capture_default_str();
-      sub->add_option("--min-p", p.min_p, "Drop tokens below min_p x the top probability")->capture_default_str();
-      sub->add_option("--repeat-penalty", p.repeat_penalty, "Penalty for repeated tokens; 1 = off")
-          ->capture_default_str();
-      sub->add_option("--repeat-last-n", p.repeat_last_n, "Tokens the penalties look back; 0 = off, -1 = all")
-          ->capture_default_str();
-      sub->add_option("--presence-penalty", p.presence_penalty, "Subtracted once from seen tokens")
-          ->capture_default_str();
-      sub->add_option("--frequency-penalty", p.frequency_penalty, "Subtracted per occurrence of seen tokens")
-          ->capture_default_str();
-      sub->add_option("--seed", p.seed, "Random seed; -1 = random")->capture_default_str();
-      sub->add_option("-n,--num-predict", s.generate.num_predict, "Most tokens per answer; -1 = no limit")
-          ->capture_default_str();
-      sub->add_option("--stop", s.generate.stop, "Stop string (repeatable)")
-          ->allow_extra_args(false)
-          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-      sub->add_option("--threads,-t", s.threads, "Threads (default: physical cores)")->check(CLI::NonNegativeNumber);
-      sub->add_option("--ctx,-c", s.num_ctx, "Context size per sequence (default: min(trained, 4096))")
-          ->check(CLI::NonNegativeNumber);
-      sub->add_option("--kv-type", s.kv_type, "KV cache type")->check(CLI::IsMember({"f16", "f32"}))
-          ->capture_default_str();
-      sub->add_option_function<std::string>(
-             "--format", [&s](const std::string&) { s.generate.json = JsonKind::kAny; },
-             "Response format: json (each answer is one JSON value)")
-          ->check(CLI::IsMember({"json"}));
+      add_media_options(sub, s);
+      add_generation_options(sub, s);
       return sub;
     },
     [] { return run_batch(args); },

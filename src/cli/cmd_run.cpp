@@ -16,6 +16,7 @@
 #include "cli/line_reader.h"
 #include "cli/model_files.h"
 #include "cli/remote_chat.h"
+#include "cli/run_options.h"
 #include "cli/server_autostart.h"
 #include "cli/server_client.h"
 #include "store/model_store.h"
@@ -34,25 +35,6 @@ struct RunArgs {
 };
 RunArgs args;
 CLI::App* run_app = nullptr;
-
-// A stored model's PARAMETER and SYSTEM values, unless the command line set the same thing.
-void apply_model_settings(const ResolvedModel& m, RunSettings& s) {
-  static const std::pair<const char*, const char*> kFlag[] = {
-      {"temperature", "--temperature"},     {"top_k", "--top-k"},
-      {"top_p", "--top-p"},                 {"min_p", "--min-p"},
-      {"repeat_penalty", "--repeat-penalty"}, {"repeat_last_n", "--repeat-last-n"},
-      {"presence_penalty", "--presence-penalty"}, {"frequency_penalty", "--frequency-penalty"},
-      {"seed", "--seed"},                   {"num_predict", "--num-predict"},
-      {"num_ctx", "--ctx"},                 {"num_thread", "--threads"},
-      {"stop", "--stop"}};
-  for (const auto& [name, flag] : kFlag) {
-    if (!m.params.contains(name) || run_app->count(flag) > 0) continue;
-    const nlohmann::json& v = m.params[name];
-    for (const nlohmann::json& x : v.is_array() ? v : nlohmann::json::array({v}))
-      s.set_parameter(name, x.is_string() ? x.get<std::string>() : x.dump());
-  }
-  if (run_app->count("--system") == 0 && !m.system.empty()) s.system = m.system;
-}
 
 // One answer (a prompt given) or the interactive chat.
 int converse(ChatBackend& chat, const std::string& prompt, const std::vector<std::string>& media) {
@@ -87,7 +69,7 @@ int run_model(RunArgs& a) {
   ModelFiles files;
   if (const std::optional<ResolvedModel> stored = try_resolve(a.model)) {  // a name in the model store
     files = {stored->text_path, a.mmproj.empty() ? stored->mmproj_path : a.mmproj};
-    apply_model_settings(*stored, a.settings);
+    apply_model_settings(*stored, *run_app, a.settings);
   } else {
     files = resolve_model_files(a.model, a.mmproj);
   }
@@ -115,7 +97,6 @@ const CommandRegistrar kRegistrar{Command{
           "in the background (log: next to the store, e.g. ~/.ollama/logs/server.log; SMOLVLM_NO_AUTOSTART=1\n"
           "prevents it) and runs the model; else it runs in this process. --local always runs it here.");
       RunSettings& s = args.settings;
-      SamplerParams& p = s.generate.sampling;
       sub->add_option("model", args.model,
                       "A model in the store (smolvlm2:256m), a text GGUF file, or a folder holding the text and "
                       "mmproj GGUFs")
@@ -132,46 +113,12 @@ const CommandRegistrar kRegistrar{Command{
           ->check(CLI::ExistingFile)
           ->allow_extra_args(false)
           ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-      sub->add_option("--max-tiles", s.media.max_tiles,
-                      "At most this many tiles per image (fewer image tokens; 0 = full resolution)")
-          ->check(CLI::NonNegativeNumber);
-      sub->add_flag("--no-split", [&s](int64_t) { s.media.split = false; },
-                    "One global frame per image instead of tiles + global view");
-      sub->add_option("--video-fps", s.media.video_fps, "Video frames sampled per second")->capture_default_str();
-      sub->add_option("--video-max-frames", s.media.video_max_frames, "At most this many video frames")
-          ->capture_default_str();
-      sub->add_option("--temperature", p.temperature, "Sampling temperature; 0 = greedy")->capture_default_str();
-      sub->add_option("--top-k", p.top_k, "Keep the k most likely tokens; 0 = off")->capture_default_str();
-      sub->add_option("--top-p", p.top_p, "Nucleus sampling threshold; 1 = off")->capture_default_str();
-      sub->add_option("--min-p", p.min_p, "Drop tokens below min_p x the top probability")->capture_default_str();
-      sub->add_option("--repeat-penalty", p.repeat_penalty, "Penalty for repeated tokens; 1 = off")
-          ->capture_default_str();
-      sub->add_option("--repeat-last-n", p.repeat_last_n, "Tokens the penalties look back; 0 = off, -1 = all")
-          ->capture_default_str();
-      sub->add_option("--presence-penalty", p.presence_penalty, "Subtracted once from seen tokens")
-          ->capture_default_str();
-      sub->add_option("--frequency-penalty", p.frequency_penalty, "Subtracted per occurrence of seen tokens")
-          ->capture_default_str();
-      sub->add_option("--seed", p.seed, "Random seed; -1 = random")->capture_default_str();
-      sub->add_option("-n,--num-predict", s.generate.num_predict, "Most tokens to generate; -1 = no limit")
-          ->capture_default_str();
-      sub->add_option("--stop", s.generate.stop, "Stop string (repeatable); never printed")
-          ->allow_extra_args(false)
-          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-      sub->add_option("--system", s.system, "System message");
-      sub->add_option("--threads,-t", s.threads, "Threads (default: physical cores)")->check(CLI::NonNegativeNumber);
-      sub->add_option("--ctx,-c", s.num_ctx, "Context size in tokens (default: min(trained, 4096))")
-          ->check(CLI::NonNegativeNumber);
-      sub->add_option("--kv-type", s.kv_type, "KV cache type")->check(CLI::IsMember({"f16", "f32"}))
-          ->capture_default_str();
+      add_media_options(sub, s);
+      add_generation_options(sub, s);
       sub->add_flag("--local", args.local,
                     "Run the model in this process: no server is used or started (by default a model name is "
                     "run by the server at SMOLVLM_HOST / OLLAMA_HOST, started in the background when none answers)");
       sub->add_flag("--verbose", s.verbose, "Print timings after each reply (Ollama's fields, on stderr)");
-      sub->add_option_function<std::string>(
-             "--format", [&s](const std::string&) { s.generate.json = JsonKind::kAny; },
-             "Response format: json (each reply is one JSON value, enforced by constrained decoding)")
-          ->check(CLI::IsMember({"json"}));
       return sub;
     },
     [] { return run_model(args); },

@@ -1,0 +1,21 @@
+// The generation and media flags `run` and `batch` share (Ollama's option names and defaults, see
+// run_settings.h), and a stored model's PARAMETER / SYSTEM values applied under them.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "cli/run_settings.h"
+#include "store/model_store.h"
+
+namespace smolvlm::cli {
+
+// --max-tiles --no-split --video-fps --video-max-frames
+void add_media_options(CLI::App* sub, RunSettings& s);
+// --temperature --top-k --top-p --min-p --repeat-penalty --repeat-last-n --presence-penalty
+// --frequency-penalty --seed -n/--num-predict --stop --system --threads/-t --ctx/-c --kv-type --format
+void add_generation_options(CLI::App* sub, RunSettings& s);
+
+// The model's PARAMETERs and SYSTEM, except where the command line (`sub`) set the same thing.
+void apply_model_settings(const ResolvedModel& m, const CLI::App& sub, RunSettings& s);
+
+}  // namespace smolvlm::cli
