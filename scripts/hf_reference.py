@@ -28,6 +28,7 @@ config (2048/512 and 1536/384, split and not), the tile grid and each uint8 tile
 processor produces it.
 
 usage: scripts/hf_reference.py [--shared ../shared] [--out tests/data/hf]
+       scripts/hf_reference.py --checkpoint DIR --image IMG [--name NAME] [--out OUT]   (any checkpoint, the same dumps)
 (Full tiles use identity vision position ids, spec §3.3, so none are stored.) tests/unit/test_hf_parity.cpp
 compares our engine with these files. SmolVLMProcessor refuses to load without the num2words package,
 which only video prompts call; where it is missing a stand-in for English cardinals 0..99 is used.
@@ -257,11 +258,28 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--shared", default=os.path.join(here, "..", "..", "shared"))
     ap.add_argument("--out", default=os.path.join(here, "..", "tests", "data", "hf"))
+    ap.add_argument("--checkpoint", help="instead of the golden tiny models: this SmolVLM checkpoint folder "
+                    "(e.g. a real-shape one from golden/tools/make_tiny_model.py), with --image")
+    ap.add_argument("--image", help="with --checkpoint: the image asked about")
+    ap.add_argument("--name", default="checkpoint", help="with --checkpoint: the output sub-folder")
     a = ap.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(max(1, min(8, os.cpu_count() or 1)))
     os.makedirs(a.out, exist_ok=True)
     second = os.path.join(a.shared, "golden", "preprocess", "images", "synth_300x200.png")
+    if a.checkpoint:
+        meta = {"transformers": transformers.__version__, "torch": torch.__version__, "device": "cpu",
+                "dtype": "float32", "attn_implementation": "eager", "checkpoint": a.checkpoint}
+        try:
+            run_model(a.checkpoint, a.image, second, a.shared, os.path.join(a.out, a.name), meta)
+        except Exception:
+            meta["error"] = traceback.format_exc()
+            print(meta["error"])
+        os.makedirs(os.path.join(a.out, a.name), exist_ok=True)
+        with open(os.path.join(a.out, a.name, "meta.json"), "w") as f:
+            json.dump(meta, f, indent=1)
+        print("wrote", os.path.join(a.out, a.name), flush=True)
+        return
     dirs = []
     for name in ("tiny512", "tiny384"):
         g = os.path.join(a.shared, "golden", name)

@@ -218,6 +218,58 @@ TEST_P(HfModel, TextPromptLogitsAndGreedyMatchTransformers) {
   }
 }
 
+// The same comparison at the real SmolVLM2-256M shapes, opt-in (the checkpoint is 513 MB):
+// SMOLVLM_HF_REAL=DIR holding text.gguf + mmproj.gguf (`smolvlm convert --outtype f32` of
+// `golden/tools/make_tiny_model.py real256m 1 …`) and hf/ (`scripts/hf_reference.py --checkpoint … --image
+// golden/preprocess/images/synth_300x200.png --name hf` on that checkpoint). Measured 2026-11-26: see the
+// tolerances below.
+TEST(HfParityRealShapes, ImagePromptMatchesTransformers) {
+  const char* dir_env = std::getenv("SMOLVLM_HF_REAL");
+  if (dir_env == nullptr || *dir_env == '\0') GTEST_SKIP() << "SMOLVLM_HF_REAL is not set";
+  SMOLVLM_REQUIRE_SHARED("golden/preprocess/images/synth_300x200.png");
+  const std::filesystem::path dir(dir_env);
+  const auto model = LoadedModel::load((dir / "text.gguf").string(), (dir / "mmproj.gguf").string());
+  kernels::ThreadPool pool(2);
+  MediaEncoder media(model);
+  const auto img = media.file(shared_path("golden/preprocess/images/synth_300x200.png").string(), {}, pool);
+  const std::vector<std::shared_ptr<const EncodedMedia>> items = {img};
+  const Prompt prompt = build_prompt(model->tokenizer(), render_chat(kDescribe), items);
+  EXPECT_EQ(prompt.ids, load_npy(dir / "hf/input_ids.npy").i32());
+
+  // Connector output of the first and the global tile.
+  const auto ref_emb = load_npy(dir / "hf/image_embeds.npy").f32();
+  const int64_t per = img->tokens_per_frame * img->n_embd;
+  for (int k = 0; k < 2; ++k) {
+    const int64_t t = k == 0 ? 0 : img->n_frames - 1;
+    const double d = rel_diff({img->embeddings.data() + t * per, static_cast<size_t>(per)},
+                              {ref_emb.data() + k * per, static_cast<size_t>(per)});
+    std::printf("  real256m tile %lld: connector output vs transformers %.2e\n", static_cast<long long>(t), d);
+    EXPECT_LE(d, 1e-4);
+  }
+  std::vector<EmbeddingSpan> spans;
+  for (const PromptMedia& m : prompt.media) spans.push_back({m.first, m.n, m.rows});
+  const TextModel& text = model->text();
+  const auto ref_greedy = load_npy(dir / "hf/greedy.npy").i32();
+  const auto ref_gen = load_npy(dir / "hf/gen_logits.npy").f32();
+  const int64_t V = text.config().n_vocab, G = static_cast<int64_t>(ref_greedy.size());
+  TextStateOptions o;
+  o.kv_type = GgmlType::F32;
+  o.n_ctx = static_cast<int64_t>(prompt.ids.size()) + G;
+  TextState state = text.new_state(o);
+  std::vector<float> last(static_cast<size_t>(V));
+  text.forward(TextInput::tokens(prompt.ids, spans), state, LogitRows::kLast, last.data(), pool);
+  const double d_last = rel_diff(last, load_npy(dir / "hf/logits_last.npy").f32());
+  std::vector<float> gen;
+  const std::vector<int32_t> ours = greedy_continuation(text, state, last, G, pool, &gen);
+  double worst = d_last;
+  for (int64_t s = 1; s < G && ours[static_cast<size_t>(s - 1)] == ref_greedy[static_cast<size_t>(s - 1)]; ++s)
+    worst = std::max(worst, rel_diff({gen.data() + (s - 1) * V, static_cast<size_t>(V)},
+                                     {ref_gen.data() + s * V, static_cast<size_t>(V)}));
+  std::printf("  real256m: logits after the prompt %.2e, worst over the greedy steps %.2e\n", d_last, worst);
+  EXPECT_LE(worst, 1e-4);
+  EXPECT_EQ(ours, ref_greedy);
+}
+
 INSTANTIATE_TEST_SUITE_P(Golden, HfModel, ::testing::ValuesIn(kModels),
                          [](const ::testing::TestParamInfo<Model>& i) { return std::string(i.param.name); });
 
