@@ -76,6 +76,7 @@ from transformers import AutoProcessor, SmolVLMForConditionalGeneration
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 G_STEPS = 24
+DEVICE = "cpu"  # --device: the model and its inputs (TF32 is off: float32 math on a GPU too)
 
 
 def to_u8_tiles(pixel_values, mean, std, rescale):
@@ -116,12 +117,12 @@ def greedy_steps(model, embeds, steps):
     cur = embeds
     with torch.no_grad():
         for _ in range(steps):
-            out = model(inputs_embeds=cur, attention_mask=torch.ones(cur.shape[:2], dtype=torch.long))
-            last = out.logits[0, -1].float()
+            out = model(inputs_embeds=cur, attention_mask=torch.ones(cur.shape[:2], dtype=torch.long, device=DEVICE))
+            last = out.logits[0, -1].float().cpu()
             tok = int(torch.argmax(last))
             ids.append(tok)
             logits.append(last.numpy())
-            cur = torch.cat([cur, emb_layer(torch.tensor([[tok]]))], dim=1)
+            cur = torch.cat([cur, emb_layer(torch.tensor([[tok]], device=DEVICE))], dim=1)
     return np.array(ids, np.int32), np.stack(logits).astype(np.float32)
 
 
@@ -129,7 +130,7 @@ def run_model(model_dir, image_path, second_image, shared, out_dir, meta):
     proc = AutoProcessor.from_pretrained(model_dir, use_fast=False)
     meta["image_processor"] = type(proc.image_processor).__name__
     model = SmolVLMForConditionalGeneration.from_pretrained(
-        model_dir, dtype=torch.float32, attn_implementation="eager").eval()
+        model_dir, dtype=torch.float32, attn_implementation="eager").eval().to(DEVICE)
     os.makedirs(out_dir, exist_ok=True)
 
     def save(name, arr):
@@ -140,6 +141,7 @@ def run_model(model_dir, image_path, second_image, shared, out_dir, meta):
     text = proc.apply_chat_template(messages, add_generation_prompt=True)
     image = Image.open(image_path).convert("RGB")
     inputs = proc(text=text, images=[[image]], return_tensors="pt")
+    dev_inputs = {k: v.to(DEVICE) for k, v in inputs.items()}
     ids = inputs["input_ids"][0]
     save("input_ids.npy", ids.numpy().astype(np.int32))
     pv = inputs["pixel_values"][0]  # [F,3,S,S]: one image
@@ -154,23 +156,23 @@ def run_model(model_dir, image_path, second_image, shared, out_dir, meta):
     find_module(model, "post_layernorm").register_forward_hook(lambda m, i, o: captured.__setitem__("post_ln", o))
     find_module(model, "connector").register_forward_hook(lambda m, i, o: captured.__setitem__("connector", o))
     with torch.no_grad():
-        out = model(**inputs)
-    post_ln = captured["post_ln"]  # [F,P,C]
-    emb = captured["connector"]  # [F,T,E]
+        out = model(**dev_inputs)
+    post_ln = captured["post_ln"].cpu()  # [F,P,C]
+    emb = captured["connector"].cpu()  # [F,T,E]
     save("post_ln.npy", first_and_last(post_ln).numpy().astype(np.float32))
     save("image_embeds.npy", first_and_last(emb).numpy().astype(np.float32))
-    save("logits_last.npy", out.logits[0, -1].numpy().astype(np.float32))
+    save("logits_last.npy", out.logits[0, -1].cpu().numpy().astype(np.float32))
     stats = lambda t: [[float(x.double().sum()), float(x.double().abs().sum()), float(x.abs().max())] for x in t]
     meta["post_ln_stats"] = stats(post_ln)
     meta["image_embeds_stats"] = stats(emb)
 
     # Greedy from the same prompt: embeddings with the connector's rows at <image> positions.
     with torch.no_grad():
-        embeds = model.get_input_embeddings()(inputs["input_ids"]).clone()
+        embeds = model.get_input_embeddings()(dev_inputs["input_ids"]).clone()
         image_id = model.config.image_token_id
-        pos = (inputs["input_ids"][0] == image_id).nonzero().flatten()
-        embeds[0, pos] = emb.reshape(-1, emb.shape[-1]).to(embeds.dtype)
-        check = model(inputs_embeds=embeds, attention_mask=inputs["attention_mask"]).logits[0, -1]
+        pos = (dev_inputs["input_ids"][0] == image_id).nonzero().flatten()
+        embeds[0, pos] = emb.reshape(-1, emb.shape[-1]).to(embeds.dtype).to(DEVICE)
+        check = model(inputs_embeds=embeds, attention_mask=dev_inputs["attention_mask"]).logits[0, -1]
     meta["spliced_vs_forward_max_abs"] = float((check - out.logits[0, -1]).abs().max())
     g, gl = greedy_steps(model, embeds, G_STEPS)
     save("greedy.npy", g)
@@ -181,11 +183,11 @@ def run_model(model_dir, image_path, second_image, shared, out_dir, meta):
         p = os.path.join(os.path.dirname(image_path), "prompt_%d.npy" % k)
         if not os.path.exists(p):
             continue
-        pid = torch.tensor(np.load(p).astype(np.int64)).reshape(1, -1)
+        pid = torch.tensor(np.load(p).astype(np.int64), device=DEVICE).reshape(1, -1)
         with torch.no_grad():
             e = model.get_input_embeddings()(pid)
             lg = model(inputs_embeds=e, attention_mask=torch.ones_like(pid)).logits[0, -1]
-        save("text_%d_logits.npy" % k, lg.numpy().astype(np.float32))
+        save("text_%d_logits.npy" % k, lg.cpu().numpy().astype(np.float32))
         save("text_%d_greedy.npy" % k, greedy_steps(model, e, 16)[0])
 
     # Two images interleaved with text; and no splitting.
@@ -202,7 +204,7 @@ def run_model(model_dir, image_path, second_image, shared, out_dir, meta):
         u8b, _ = to_u8_tiles(i2["pixel_values"][0].reshape(-1, *i2["pixel_values"].shape[-3:]), mean, std, rescale)
         meta["multi_tile_sha256"] = tile_hashes(u8b)
         with torch.no_grad():
-            meta["multi_logits_last_argmax"] = int(model(**i2).logits[0, -1].argmax())
+            meta["multi_logits_last_argmax"] = int(model(**i2.to(DEVICE)).logits[0, -1].argmax())
     except Exception:
         meta["multi_error"] = traceback.format_exc()
     try:
@@ -262,13 +264,16 @@ def main():
                     "(e.g. a real-shape one from golden/tools/make_tiny_model.py), with --image")
     ap.add_argument("--image", help="with --checkpoint: the image asked about")
     ap.add_argument("--name", default="checkpoint", help="with --checkpoint: the output sub-folder")
+    ap.add_argument("--device", default="cpu", help="cpu (default) or cuda (float32 without TF32)")
     a = ap.parse_args()
+    global DEVICE
+    DEVICE = a.device
     torch.manual_seed(0)
     torch.set_num_threads(max(1, min(8, os.cpu_count() or 1)))
     os.makedirs(a.out, exist_ok=True)
     second = os.path.join(a.shared, "golden", "preprocess", "images", "synth_300x200.png")
     if a.checkpoint:
-        meta = {"transformers": transformers.__version__, "torch": torch.__version__, "device": "cpu",
+        meta = {"transformers": transformers.__version__, "torch": torch.__version__, "device": a.device,
                 "dtype": "float32", "attn_implementation": "eager", "checkpoint": a.checkpoint}
         try:
             run_model(a.checkpoint, a.image, second, a.shared, os.path.join(a.out, a.name), meta)
