@@ -1,38 +1,60 @@
-// `smolvlm bench MODEL.gguf [--threads N] [--json] [-p 512] [-n 128] [-r 5] [--kv-type f16|f32]
-//                [--batch 512]`
+// `smolvlm bench MODEL... [--threads N] [--json[=FILE]] [-p 512] [-n 128] [-r 5] [--kv-type f16|f32]
+//                [--batch 512] [--mmproj M] [--image I [--image-repeats 3]]`
 //
-// Text-model speed like llama-bench: pp<P> = P random prompt tokens prefilled into an empty cache
+// Text-model speed like llama-bench, for one model or several (a GGUF file, a store name, or a
+// folder with text + mmproj GGUFs): pp<P> = P random prompt tokens prefilled into an empty cache
 // (logits of the last one only), tg<N> = N single-token decode steps from an empty cache; each is
 // the median over the repeats (after one warm-up run), in tokens per second. The decode bound is
 // measured here too: bound_tg = streaming-read bandwidth (same threads, buffer >> L3; the higher of
 // a measurement before and one after the runs) / weight bytes read per token (every matmul weight
-// incl. lm_head; not token_embd, a row lookup).
-// --json prints {"pp512", "tg128", "bound_tg", "bandwidth_gbs", "bandwidth_before_after_gbs",
-// "weight_bytes_per_token", "tg_of_bound", "isa", "threads", "model", "kv_type", "repeats"}.
+// incl. lm_head; not token_embd, a row lookup). With --image (and a projector: the model's own from
+// its folder / store entry, else --mmproj) also the image figures of bench_image.h. Peak RSS is
+// the process's VmHWM after the runs, reset after the bandwidth buffer is freed; with several
+// models each runs in a child process of this program (hidden --bench-child) so each has its own.
+//
+// Output: one table with a block of rows per model. --json with one model prints that model's
+// flat object (below) as before; --json with several models prints, and --json=FILE writes,
+// {"machine": {...}, "settings": {...}, "models": [flat object, ...]} (bench_report.py reads it).
+// Flat object keys: pp<P>, tg<N>, bound_tg, bandwidth_gbs, bandwidth_before_after_gbs,
+// weight_bytes_per_token, tg_of_bound, isa, threads, model, kv_type, repeats, name, file, type,
+// params, size_bytes, n_prompt, n_gen, pp_min_max, tg_min_max, config, peak_rss_mib,
+// peak_rss_reset, [mmproj, mmproj_type, mmproj_params, mmproj_size_bytes, + bench_image.h's keys].
 // SMOLVLM_FORCE_ISA=scalar|avx2|avx512 forces the kernels.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/error.h"
 #include "cli/bench_image.h"
+#include "cli/bench_process.h"
+#include "cli/bench_table.h"
 #include "cli/command.h"
 #include "cli/memory_bandwidth.h"
+#include "cli/model_files.h"
+#include "io/gguf.h"
 #include "kernels/isa.h"
+#include "kernels/peak.h"
 #include "kernels/thread_pool.h"
 #include "model/text/text_model.h"
+#include "store/gguf_info.h"
+#include "store/model_store.h"
 
 namespace smolvlm::cli {
 namespace {
 
+using Json = nlohmann::ordered_json;
+
 struct BenchArgs {
-  std::string model;
+  std::vector<std::string> models;
   int threads = 0;
+  std::string json_file;  // with --json: "" = stdout
   bool json = false;
   int64_t n_prompt = 512;
   int64_t n_gen = 128;
@@ -41,8 +63,10 @@ struct BenchArgs {
   int64_t batch = 512;
   std::string mmproj, image;
   int image_repeats = 3;
+  std::string child_name;  // hidden --bench-child NAME: run models[0] (already resolved), print its JSON
 };
 BenchArgs args;
+CLI::App* bench_app = nullptr;
 
 struct Stat {
   double median = 0, min = 0, max = 0;  // tokens per second
@@ -69,38 +93,20 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-void print_table(const BenchArgs& a, const TextModel& model, const kernels::ThreadPool& pool, double bandwidth,
-                 double bandwidth_before, double bandwidth_after, size_t weight_bytes, const std::vector<double>& pp,
-                 const std::vector<double>& tg) {
-  const double bound_tg = bandwidth * 1e9 / static_cast<double>(weight_bytes);
-  const std::string name = std::filesystem::path(a.model).filename().string();
-  const std::string isa = kernels::isa_name(kernels::active_isa());
-  const std::string pp_key = cat("pp", a.n_prompt), tg_key = cat("tg", a.n_gen);
-  std::printf("model %s: %s\n", name.c_str(), model.config().summary().c_str());
-  std::printf("| %-24s | %-6s | %7s | %-8s | %26s |\n", "model", "isa", "threads", "test", "t/s (median; min-max)");
-  std::printf("| %s | %s | %s | %s | %s |\n", std::string(24, '-').c_str(), std::string(6, '-').c_str(),
-              std::string(7, '-').c_str(), std::string(8, '-').c_str(), std::string(26, '-').c_str());
-  auto row = [&](const std::string& test, const std::vector<double>& v) {
-    if (v.empty()) return;
-    const Stat s = stats(v);
-    const std::string range = cat(" (", std::lround(s.min), "-", std::lround(s.max), ")");
-    std::printf("| %-24s | %-6s | %7d | %-8s | %9.2f%-17s |\n", name.c_str(), isa.c_str(), pool.size(), test.c_str(),
-                s.median, range.c_str());
-  };
-  row(pp_key, pp);
-  row(tg_key, tg);
-  std::printf("| %-24s | %-6s | %7d | %-8s | %9.2f%-17s |\n", name.c_str(), isa.c_str(), pool.size(), "bound tg",
-              bound_tg, "");
-  std::printf("bound tg = %.2f GB/s read bandwidth (max of %.2f before, %.2f after) / %.1f MB of weights per token",
-              bandwidth, bandwidth_before, bandwidth_after, static_cast<double>(weight_bytes) / 1e6);
-  if (!tg.empty()) std::printf("; %s reaches %.0f%% of it", tg_key.c_str(), 100.0 * stats(tg).median / bound_tg);
-  std::printf("\n");
+// name, file, type, params, size_bytes of a GGUF (prefix "mmproj_" for the projector).
+void describe_gguf(Json& j, const std::string& path, const std::string& prefix) {
+  const GgufFile f = GgufFile::open(path);
+  j[prefix.empty() ? "file" : prefix] = std::filesystem::path(path).filename().string();
+  j[prefix + (prefix.empty() ? "type" : "_type")] = gguf_file_type_name(f);
+  j[prefix + (prefix.empty() ? "params" : "_params")] = gguf_parameter_count(f);
+  j[prefix + (prefix.empty() ? "size_bytes" : "_size_bytes")] = std::filesystem::file_size(path);
 }
 
-int run_bench(const BenchArgs& a) {
-  const TextModel model = TextModel::open(a.model);
+// The text half: pp and tg; fills the flat object's speed keys.
+void bench_text(const BenchArgs& a, const std::string& text, kernels::ThreadPool& pool, Json& j,
+                std::vector<double>& pp, std::vector<double>& tg) {
+  const TextModel model = TextModel::open(text);
   const int64_t V = model.config().n_vocab;
-  kernels::ThreadPool pool(a.threads);
   TextStateOptions o;
   o.n_ctx = std::max<int64_t>(1, std::max(a.n_prompt, a.n_gen));
   o.kv_type = a.kv_type == "f32" ? GgmlType::F32 : GgmlType::F16;
@@ -122,11 +128,6 @@ int run_bench(const BenchArgs& a) {
       model.forward(TextInput::tokens({&tokens[size_t(i)], 1}), state, LogitRows::kLast, logits.data(), pool);
     return static_cast<double>(a.n_gen) / seconds_since(t0);
   };
-
-  // The machine's bandwidth drifts (other tenants, clocks): measured before and after the runs,
-  // and the higher of the two makes the bound.
-  const double bandwidth_before = measure_read_bandwidth(pool);
-  std::vector<double> pp, tg;
   if (a.n_prompt > 0) {
     prefill();  // warm-up
     for (int r = 0; r < a.repeats; ++r) pp.push_back(prefill());
@@ -135,58 +136,187 @@ int run_bench(const BenchArgs& a) {
     generate();  // warm-up
     for (int r = 0; r < a.repeats; ++r) tg.push_back(generate());
   }
+  j["weight_bytes_per_token"] = model.weights().matmul_bytes();
+  j["config"] = model.config().summary();
+}
+
+// One model in this process: the flat JSON object. `files.text` / `files.mmproj` are resolved.
+Json bench_one(const BenchArgs& a, const std::string& name, const ModelFiles& files) {
+  kernels::ThreadPool pool(a.threads);
+  // The machine's bandwidth drifts (other tenants, clocks): measured before and after the runs,
+  // and the higher of the two makes the bound. The buffer is freed before the peak is reset.
+  const double bandwidth_before = measure_read_bandwidth(pool);
+  const bool reset = reset_peak_rss();
+  Json m;  // model-specific keys, merged after the legacy ones below
+  std::vector<double> pp, tg;
+  bench_text(a, files.text, pool, m, pp, tg);  // the text model is released before the image half
+  Json image;
+  if (!a.image.empty()) image = bench_image({files.text, files.mmproj, a.image, a.image_repeats}, pool, true);
+  const uint64_t peak_rss = peak_rss_bytes();
   const double bandwidth_after = measure_read_bandwidth(pool);
   const double bandwidth = std::max(bandwidth_before, bandwidth_after);
-  const size_t weight_bytes = model.weights().matmul_bytes();
+  const size_t weight_bytes = m["weight_bytes_per_token"].get<size_t>();
   const double bound_tg = bandwidth * 1e9 / static_cast<double>(weight_bytes);
 
-  const std::string name = std::filesystem::path(a.model).filename().string();
-  const std::string isa = kernels::isa_name(kernels::active_isa());
-  const std::string pp_key = cat("pp", a.n_prompt), tg_key = cat("tg", a.n_gen);
-  nlohmann::ordered_json image;
-  if (!a.image.empty()) {
-    if (!a.json) print_table(a, model, pool, bandwidth, bandwidth_before, bandwidth_after, weight_bytes, pp, tg);
-    image = bench_image({a.model, a.mmproj, a.image, a.image_repeats}, pool, a.json);
-    if (!a.json) return 0;
+  Json j;  // the keys (and order) of the single-model --json before several models were supported
+  if (!pp.empty()) j[cat("pp", a.n_prompt)] = stats(pp).median;
+  if (!tg.empty()) j[cat("tg", a.n_gen)] = stats(tg).median;
+  j["bound_tg"] = bound_tg;
+  j["bandwidth_gbs"] = bandwidth;
+  j["bandwidth_before_after_gbs"] = {bandwidth_before, bandwidth_after};
+  j["weight_bytes_per_token"] = weight_bytes;
+  if (!tg.empty()) j["tg_of_bound"] = stats(tg).median / bound_tg;
+  j["isa"] = kernels::isa_name(kernels::active_isa());
+  j["threads"] = pool.size();
+  j["model"] = std::filesystem::path(files.text).filename().string();
+  j["kv_type"] = a.kv_type;
+  j["repeats"] = a.repeats;
+  for (const auto& [k, v] : image.items()) j[k] = v;
+  // Added with several models: what the report groups by, the spreads, the memory.
+  j["name"] = name;
+  describe_gguf(j, files.text, "");
+  j["n_prompt"] = a.n_prompt;
+  j["n_gen"] = a.n_gen;
+  if (!pp.empty()) j["pp_min_max"] = {stats(pp).min, stats(pp).max};
+  if (!tg.empty()) j["tg_min_max"] = {stats(tg).min, stats(tg).max};
+  j["config"] = m["config"];
+  j["peak_rss_mib"] = static_cast<double>(peak_rss) / (1024.0 * 1024.0);
+  j["peak_rss_reset"] = reset;  // false: the peak includes the 512 MiB bandwidth buffer
+  if (!a.image.empty()) describe_gguf(j, files.mmproj, "mmproj");
+  return j;
+}
+
+// A model argument -> its files: a store name, a folder, or a GGUF. The model's own projector (store
+// entry, folder) wins; --mmproj is for the models that have none (or a folder with several).
+ModelFiles resolve(const std::string& model, const std::string& mmproj) {
+  ModelFiles f;
+  if (const std::optional<ResolvedModel> stored = try_resolve(model)) {
+    f = {stored->text_path, stored->mmproj_path};
+  } else {
+    try {
+      f = resolve_model_files(model, "");
+    } catch (const Error&) {
+      if (mmproj.empty()) throw;
+      f = resolve_model_files(model, mmproj);
+    }
   }
-  if (a.json) {
-    nlohmann::ordered_json j;
-    if (!pp.empty()) j[pp_key] = stats(pp).median;
-    if (!tg.empty()) j[tg_key] = stats(tg).median;
-    j["bound_tg"] = bound_tg;
-    j["bandwidth_gbs"] = bandwidth;
-    j["bandwidth_before_after_gbs"] = {bandwidth_before, bandwidth_after};
-    j["weight_bytes_per_token"] = weight_bytes;
-    if (!tg.empty()) j["tg_of_bound"] = stats(tg).median / bound_tg;
-    j["isa"] = isa;
-    j["threads"] = pool.size();
-    j["model"] = name;
-    j["kv_type"] = a.kv_type;
-    j["repeats"] = a.repeats;
-    for (const auto& [k, v] : image.items()) j[k] = v;
-    std::printf("%s\n", j.dump().c_str());
+  if (f.mmproj.empty()) f.mmproj = mmproj;
+  return f;
+}
+
+// The arguments a child gets to run one resolved model with this run's settings.
+std::vector<std::string> child_args(const BenchArgs& a, const std::string& name, const ModelFiles& f, int threads) {
+  std::vector<std::string> v = {"bench", f.text, "--bench-child", name, "--json", "-t", std::to_string(threads),
+                                "-p", std::to_string(a.n_prompt), "-n", std::to_string(a.n_gen),
+                                "-r", std::to_string(a.repeats), "--kv-type", a.kv_type, "-b", std::to_string(a.batch)};
+  if (!a.image.empty()) {
+    v.insert(v.end(), {"--mmproj", f.mmproj, "--image", a.image, "--image-repeats", std::to_string(a.image_repeats)});
+  }
+  return v;
+}
+
+Json machine_info(int threads, const std::vector<Json>& models) {
+  kernels::ThreadPool pool(threads);
+  double bandwidth = 0;
+  for (const Json& m : models) bandwidth = std::max(bandwidth, m.value("bandwidth_gbs", 0.0));
+  Json j;
+  j["cpu"] = cpu_model_name();
+  j["cores"] = kernels::physical_cores();
+  j["logical_cpus"] = std::thread::hardware_concurrency();
+  j["isa"] = kernels::isa_name(kernels::active_isa());
+  j["threads"] = pool.size();
+  j["bandwidth_gbs"] = bandwidth;  // the best of the models' measurements
+  j["peak_gflops"] = kernels::measure_peak_flops(pool) / 1e9;
+  return j;
+}
+
+int run_bench(const BenchArgs& a) {
+  if (!a.child_name.empty()) {  // a child: one resolved model, its flat object on stdout
+    std::printf("%s\n", bench_one(a, a.child_name, {a.models[0], a.mmproj}).dump().c_str());
     return 0;
   }
-  print_table(a, model, pool, bandwidth, bandwidth_before, bandwidth_after, weight_bytes, pp, tg);
-  return 0;
+  const bool to_stdout = a.json && a.json_file.empty();
+  std::vector<std::pair<std::string, ModelFiles>> todo;
+  for (const std::string& m : a.models) {
+    ModelFiles f = resolve(m, a.mmproj);
+    if (!a.image.empty() && f.mmproj.empty())
+      fail(m, ": --image needs a vision projector: name a folder or store model that has one, or pass --mmproj");
+    if (a.image.empty()) f.mmproj.clear();
+    todo.push_back({m, f});
+  }
+  const int threads = kernels::ThreadPool(a.threads).size();
+  std::vector<Json> results;
+  int status = 0;
+  if (todo.size() == 1) {
+    results.push_back(bench_one(a, todo[0].first, todo[0].second));
+    if (to_stdout) {  // the single-model format, as before
+      std::printf("%s\n", results[0].dump().c_str());
+      return 0;
+    }
+  } else {
+    for (const auto& [name, files] : todo) {
+      if (!to_stdout) std::fprintf(stderr, "bench: %s ...\n", name.c_str());
+      const ChildResult r = run_self(child_args(a, name, files, threads));
+      Json j;
+      try {
+        if (r.exit_code != 0) fail("exit status ", r.exit_code);
+        j = Json::parse(r.out);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "smolvlm: bench of %s failed: %s\n", name.c_str(), e.what());
+        j = Json{{"name", name}, {"file", std::filesystem::path(files.text).filename().string()},
+                 {"error", e.what()}};
+        status = 1;
+      }
+      results.push_back(std::move(j));
+    }
+  }
+  Json doc;
+  doc["machine"] = machine_info(threads, results);
+  doc["settings"] = {{"n_prompt", a.n_prompt}, {"n_gen", a.n_gen},       {"repeats", a.repeats},
+                     {"kv_type", a.kv_type},   {"batch", a.batch},        {"image", a.image},
+                     {"image_repeats", a.image_repeats}};
+  doc["models"] = results;
+  if (to_stdout) {
+    std::printf("%s\n", doc.dump(2).c_str());
+    return status;
+  }
+  print_bench_table(doc);
+  if (a.json) {
+    std::ofstream out(a.json_file);
+    out << doc.dump(2) << "\n";
+    out.close();
+    if (!out) fail("cannot write ", a.json_file);
+    std::printf("wrote %s\n", a.json_file.c_str());
+  }
+  return status;
 }
 
 const CommandRegistrar kRegistrar{Command{
     "bench",
     [](CLI::App& app) {
-      CLI::App* sub = app.add_subcommand("bench", "Measure prefill (pp) and decode (tg) speed of a text GGUF, "
-                                                  "like llama-bench, with the memory-bandwidth bound");
+      CLI::App* sub = app.add_subcommand("bench", "Measure prefill (pp) and decode (tg) speed of one or more models, "
+                                                  "like llama-bench, with the memory-bandwidth bound, peak memory and "
+                                                  "optionally image encode time and time to first token");
+      bench_app = sub;
       sub->footer(
           "pp<P>: P random tokens prefilled into an empty cache; tg<N>: N single-token decode steps from an\n"
           "empty cache; tokens/s, median of the repetitions after one warm-up. bound_tg = measured streaming-\n"
           "read bandwidth (same threads, 512 MiB buffer, the higher of before and after the runs) / weight\n"
-          "bytes per token (all matmul weights incl. the output matrix). --json keys: pp<P>, tg<N>, bound_tg,\n"
-          "bandwidth_gbs, bandwidth_before_after_gbs, weight_bytes_per_token, tg_of_bound, isa, threads,\n"
-          "model, kv_type, repeats. SMOLVLM_FORCE_ISA=scalar|avx2|avx512 applies.");
-      sub->add_option("model", args.model, "Text GGUF file (architecture llama)")->required()->check(CLI::ExistingFile);
+          "bytes per token (all matmul weights incl. the output matrix). peak rss: VmHWM of the process\n"
+          "running the model (several models: one child process each).\n"
+          "--json: one model prints one object (keys pp<P>, tg<N>, bound_tg, bandwidth_gbs, weight_bytes_per_token,\n"
+          "tg_of_bound, isa, threads, model, kv_type, repeats, name, file, type, params, size_bytes,\n"
+          "peak_rss_mib, ...); several models print {\"machine\", \"settings\", \"models\": [...]}; --json=FILE\n"
+          "writes that document to FILE and prints the table (scripts/bench_report.py makes a report of it).\n"
+          "SMOLVLM_FORCE_ISA=scalar|avx2|avx512 applies.");
+      sub->add_option("model", args.models,
+                      "Models: text GGUF files, store names (smolvlm2:256m) or folders with the text (+ mmproj) GGUFs")
+          ->required();
       sub->add_option("--threads,-t", args.threads, "Threads (default: physical cores)")
           ->check(CLI::NonNegativeNumber);
-      sub->add_flag("--json", args.json, "Print one JSON object");
+      sub->add_option("--json", args.json_file,
+                      "Print JSON instead of the table; --json=FILE writes it to FILE and prints the table")
+          ->expected(0, 1);
       sub->add_option("-p,--n-prompt", args.n_prompt, "Prompt tokens for the prefill test (0: skip)")
           ->check(CLI::NonNegativeNumber)
           ->capture_default_str();
@@ -201,17 +331,23 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("--batch,-b", args.batch, "Prompt tokens per prefill pass")
           ->check(CLI::PositiveNumber)
           ->capture_default_str();
-      sub->add_option("--mmproj", args.mmproj, "Vision projector GGUF (with --image)")->check(CLI::ExistingFile);
+      sub->add_option("--mmproj", args.mmproj, "Vision projector GGUF for the models without their own (with --image)")
+          ->check(CLI::ExistingFile);
       sub->add_option("--image", args.image, "Also time this image: one tile, the whole image, the image "
                                              "prompt's prefill and the time to first token")
           ->check(CLI::ExistingFile);
       sub->add_option("--image-repeats", args.image_repeats, "Timed runs of each image measure")
           ->check(CLI::PositiveNumber)
           ->capture_default_str();
+      sub->add_option("--bench-child", args.child_name)->group("");  // internal: one model per process
       return sub;
     },
     [] {
-      if (!args.image.empty() && args.mmproj.empty()) fail("--image needs --mmproj (the vision projector GGUF)");
+      args.json = bench_app->count("--json") > 0;
+      if (args.json && std::filesystem::path(args.json_file).extension() == ".gguf")
+        fail("--json ", args.json_file, ": that looks like a model, not an output file; write --json=FILE, or put "
+             "--json after the models");
+      if (!args.child_name.empty() && args.models.size() != 1) fail("--bench-child runs one model");
       return run_bench(args);
     },
     60,

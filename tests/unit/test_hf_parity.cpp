@@ -221,8 +221,12 @@ TEST_P(HfModel, TextPromptLogitsAndGreedyMatchTransformers) {
 // The same comparison at the real SmolVLM2-256M shapes, opt-in (the checkpoint is 513 MB):
 // SMOLVLM_HF_REAL=DIR holding text.gguf + mmproj.gguf (`smolvlm convert --outtype f32` of
 // `golden/tools/make_tiny_model.py real256m 1 …`) and hf/ (`scripts/hf_reference.py --checkpoint … --image
-// golden/preprocess/images/synth_300x200.png --name hf` on that checkpoint). Measured 2026-11-26: see the
-// tolerances below.
+// golden/preprocess/images/synth_300x200.png --name hf` on that checkpoint; real2b works the same way).
+// Measured 2026-11-26 against transformers 5.17 in float32: real256m (CPU reference) connector 5.6e-6,
+// logits 2.6e-5 over 24 steps; real2b (GPU reference without TF32) connector 4.6e-5, logits 3.3e-4 after the
+// prompt and 4.7e-4 at most over 24 steps, the same tokens. At ~1100 positions both sides compute RoPE angles
+// pos x inv_freq in float32 (~1e-4 rad of rounding each, differently), and 2.2B has 32 query heads over 24
+// wide layers, hence the looser logit bound.
 TEST(HfParityRealShapes, ImagePromptMatchesTransformers) {
   const char* dir_env = std::getenv("SMOLVLM_HF_REAL");
   if (dir_env == nullptr || *dir_env == '\0') GTEST_SKIP() << "SMOLVLM_HF_REAL is not set";
@@ -243,7 +247,7 @@ TEST(HfParityRealShapes, ImagePromptMatchesTransformers) {
     const int64_t t = k == 0 ? 0 : img->n_frames - 1;
     const double d = rel_diff({img->embeddings.data() + t * per, static_cast<size_t>(per)},
                               {ref_emb.data() + k * per, static_cast<size_t>(per)});
-    std::printf("  real256m tile %lld: connector output vs transformers %.2e\n", static_cast<long long>(t), d);
+    std::printf("  tile %lld: connector output vs transformers %.2e\n", static_cast<long long>(t), d);
     EXPECT_LE(d, 1e-4);
   }
   std::vector<EmbeddingSpan> spans;
@@ -265,8 +269,8 @@ TEST(HfParityRealShapes, ImagePromptMatchesTransformers) {
   for (int64_t s = 1; s < G && ours[static_cast<size_t>(s - 1)] == ref_greedy[static_cast<size_t>(s - 1)]; ++s)
     worst = std::max(worst, rel_diff({gen.data() + (s - 1) * V, static_cast<size_t>(V)},
                                      {ref_gen.data() + s * V, static_cast<size_t>(V)}));
-  std::printf("  real256m: logits after the prompt %.2e, worst over the greedy steps %.2e\n", d_last, worst);
-  EXPECT_LE(worst, 1e-4);
+  std::printf("  logits after the prompt %.2e, worst over the greedy steps %.2e\n", d_last, worst);
+  EXPECT_LE(worst, 1e-3);
   EXPECT_EQ(ours, ref_greedy);
 }
 
