@@ -62,6 +62,34 @@ void remove(const RouteContext& ctx, const httplib::Request& req, httplib::Respo
   res.status = 200;
 }
 
+struct ClientGone : std::exception {};
+
+// A quantizing create can take minutes: its statuses stream as they happen ("quantizing F16 model to
+// Q4_K_M", ...), as Ollama's do; an error after the stream began is one {"error": ...} line (status
+// 200). A client that goes away stops the create at its next status (nothing half-made is kept).
+void create_streamed(const RouteContext& ctx, CreateRequest c, httplib::Response& res) {
+  ModelStore* store = &store_of(ctx);
+  const ModelQuantizer quantize = ctx.options.quantize;
+  auto req = std::make_shared<CreateRequest>(std::move(c));
+  res.set_chunked_content_provider("application/x-ndjson", [store, quantize, req](size_t, httplib::DataSink& sink) {
+    auto line = [&](const json& l) {
+      const std::string out = l.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+      return sink.write(out.data(), out.size());
+    };
+    try {
+      create_model(*store, *req, [&](const std::string& status) {
+        if (!line({{"status", status}})) throw ClientGone();
+      }, quantize);
+    } catch (const ClientGone&) {
+      return false;
+    } catch (const std::exception& e) {
+      line({{"error", e.what()}});
+    }
+    sink.done();
+    return true;
+  });
+}
+
 void create(const RouteContext& ctx, const httplib::Request& req, httplib::Response& res) {
   const json j = parse_body(req.body);
   const Fields f{j, "CreateRequest"};
@@ -92,6 +120,9 @@ void create(const RouteContext& ctx, const httplib::Request& req, httplib::Respo
   if (c.model.empty()) throw ApiError(400, "invalid model name");
   if (c.from.empty() && c.files.empty()) throw ApiError(400, "neither 'from' or 'files' was specified");
 
+  if (!ModelName::try_parse(c.model)) throw ApiError(400, "invalid model name");
+  if (stream && !c.quantize.empty()) return create_streamed(ctx, std::move(c), res);
+
   std::vector<json> lines;
   try {
     create_model(store_of(ctx), c, [&](const std::string& status) { lines.push_back({{"status", status}}); },
@@ -99,8 +130,8 @@ void create(const RouteContext& ctx, const httplib::Request& req, httplib::Respo
   } catch (const Error& e) {
     rethrow_store_error(e);
   }
-  // create_model's last status is "success". The lines are sent once the create is done (its
-  // errors then still get their HTTP status); a quantization can take minutes without a line.
+  // create_model's last status is "success". Without quantization a create takes a moment: the lines
+  // are sent once it is done, so that its errors still get their HTTP status.
   if (lines.empty() || lines.back()["status"] != "success") lines.push_back({{"status", "success"}});
   if (!stream) return send_json(res, lines.back());
   std::string body;

@@ -148,12 +148,28 @@ TEST(ServerStore, CreateQuantizesTheModelLayer) {
   ASSERT_EQ(r->status, 201);
 
   int status = 0;
-  const json bad = post_json(c, "/api/create", {{"model", "q"}, {"files", {{"text.gguf", dt}}}, {"quantize", "q4_Z"}}, &status);
+  const json bad = post_json(c, "/api/create",
+                             {{"model", "q"}, {"files", {{"text.gguf", dt}}}, {"quantize", "q4_Z"}, {"stream", false}}, &status);
   EXPECT_EQ(status, 400);
   EXPECT_NE(bad.dump().find("unknown quantization type 'q4_Z'"), std::string::npos) << bad.dump();
-  const json done =
-      post_json(c, "/api/create", {{"model", "q"}, {"files", {{"text.gguf", dt}}}, {"quantize", "q8_0"}, {"stream", false}}, &status);
-  ASSERT_EQ(status, 200) << done.dump();
+  // Streamed (the default): the error is the last line; nothing was created.
+  auto streamed_bad = c.Post("/api/create", json{{"model", "q"}, {"files", {{"text.gguf", dt}}}, {"quantize", "q4_Z"}}.dump(),
+                             "application/json");
+  ASSERT_TRUE(streamed_bad);
+  EXPECT_EQ(streamed_bad->status, 200);
+  const auto bad_lines = testing::ndjson_lines(streamed_bad->body);
+  ASSERT_FALSE(bad_lines.empty());
+  EXPECT_NE(bad_lines.back().value("error", "").find("unknown quantization type"), std::string::npos) << streamed_bad->body;
+  // Streamed quantization: the statuses as they happen, then success.
+  auto r2 = c.Post("/api/create", json{{"model", "q"}, {"files", {{"text.gguf", dt}}}, {"quantize", "q8_0"}}.dump(),
+                   "application/json");
+  ASSERT_TRUE(r2);
+  ASSERT_EQ(r2->status, 200);
+  EXPECT_EQ(r2->get_header_value("Content-Type"), "application/x-ndjson");
+  const auto lines = testing::ndjson_lines(r2->body);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back(), json({{"status", "success"}})) << r2->body;
+  EXPECT_NE(r2->body.find("quantizing F32 model to Q8_0"), std::string::npos) << r2->body;
   const json show = post_json(c, "/api/show", {{"model", "q"}}, &status);
   ASSERT_EQ(status, 200);
   EXPECT_EQ(show["details"]["quantization_level"], "Q8_0") << show["details"].dump();
@@ -163,7 +179,8 @@ TEST(ServerStore, CreateQuantizesTheModelLayer) {
   EXPECT_EQ(status, 200) << gen.dump();
 
   // A Q8_0 model cannot be quantized again.
-  const json again = post_json(c, "/api/create", {{"model", "q2"}, {"from", "q"}, {"quantize", "q4_K_M"}}, &status);
+  const json again =
+      post_json(c, "/api/create", {{"model", "q2"}, {"from", "q"}, {"quantize", "q4_K_M"}, {"stream", false}}, &status);
   EXPECT_EQ(status, 400);
   EXPECT_NE(again.dump().find("only supported for F16, BF16 and F32"), std::string::npos) << again.dump();
 
@@ -173,7 +190,8 @@ TEST(ServerStore, CreateQuantizesTheModelLayer) {
   server::HttpServer srv2(plain, server::store_source(root.path().string()));
   srv2.start();
   httplib::Client c2("127.0.0.1", srv2.port());
-  const json none = post_json(c2, "/api/create", {{"model", "q3"}, {"from", "q"}, {"quantize", "q8_0"}}, &status);
+  const json none =
+      post_json(c2, "/api/create", {{"model", "q3"}, {"from", "q"}, {"quantize", "q8_0"}, {"stream", false}}, &status);
   EXPECT_EQ(status, 400);
   EXPECT_NE(none.dump().find("quantize is not available"), std::string::npos) << none.dump();
 }
