@@ -25,7 +25,9 @@ std::string git_oid(const HubEntry& e) {
 FakeHub::FakeHub() {
   svr_.Get(R"(/api/models/([^/]+)/([^/]+)/tree/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
     log(req);
-    auto it = repos.find(req.matches[1].str() + "/" + req.matches[2].str());
+    const std::string repo = req.matches[1].str() + "/" + req.matches[2].str();
+    if (!authorized(repo, req, res)) return;
+    auto it = repos.find(repo);
     if (it == repos.end()) {
       res.status = 404;
       res.set_content(R"({"error":"Repository not found"})", "application/json");
@@ -46,12 +48,12 @@ FakeHub::FakeHub() {
       res.status = 404;
       return;
     }
-    res.set_content(nlohmann::json{{"id", repo}, {"sha", "4f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"}}.dump(),
-                    "application/json");
+    res.set_content(nlohmann::json{{"id", repo}, {"sha", kHubCommit}}.dump(), "application/json");
   });
   svr_.Get(R"(/([^/]+)/([^/]+)/resolve/([^/]+)/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
     log(req);
     const std::string repo = req.matches[1].str() + "/" + req.matches[2].str();
+    if (!authorized(repo, req, res)) return;
     const HubEntry* e = find(repo, req.matches[4].str());
     if (!e) {
       res.status = 404;
@@ -68,24 +70,35 @@ FakeHub::FakeHub() {
   });
   svr_.Get(R"(/cdn/([^/]+)/([^/]+)/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
     log(req);
-    const HubEntry* e = find(req.matches[1].str() + "/" + req.matches[2].str(), req.matches[3].str());
+    const std::string file = req.matches[3].str();
+    const HubEntry* e = find(req.matches[1].str() + "/" + req.matches[2].str(), file);
     if (!e) {
       res.status = 404;
       return;
     }
+    bool cut_this = false;
+    {
+      std::lock_guard lock(mu_);
+      if (cut[file] > 0 && req.method == "GET") {
+        --cut[file];
+        cut_this = true;
+      }
+    }
     if (!e->sha256.empty()) res.set_header("ETag", "\"" + e->sha256 + "\"");
     res.set_header("Accept-Ranges", "bytes");
     const std::string* bytes = &e->bytes;
-    res.set_content_provider(bytes->size(), "application/octet-stream",
-                             [bytes, slow = slow_ms.load()](size_t offset, size_t length, httplib::DataSink& sink) {
-                               for (size_t p = offset; p < offset + length;) {
-                                 if (slow) std::this_thread::sleep_for(std::chrono::milliseconds(slow));
-                                 const size_t n = std::min<size_t>(16384, offset + length - p);
-                                 if (!sink.write(bytes->data() + p, n)) return false;
-                                 p += n;
-                               }
-                               return true;
-                             });
+    res.set_content_provider(
+        bytes->size(), "application/octet-stream",
+        [bytes, cut_this, slow = slow_ms.load()](size_t offset, size_t length, httplib::DataSink& sink) {
+          const size_t end = cut_this ? offset + std::max<size_t>(length / 2, 1) : offset + length;
+          for (size_t p = offset; p < end;) {
+            if (slow) std::this_thread::sleep_for(std::chrono::milliseconds(slow));
+            const size_t n = std::min<size_t>(16384, end - p);
+            if (!sink.write(bytes->data() + p, n)) return false;
+            p += n;
+          }
+          return !cut_this;  // false: the connection is closed early
+        });
   });
   port_ = svr_.bind_to_any_port("127.0.0.1");
   thread_ = std::thread([this] { svr_.listen_after_bind(); });
@@ -102,9 +115,28 @@ std::vector<std::string> FakeHub::requests() {
   return log_;
 }
 
+std::vector<std::string> FakeHub::cdn_ranges(const std::string& file) {
+  std::vector<std::string> out;
+  for (const auto& r : requests()) {
+    if (r.rfind("GET /cdn/", 0) == 0 && r.find("/" + file) != std::string::npos) {
+      const auto sp = r.find(' ', 4);
+      out.push_back(sp == std::string::npos ? "" : r.substr(sp + 1));
+    }
+  }
+  return out;
+}
+
 void FakeHub::log(const httplib::Request& req) {
   std::lock_guard lock(mu_);
-  log_.push_back(req.method + " " + req.path);
+  log_.push_back(req.method + " " + req.path + (req.has_header("Range") ? " " + req.get_header_value("Range") : ""));
+}
+
+bool FakeHub::authorized(const std::string& repo, const httplib::Request& req, httplib::Response& res) const {
+  auto it = tokens.find(repo);
+  if (it == tokens.end() || req.get_header_value("Authorization") == "Bearer " + it->second) return true;
+  res.status = 401;
+  res.set_content(R"({"error":"Invalid credentials in Authorization header"})", "application/json");
+  return false;
 }
 
 const HubEntry* FakeHub::find(const std::string& repo, const std::string& file) const {

@@ -2,27 +2,25 @@
 // hub's URL layout (api/models/<repo>/tree/<rev>, <repo>/resolve/<rev>/<file> answering 302 to a
 // /cdn/ path with X-Linked-Etag / X-Linked-Size), Range requests, transfers cut off mid-way, a
 // wrong ETag, 404 and 401, with the golden tiny GGUF pair presented as a repository.
-#include <httplib.h>
-
-#include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <map>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <thread>
 
 #include "convert/hf_convert.h"
 #include "store/hub_download.h"
 #include "store/hub_snapshot.h"
 #include "store/manifest.h"
 #include "store/pull.h"
+#include "hub_fixture.h"
 #include "support/testing.h"
 
 namespace fs = std::filesystem;
 using namespace smolvlm;
+using smolvlm::testing::FakeHub;
+using smolvlm::testing::HubEntry;
+using smolvlm::testing::ScopedEnv;
 using smolvlm::testing::TempDir;
+constexpr const char* kCommit = smolvlm::testing::kHubCommit;
 
 namespace {
 
@@ -31,174 +29,8 @@ std::string slurp(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
-struct HubEntry {
-  std::string bytes;
-  std::string sha256;  // advertised (tree lfs.oid, ETag); "" = a plain git file
-  std::string oid = "0123abcd";  // the git blob id the listing gives
-};
-
-// The fake hub. Repositories map file names to entries; `cut` makes the next transfers of a file
-// stop half-way (the connection closes early); every request is logged as "METHOD path [range]".
-const char* const kCommit = "4f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c";
-
-class FakeHub {
- public:
-  FakeHub() {
-    svr_.Get(R"(/api/models/([^/]+)/([^/]+)/tree/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-      log(req);
-      const std::string repo = req.matches[1].str() + "/" + req.matches[2].str();
-      if (!authorized(repo, req, res)) return;
-      auto it = repos.find(repo);
-      if (it == repos.end()) {
-        res.status = 404;
-        res.set_content(R"({"error":"Repository not found"})", "application/json");
-        return;
-      }
-      nlohmann::json j = nlohmann::json::array();
-      for (const auto& [path, e] : it->second) {
-        nlohmann::json f{{"type", "file"}, {"path", path}, {"size", e.bytes.size()}, {"oid", e.oid}};
-        if (!e.sha256.empty()) f["lfs"] = {{"oid", e.sha256}, {"size", e.bytes.size()}, {"pointerSize", 134}};
-        j.push_back(f);
-      }
-      res.set_content(j.dump(), "application/json");
-    });
-    svr_.Get(R"(/api/models/([^/]+)/([^/]+)/revision/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-      log(req);
-      const std::string repo = req.matches[1].str() + "/" + req.matches[2].str();
-      if (!repos.count(repo)) {
-        res.status = 404;
-        return;
-      }
-      res.set_content(nlohmann::json{{"id", repo}, {"sha", kCommit}}.dump(), "application/json");
-    });
-    svr_.Get(R"(/([^/]+)/([^/]+)/resolve/([^/]+)/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
-      log(req);
-      const std::string repo = req.matches[1].str() + "/" + req.matches[2].str();
-      if (!authorized(repo, req, res)) return;
-      const HubEntry* e = find(repo, req.matches[4].str());
-      if (!e) {
-        res.status = 404;
-        res.set_header("X-Error-Code", "EntryNotFound");
-        return;
-      }
-      res.status = 302;
-      res.set_header("Location", "/cdn/" + repo + "/" + req.matches[4].str());
-      if (!e->sha256.empty()) {
-        res.set_header("X-Linked-Etag", "\"" + e->sha256 + "\"");
-        res.set_header("X-Linked-Size", std::to_string(e->bytes.size()));
-      }
-      res.set_header("ETag", "\"0123abcd\"");  // the git object id, not the file's hash
-    });
-    svr_.Get(R"(/cdn/([^/]+)/([^/]+)/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
-      log(req);
-      const std::string file = req.matches[3].str();
-      const HubEntry* e = find(req.matches[1].str() + "/" + req.matches[2].str(), file);
-      if (!e) {
-        res.status = 404;
-        return;
-      }
-      const std::string* bytes = &e->bytes;
-      bool cut_this = false;
-      {
-        std::lock_guard lock(mu_);
-        if (cut[file] > 0 && req.method == "GET") {
-          --cut[file];
-          cut_this = true;
-        }
-      }
-      if (!e->sha256.empty()) res.set_header("ETag", "\"" + e->sha256 + "\"");
-      res.set_header("Accept-Ranges", "bytes");
-      const size_t size = bytes->size();
-      res.set_content_provider(size, "application/octet-stream",
-                               [bytes, cut_this, size, slow_ms = slow_ms.load()](size_t offset, size_t length, httplib::DataSink& sink) {
-                                 size_t end = offset + length;
-                                 if (cut_this) end = std::min(end, offset + std::max<size_t>(length / 2, 1));
-                                 for (size_t p = offset; p < end;) {
-                                   if (slow_ms) std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms));
-                                   const size_t n = std::min<size_t>(16384, end - p);
-                                   if (!sink.write(bytes->data() + p, n)) return false;
-                                   p += n;
-                                 }
-                                 return !cut_this;  // false: the connection is closed early
-                               });
-      (void)size;
-    });
-    port_ = svr_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { svr_.listen_after_bind(); });
-    while (!svr_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ~FakeHub() {
-    svr_.stop();
-    thread_.join();
-  }
-
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::vector<std::string> requests() {
-    std::lock_guard lock(mu_);
-    return log_;
-  }
-  // Ranges requested from the CDN for a file ("bytes=N-M").
-  std::vector<std::string> cdn_ranges(const std::string& file) {
-    std::vector<std::string> out;
-    for (const auto& r : requests()) {
-      if (r.rfind("GET /cdn/", 0) == 0 && r.find("/" + file) != std::string::npos) {
-        const auto sp = r.find(' ', 4);
-        out.push_back(sp == std::string::npos ? "" : r.substr(sp + 1));
-      }
-    }
-    return out;
-  }
-
-  std::map<std::string, std::map<std::string, HubEntry>> repos;
-  std::map<std::string, int> cut;
-  std::atomic<int> slow_ms{0};  // pause before each 16 KiB sent
-  std::map<std::string, std::string> tokens;  // repo -> required Bearer token
-
- private:
-  void log(const httplib::Request& req) {
-    std::lock_guard lock(mu_);
-    log_.push_back(req.method + " " + req.path + (req.has_header("Range") ? " " + req.get_header_value("Range") : ""));
-  }
-  bool authorized(const std::string& repo, const httplib::Request& req, httplib::Response& res) {
-    auto it = tokens.find(repo);
-    if (it == tokens.end() || req.get_header_value("Authorization") == "Bearer " + it->second) return true;
-    res.status = 401;
-    res.set_content(R"({"error":"Invalid credentials in Authorization header"})", "application/json");
-    return false;
-  }
-  const HubEntry* find(const std::string& repo, const std::string& file) {
-    auto r = repos.find(repo);
-    if (r == repos.end()) return nullptr;
-    auto f = r->second.find(file);
-    return f == r->second.end() ? nullptr : &f->second;
-  }
-
-  httplib::Server svr_;
-  int port_ = 0;
-  std::thread thread_;
-  std::mutex mu_;
-  std::vector<std::string> log_;
-};
-
 std::string hex_of(const std::string& bytes) { return sha256_digest(bytes).substr(7); }
 
-// Sets environment variables for the scope of a test, then restores what was there.
-class ScopedEnv {
- public:
-  ScopedEnv(std::initializer_list<std::pair<const char*, std::string>> vars) {
-    for (const auto& [k, v] : vars) {
-      const char* old = std::getenv(k);
-      saved_.push_back({k, old ? std::optional<std::string>(old) : std::nullopt});
-      ::setenv(k, v.c_str(), 1);
-    }
-  }
-  ~ScopedEnv() {
-    for (const auto& [k, v] : saved_) v ? (void)::setenv(k.c_str(), v->c_str(), 1) : (void)::unsetenv(k.c_str());
-  }
-
- private:
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
-};
 
 class PullTest : public ::testing::Test {
  protected:
@@ -466,7 +298,7 @@ TEST_F(PullTest, HuggingFaceCacheIsReused) {
 TEST_F(PullTest, CliPullsWithHfEndpointFromTheEnvironment) {
   smolvlm::testing::RunResult r, bad;
   {
-    ScopedEnv env{{"HF_ENDPOINT", hub_.endpoint() + "/"}, {"OLLAMA_MODELS", store_dir()}, {"HF_HUB_CACHE", cfg_.cache_dir}};
+    ScopedEnv env({{"HF_ENDPOINT", hub_.endpoint() + "/"}, {"OLLAMA_MODELS", store_dir()}, {"HF_HUB_CACHE", cfg_.cache_dir}});
     r = smolvlm::testing::run_smolvlm({"pull", "hf.co/ggml-org/Tiny-GGUF:Q8_0"});
     bad = smolvlm::testing::run_smolvlm({"pull", "hf.co/ggml-org/Nope-GGUF"});
   }
@@ -556,7 +388,7 @@ TEST_F(PullCheckpointTest, CliConvertsAndQuantizes) {
   smolvlm::testing::RunResult r, q;
   size_t transfers = 0;
   {
-    ScopedEnv env{{"HF_ENDPOINT", hub_.endpoint()}, {"OLLAMA_MODELS", store_dir()}, {"HF_HUB_CACHE", cfg_.cache_dir}};
+    ScopedEnv env({{"HF_ENDPOINT", hub_.endpoint()}, {"OLLAMA_MODELS", store_dir()}, {"HF_HUB_CACHE", cfg_.cache_dir}});
     r = smolvlm::testing::run_smolvlm({"pull", "HuggingFaceTB/tiny512:F16"});
     transfers = hub_.requests().size();
     q = smolvlm::testing::run_smolvlm({"pull", "HuggingFaceTB/tiny512:Q8_0"});
