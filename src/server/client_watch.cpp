@@ -90,4 +90,15 @@ void ClientWatch::stop() {
 
 ClientWatch::~ClientWatch() { stop(); }
 
+WholeReply generate_whole(ModelManager::Lease& lease, const Prompt& prompt, const GenerateOptions& options,
+                          const httplib::Request& req) {
+  WholeReply out;
+  ClientWatch client(req);  // nothing is written before the end: watch the connection instead
+  out.result = run_generation(lease, prompt, options, [&](std::string_view piece) {
+    out.text += piece;
+    return true;
+  }, client.gone());
+  return out;
+}
+
 }  // namespace smolvlm::server

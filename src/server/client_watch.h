@@ -13,6 +13,8 @@
 #include <mutex>
 #include <thread>
 
+#include "server/generation.h"
+
 namespace smolvlm::server {
 
 class ClientWatch {
@@ -37,5 +39,14 @@ class ClientWatch {
 
 // The socket of this process connected from remote_addr:remote_port to local_port (-1: none).
 int find_connection_socket(const std::string& remote_addr, int remote_port, int local_port);
+
+// A stream:false reply: the whole generation (its text without the leading whitespace, as streamed),
+// cancelled when the request's client hangs up.
+struct WholeReply {
+  GenerateResult result;
+  std::string text;
+};
+WholeReply generate_whole(ModelManager::Lease& lease, const Prompt& prompt, const GenerateOptions& options,
+                          const httplib::Request& req);
 
 }  // namespace smolvlm::server

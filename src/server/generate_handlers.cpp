@@ -102,14 +102,8 @@ json final_object(const Job& job, const GenerateResult& r, const std::string& te
 // thread (a failed write -- the client went away -- cancels the generation).
 void respond(std::shared_ptr<Job> job, bool stream, const httplib::Request& req, httplib::Response& res) {
   if (!stream) {
-    std::string text;
-    ClientWatch client(req);  // nothing is written before the end: watch the connection instead
-    const GenerateResult r = run_generation(*job->lease, job->prompt, job->options, [&](std::string_view piece) {
-      text += piece;
-      return true;
-    }, client.gone());
-    client.stop();
-    send_json(res, final_object(*job, r, text));
+    const WholeReply w = generate_whole(*job->lease, job->prompt, job->options, req);
+    send_json(res, final_object(*job, w.result, w.text));
     return;
   }
   res.set_chunked_content_provider(

@@ -180,13 +180,7 @@ void chat_completions(const RouteContext& ctx, const httplib::Request& req, http
   job->created = static_cast<int64_t>(std::time(nullptr));
 
   if (!stream) {
-    std::string text;
-    ClientWatch client(req);  // nothing is written before the end: watch the connection instead
-    const GenerateResult r = run_generation(*job->lease, job->prompt, job->options, [&](std::string_view p) {
-      text += p;
-      return true;
-    }, client.gone());
-    client.stop();
+    const auto [r, text] = generate_whole(*job->lease, job->prompt, job->options, req);
     send_json(res, {{"id", job->id}, {"object", "chat.completion"}, {"created", job->created}, {"model", job->model},
                     {"system_fingerprint", "fp_ollama"},
                     {"choices", json::array({{{"index", 0},
@@ -257,13 +251,7 @@ void completions(const RouteContext& ctx, const httplib::Request& req, httplib::
                 {"system_fingerprint", "fp_ollama"}, {"choices", json::array({std::move(choice)})}};
   };
   if (!stream) {
-    std::string text;
-    ClientWatch client(req);  // nothing is written before the end: watch the connection instead
-    const GenerateResult r = run_generation(*job->lease, job->prompt, job->options, [&](std::string_view p) {
-      text += p;
-      return true;
-    }, client.gone());
-    client.stop();
+    const auto [r, text] = generate_whole(*job->lease, job->prompt, job->options, req);
     json out = object({{"text", text}, {"index", 0}, {"finish_reason", ollama_done_reason(r)}}, "text_completion");
     out["usage"] = usage(r);
     send_json(res, out);
