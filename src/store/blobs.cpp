@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/hex.h"
 
 namespace fs = std::filesystem;
 
@@ -35,13 +36,7 @@ class Sha256 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     if (EVP_DigestFinal_ex(ctx_.get(), md, &n) != 1) fail("SHA-256 final failed");
-    static const char* hex = "0123456789abcdef";
-    std::string s = "sha256:";
-    for (unsigned i = 0; i < n; ++i) {
-      s += hex[md[i] >> 4];
-      s += hex[md[i] & 15];
-    }
-    return s;
+    return "sha256:" + hex_lower(md, n);
   }
 
  private:

@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/file_util.h"
+#include "base/hex.h"
 #include "store/blobs.h"
 #include "store/hub_download.h"
 
@@ -61,13 +62,7 @@ std::string git_blob_id(const std::string& path) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), md, &len);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
+  return hex_lower(md, len);
 }
 
 std::string hub_download_snapshot(const HubConfig& cfg, const std::string& repo, const std::string& rev,

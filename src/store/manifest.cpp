@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include "base/error.h"
+#include "base/hex.h"
 #include "store/blobs.h"
 
 namespace smolvlm {
@@ -50,13 +51,7 @@ std::string sha256_digest(const std::string& bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   if (EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr) != 1) fail("SHA-256 failed");
-  static const char* hex = "0123456789abcdef";
-  std::string s = "sha256:";
-  for (unsigned i = 0; i < n; ++i) {
-    s += hex[md[i] >> 4];
-    s += hex[md[i] & 15];
-  }
-  return s;
+  return "sha256:" + hex_lower(md, n);
 }
 
 namespace {

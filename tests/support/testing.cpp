@@ -1,5 +1,7 @@
 #include "support/testing.h"
 
+#include "base/hex.h"
+
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <poll.h>
@@ -121,13 +123,7 @@ std::string sha256_hex(const std::vector<uint8_t>& bytes) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (unsigned i = 0; i < len; ++i) {
-    s += hex[md[i] >> 4];
-    s += hex[md[i] & 15];
-  }
-  return s;
+  return hex_lower(md, len);
 }
 
 RunResult run_smolvlm(const std::vector<std::string>& args) {

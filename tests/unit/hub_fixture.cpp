@@ -4,20 +4,22 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/hex.h"
+
 namespace smolvlm::testing {
 namespace {
 
 // git's blob id: sha1 of "blob <size>\0" and the bytes (what the hub lists as a file's oid).
 std::string git_oid(const HubEntry& e) {
   if (!e.oid.empty()) return e.oid;
-  const std::string data = "blob " + std::to_string(e.bytes.size()) + std::string(1, '\0') + e.bytes;
+  std::string data = "blob ";
+  data += std::to_string(e.bytes.size());
+  data += '\0';
+  data += e.bytes;
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   EVP_Digest(data.data(), data.size(), md, &n, EVP_sha1(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < n; ++i) out += {hex[md[i] >> 4], hex[md[i] & 15]};
-  return out;
+  return hex_lower(md, n);
 }
 
 }  // namespace
@@ -66,7 +68,10 @@ FakeHub::FakeHub() {
       res.set_header("X-Linked-Etag", "\"" + e->sha256 + "\"");
       res.set_header("X-Linked-Size", std::to_string(e->bytes.size()));
     }
-    res.set_header("ETag", "\"" + git_oid(*e) + "\"");
+    std::string etag = git_oid(*e);  // the git object id, quoted
+    etag.insert(etag.begin(), '"');
+    etag += '"';
+    res.set_header("ETag", etag);
   });
   svr_.Get(R"(/cdn/([^/]+)/([^/]+)/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
     log(req);
@@ -128,7 +133,11 @@ std::vector<std::string> FakeHub::cdn_ranges(const std::string& file) {
 
 void FakeHub::log(const httplib::Request& req) {
   std::lock_guard lock(mu_);
-  log_.push_back(req.method + " " + req.path + (req.has_header("Range") ? " " + req.get_header_value("Range") : ""));
+  std::string line = req.method;
+  line += ' ';
+  line += req.path;
+  if (req.has_header("Range")) line += ' ', line += req.get_header_value("Range");
+  log_.push_back(std::move(line));
 }
 
 bool FakeHub::authorized(const std::string& repo, const httplib::Request& req, httplib::Response& res) const {
