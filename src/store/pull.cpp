@@ -95,6 +95,22 @@ struct NewBlobs {
   }
 };
 
+// Both pulls end here: SmolVLM repositories get modelfiles/'s template and defaults, the model is
+// created from the files in `req`, and the blobs this pull added are kept.
+ResolvedModel create_pulled(ModelStore& store, const PullSource& src, CreateRequest& req, NewBlobs& added,
+                            const PullProgress& progress) {
+  if (const auto d = smolvlm_defaults(src.repo)) {
+    req.template_text = d->template_text;
+    req.parameters = d->parameters;
+  }
+  ResolvedModel m = create_model(store, req, [&](const std::string& s) {
+    if (s == "writing manifest") say(progress, status_event(s));
+  });
+  added.done = true;
+  say(progress, status_event("success"));
+  return m;
+}
+
 // One file of the pull: its blob digest once in the store, or a finished download to verify.
 struct Fetched {
   std::string digest;                    // "sha256:<hex>" when already in the store
@@ -348,16 +364,7 @@ ResolvedModel pull_checkpoint(ModelStore& store, const PullSource& src, const Hu
     if (b.created) added.digests.push_back(b.digest);
     req.files.push_back(CreateFile{fs::path(g).filename().string(), b.digest});
   }
-  if (const auto d = smolvlm_defaults(src.repo)) {
-    req.template_text = d->template_text;
-    req.parameters = d->parameters;
-  }
-  ResolvedModel m = create_model(store, req, [&](const std::string& s) {
-    if (s == "writing manifest") say(progress, status_event(s));
-  });
-  added.done = true;
-  say(progress, status_event("success"));
-  return m;
+  return create_pulled(store, src, req, added, progress);
 }
 
 }  // namespace
@@ -394,16 +401,7 @@ ResolvedModel pull_model(ModelStore& store, const std::string& name, const HubCo
     }
   }
   if (bad) std::rethrow_exception(bad);
-  if (const auto d = smolvlm_defaults(src.repo)) {
-    req.template_text = d->template_text;
-    req.parameters = d->parameters;
-  }
-  ResolvedModel m = create_model(store, req, [&](const std::string& s) {
-    if (s == "writing manifest") say(progress, status_event(s));
-  });
-  added.done = true;
-  say(progress, status_event("success"));
-  return m;
+  return create_pulled(store, src, req, added, progress);
 }
 
 }  // namespace smolvlm
