@@ -16,6 +16,7 @@
 #include "runtime/json_constraint.h"
 #include "runtime/session.h"
 #include "support/testing.h"
+#include "test_json_util.h"
 #include "test_server_util.h"
 #include "test_tokenizer_util.h"
 
@@ -215,12 +216,7 @@ TEST(JsonTokenMask, RealVocabularyMatchesPerTokenTestAndIsCheap) {
   SMOLVLM_REQUIRE_SHARED(testing::kRealTokenizerDir);
   const Tokenizer& tok = testing::real_tokenizer();
   const JsonTokenMask mask(tok);
-  std::vector<std::string> bytes(static_cast<size_t>(tok.n_vocab()));
-  std::vector<bool> eog(bytes.size());
-  for (int32_t id = 0; id < tok.n_vocab(); ++id) {
-    eog[static_cast<size_t>(id)] = tok.is_eog(id);
-    bytes[static_cast<size_t>(id)] = std::string(mask.bytes(id));
-  }
+  const auto [bytes, eog] = testing::vocab_table(tok, mask);
   const char* const states[] = {"",     "{",      "{\"na",  "{\"name\": ", "[1, 2", "{\"a\": [\"x\", {\"b\": \"hello wor",
                                 "12.5", "[true", "\"\\", "\"\xC3",    "\"\\uD83D"};
   std::vector<float> logits(bytes.size());

@@ -17,6 +17,7 @@
 #include "runtime/json_schema_recognizer.h"
 #include "runtime/session.h"
 #include "support/testing.h"
+#include "test_json_util.h"
 #include "test_server_util.h"
 #include "test_tokenizer_util.h"
 
@@ -414,12 +415,7 @@ TEST(JsonSchemaMask, RealVocabularyMatchesPerTokenTestAndIsCheap) {
   SMOLVLM_REQUIRE_SHARED(testing::kRealTokenizerDir);
   const Tokenizer& tok = testing::real_tokenizer();
   const JsonTokenMask mask(tok);
-  std::vector<std::string> bytes(static_cast<size_t>(tok.n_vocab()));
-  std::vector<bool> eog(bytes.size());
-  for (int32_t id = 0; id < tok.n_vocab(); ++id) {
-    eog[static_cast<size_t>(id)] = tok.is_eog(id);
-    bytes[static_cast<size_t>(id)] = std::string(mask.bytes(id));
-  }
+  const auto [bytes, eog] = testing::vocab_table(tok, mask);
   const auto schema = compile(kNested);
   const char* const states[] = {"", "{", "{\"na", "{\"name\": \"Bob Smith the fir", "{\"name\": \"Bob\", \"age\": 4",
                                 "{\"name\": \"Bob\", \"age\": 4, ", "{\"name\": \"B\", \"age\": 4, \"address\": {\"street\": \"Main St",
