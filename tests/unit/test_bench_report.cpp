@@ -80,7 +80,9 @@ TEST(CliBench, SeveralModelsWriteOneDocumentWithMachineAndPerModelPeakRss) {
     EXPECT_EQ(m["n_gen"], 8);
     EXPECT_LE(m["pp_min_max"][0].get<double>(), m["pp32"].get<double>());
     // Each child's own peak, without the 512 MiB bandwidth buffer it freed before the model ran.
-    if (m["peak_rss_reset"].get<bool>()) EXPECT_LT(m["peak_rss_mib"].get<double>(), 400.0) << m.dump();
+    if (m["peak_rss_reset"].get<bool>()) {
+      EXPECT_LT(m["peak_rss_mib"].get<double>(), 400.0) << m.dump();
+    }
   }
 }
 

@@ -47,14 +47,6 @@ TextModel::TextModel(GgufFile file) : file_(std::move(file)), config_(read_text_
   weights_ = bind_text_weights(file_, config_);
 }
 
-// Where a pass's keys and values go, and what its queries attend to.
-struct TextModel::KvAccess {
-  // Stores layer l's k, v [T, Hkv*D] (rope applied).
-  std::function<void(int64_t l, const float* k, const float* v)> store;
-  // attn [n, H*D] for the query rows first .. first+n-1 of the pass (q points at row `first`).
-  std::function<void(int64_t l, const float* q, int64_t first, int64_t n, float* attn)> attend;
-};
-
 void TextModel::check_state(const TextState& s) const {
   const TextConfig& sc = s.config();
   if (sc.n_embd != config_.n_embd || sc.n_layer != config_.n_layer || sc.kv_dim() != config_.kv_dim() ||
@@ -120,18 +112,17 @@ void TextModel::forward_chunk(const TextInput& in, int64_t first, int64_t T, int
   }
 
   const float attn_scale = 1.0f / std::sqrt(static_cast<float>(D));
-  const KvAccess kv{
-      // past_key_value.update(k, v): positions pos0 .. pos0+T-1 of this layer's cache
-      [&](int64_t l, const float* k, const float* v) { s.kv.store(l, pos0, T, k, v); },
-      // softmax(q k^T / sqrt(D), causal) v over cached positions 0 .. pos0+T-1, GQA
-      [&](int64_t l, const float* q, int64_t q_first, int64_t n, float* attn) {
+  // past_key_value.update(k, v): positions pos0 .. pos0+T-1 of this layer's cache
+  const auto store = [&](int64_t l, const float* k, const float* v) { s.kv.store(l, pos0, T, k, v); };
+  // softmax(q k^T / sqrt(D), causal) v over cached positions 0 .. pos0+T-1, GQA
+  const auto attend = [&](int64_t l, const float* q, int64_t q_first, int64_t n, float* attn) {
         kernels::attention({.q = q, .k = s.kv.keys(l), .v = s.kv.values(l), .out = attn, .kv_type = s.kv.type(),
                             .n_q = n, .n_kv = pos0 + T, .n_heads = H, .n_kv_heads = Hkv, .head_dim = D,
                             .kv_row_stride = s.kv.row_bytes(), .q_pos0 = pos0 + q_first, .causal = true,
                             .scale = attn_scale},
                            pool);
-      }};
-  layers_and_head(T, n_out, a, kv, logits, pool);
+  };
+  layers_and_head(T, n_out, a, store, attend, logits, pool);
 }
 
 void TextModel::decode_batch(std::span<const int32_t> ids, std::span<TextState* const> states, TextActivations& a,
@@ -155,13 +146,12 @@ void TextModel::decode_batch(std::span<const int32_t> ids, std::span<TextState* 
 
   const float attn_scale = 1.0f / std::sqrt(static_cast<float>(D));
   const int64_t KV = c.kv_dim();
-  const KvAccess kv{
-      // row i's k, v go to position pos[i] of sequence i's cache
-      [&](int64_t l, const float* k, const float* v) {
-        for (int64_t i = 0; i < B; ++i) states[static_cast<size_t>(i)]->kv.store(l, a.pos[i], 1, k + i * KV, v + i * KV);
-      },
-      // row i attends over its own sequence's positions 0 .. pos[i]
-      [&](int64_t l, const float* q, int64_t q_first, int64_t n, float* attn) {
+  // row i's k, v go to position pos[i] of sequence i's cache
+  const auto store = [&](int64_t l, const float* k, const float* v) {
+    for (int64_t i = 0; i < B; ++i) states[static_cast<size_t>(i)]->kv.store(l, a.pos[i], 1, k + i * KV, v + i * KV);
+  };
+  // row i attends over its own sequence's positions 0 .. pos[i]
+  const auto attend = [&](int64_t l, const float* q, int64_t q_first, int64_t n, float* attn) {
         for (int64_t r = 0; r < n; ++r) {
           KvCache& cache = states[static_cast<size_t>(q_first + r)]->kv;
           const int64_t p = a.pos[q_first + r];
@@ -170,14 +160,15 @@ void TextModel::decode_batch(std::span<const int32_t> ids, std::span<TextState* 
                               .head_dim = D, .kv_row_stride = cache.row_bytes(), .q_pos0 = p, .causal = true,
                               .scale = attn_scale},
                              pool);
-        }
-      }};
-  layers_and_head(B, B, a, kv, logits, pool);
+    }
+  };
+  layers_and_head(B, B, a, store, attend, logits, pool);
   for (TextState* s : states) s->kv.advance(1);
 }
 
-void TextModel::layers_and_head(int64_t T, int64_t n_out, TextActivations& a, const KvAccess& kv, float* logits,
-                                ThreadPool& pool) const {
+template <class Store, class Attend>
+void TextModel::layers_and_head(int64_t T, int64_t n_out, TextActivations& a, const Store& store,
+                                const Attend& attend, float* logits, ThreadPool& pool) const {
   const TextConfig& c = config_;
   const int64_t E = c.n_embd, F = c.n_ff, H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim;
   float* hidden = a.hidden.data();  // [T, E]
@@ -204,7 +195,7 @@ void TextModel::layers_and_head(int64_t T, int64_t n_out, TextActivations& a, co
     kernels::rope_norm(q, T, H, D, c.n_rot, pos, c.rope_freq_base);
     kernels::rope_norm(k, T, Hkv, D, c.n_rot, pos, c.rope_freq_base);
     // past_key_value.update(k, v)
-    kv.store(l, k, v);
+    store(l, k, v);
 
     // In the last layer only the rows whose logits are wanted go on (llama.cpp does the same):
     // the cache is complete, and nothing else reads the other rows.
@@ -214,7 +205,7 @@ void TextModel::layers_and_head(int64_t T, int64_t n_out, TextActivations& a, co
       hidden += q_first * E, q += q_first * H * D, n = n_out;
     }
     // attn = softmax(q k^T / sqrt(D), causal) v, GQA                                   [n, H*D]
-    kv.attend(l, q, q_first, n, attn);
+    attend(l, q, q_first, n, attn);
     // hidden = hidden + o_proj(attn)                                                    [n, E]
     kernels::matmul(*w.o_proj, attn, n, h, pool);
     kernels::add(hidden, h, n * E);

@@ -76,14 +76,17 @@ class TextModel {
                     float* logits, kernels::ThreadPool& pool) const;
 
  private:
-  struct KvAccess;
   // One chunk of n <= n_batch rows, starting at input row `first`; logits for its last n_out rows.
   void forward_chunk(const TextInput& in, int64_t first, int64_t n, int64_t n_out, TextState& s, float* logits,
                      kernels::ThreadPool& pool) const;
-  // act.hidden [T, E] at positions act.pos through every decoder layer, K/V through `kv`. The last
-  // layer computes only the last n_out rows; then logits [n_out, V] (nothing when n_out is 0).
-  void layers_and_head(int64_t T, int64_t n_out, TextActivations& act, const KvAccess& kv, float* logits,
-                       kernels::ThreadPool& pool) const;
+  // act.hidden [T, E] at positions act.pos through every decoder layer. store(l, k, v) puts layer
+  // l's keys and values [T, Hkv*D] into the cache(s); attend(l, q, first, n, attn) writes attn
+  // [n, H*D] for query rows first .. first+n-1 (q points at row `first`). The last layer computes
+  // only the last n_out rows; then logits [n_out, V] (nothing when n_out is 0). Defined and
+  // instantiated in text_model.cpp only (callables, so a decode step allocates nothing).
+  template <class Store, class Attend>
+  void layers_and_head(int64_t T, int64_t n_out, TextActivations& act, const Store& store, const Attend& attend,
+                       float* logits, kernels::ThreadPool& pool) const;
   void check_input(const TextInput& in, const TextState& s) const;
   void check_state(const TextState& s) const;
 
