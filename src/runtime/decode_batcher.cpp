@@ -13,6 +13,9 @@ DecodeBatcher::DecodeBatcher(std::shared_ptr<const LoadedModel> model, kernels::
   if (max_batch_ < 1) fail("decode batch size ", max_batch_, " must be at least 1");
   const TextConfig& c = model_->text().config();
   act_ = TextActivations(c, max_batch_);
+  pass_batch_.reserve(static_cast<size_t>(max_batch_));
+  pass_ids_.reserve(static_cast<size_t>(max_batch_));
+  pass_states_.reserve(static_cast<size_t>(max_batch_));
   logits_.resize(static_cast<size_t>(max_batch_ * c.n_vocab));
 }
 
@@ -81,8 +84,10 @@ void DecodeBatcher::decode(TextState& state, int32_t id, float* logits) {
 }
 
 void DecodeBatcher::run_pass(std::unique_lock<std::mutex>& lock, Request* mine) {
-  // This pass: ours and the oldest others, up to max_batch.
-  std::vector<Request*> batch = {mine};
+  // This pass: ours and the oldest others, up to max_batch. (Only the thread running a pass uses the
+  // pass_* buffers, sized once: a decode step allocates nothing here.)
+  std::vector<Request*>& batch = pass_batch_;
+  batch.assign(1, mine);
   for (Request* r : queue_)
     if (r != mine && static_cast<int>(batch.size()) < max_batch_) batch.push_back(r);
   std::erase_if(queue_, [&](Request* r) { return std::find(batch.begin(), batch.end(), r) != batch.end(); });
@@ -91,8 +96,10 @@ void DecodeBatcher::run_pass(std::unique_lock<std::mutex>& lock, Request* mine) 
 
   {
     std::lock_guard<FifoLock> turn(pool_turn_);
-    std::vector<int32_t> ids;
-    std::vector<TextState*> states;
+    std::vector<int32_t>& ids = pass_ids_;
+    std::vector<TextState*>& states = pass_states_;
+    ids.clear();
+    states.clear();
     for (Request* r : batch) ids.push_back(r->id), states.push_back(r->state);
     try {
       model_->text().decode_batch(ids, states, act_, logits_.data(), pool_);

@@ -98,6 +98,9 @@ class DecodeBatcher {
   FifoLock pool_turn_;
   TextActivations act_;
   std::vector<float> logits_;  // [max_batch, n_vocab]
+  std::vector<Request*> pass_batch_;   // the running pass's requests
+  std::vector<int32_t> pass_ids_;      // and their tokens
+  std::vector<TextState*> pass_states_;
 };
 
 }  // namespace smolvlm
