@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/run_settings.h"
@@ -31,6 +32,10 @@ struct TurnTimings {
   double eval_s = 0;
 };
 void print_timings(const TurnTimings& t);
+
+// The reply without its leading spaces and newlines (after "Assistant:" the model starts with a
+// space), as `ollama run` shows it.
+std::string_view trim_reply_start(std::string_view s);
 
 // "%.Nf" without trailing zeros (and without a trailing point).
 std::string fixed_trimmed(double v, int decimals);

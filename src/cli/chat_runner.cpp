@@ -12,13 +12,6 @@
 namespace smolvlm::cli {
 namespace {
 
-// Removes leading spaces and newlines (the model's reply after "Assistant:" starts with a space).
-std::string_view trim_front(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t'))
-    s.remove_prefix(1);
-  return s;
-}
-
 std::string file_type_name(const GgufFile& f) {
   const GgufValue* v = f.find("general.file_type");
   if (v == nullptr) return "unknown";
@@ -91,7 +84,7 @@ DoneReason ChatRunner::turn(const std::string& user_text, const std::vector<std:
   bool at_start = true;  // the reply's leading whitespace is not shown
   auto sink = [&](std::string_view text) {
     if (at_start) {
-      text = trim_front(text);
+      text = trim_reply_start(text);
       at_start = text.empty();
     }
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -103,7 +96,7 @@ DoneReason ChatRunner::turn(const std::string& user_text, const std::vector<std:
   std::fflush(stdout);
   if (r.reason != DoneReason::kCancelled) {
     history_.push_back(user);
-    history_.push_back(ChatMessage::text("assistant", std::string(trim_front(r.text))));
+    history_.push_back(ChatMessage::text("assistant", std::string(trim_reply_start(r.text))));
     history_media_.insert(history_media_.end(), media.begin(), media.end());
     // The ids stand for the reply text unless a stop string cut it (then the text is re-tokenized).
     const bool eog = !r.tokens.empty() && model_->tokenizer().is_eog(r.tokens.back());

@@ -118,12 +118,6 @@ void check_image_content(const std::string& path) {
     fail("not an image: the content is not JPEG, PNG, WebP, GIF or BMP (whatever its name says)");
 }
 
-std::string_view trim_front(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t'))
-    s.remove_prefix(1);
-  return s;
-}
-
 // What the N workers share.
 struct Shared {
   std::shared_ptr<const LoadedModel> model;
@@ -174,7 +168,7 @@ BatchRecord run_one(Shared& sh, Session& session, const BatchInput& in) {
     const Prompt prompt = build_prompt(sh.model->tokenizer(), render_chat(messages, true), items);
     session.reset();  // each file on its own, as `smolvlm run` answers it
     const GenerateResult r = session.generate(prompt, s.generate, [](std::string_view) { return true; });
-    rec.answer = std::string(trim_front(r.text));
+    rec.answer = std::string(trim_reply_start(r.text));
     rec.done_reason = done_reason_name(r.reason);
     rec.prompt_tokens = r.prompt_tokens;
     rec.eval_tokens = r.eval_tokens;

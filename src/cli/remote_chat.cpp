@@ -27,12 +27,6 @@ std::string base64(const std::string& bytes) {
   return out;
 }
 
-std::string_view trim_front(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t'))
-    s.remove_prefix(1);
-  return s;
-}
-
 double ns_to_s(const json& line, const char* key) { return line.value(key, int64_t{0}) / 1e9; }
 
 }  // namespace
@@ -91,7 +85,7 @@ DoneReason RemoteChat::turn(const std::string& user_text, const std::vector<std:
     reply += piece;
     std::string_view text = piece;
     if (at_start) {
-      text = trim_front(text);
+      text = trim_reply_start(text);
       at_start = text.empty();
     }
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -104,7 +98,7 @@ DoneReason RemoteChat::turn(const std::string& user_text, const std::vector<std:
   std::fflush(stdout);
   if (cancelled) return DoneReason::kCancelled;
   history_.push_back(user);
-  history_.push_back({{"role", "assistant"}, {"content", std::string(trim_front(reply))}});
+  history_.push_back({{"role", "assistant"}, {"content", std::string(trim_reply_start(reply))}});
   if (settings_.verbose) {
     const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     print_timings({last.contains("total_duration") ? ns_to_s(last, "total_duration") : total, ns_to_s(last, "load_duration"),
