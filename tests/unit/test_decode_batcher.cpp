@@ -5,7 +5,9 @@
 // prompt lengths and reply lengths) never stalls the others.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <latch>
+#include <mutex>
 #include <thread>
 
 #include "runtime/decode_batcher.h"
@@ -49,11 +51,26 @@ TEST(DecodeBatcher, ParallelSessionsReplyAsAloneInFewerPasses) {
   o.batcher = batcher;
   std::vector<std::thread> threads;
   std::latch ready(kSeq);  // all sessions built (KV caches allocated) before any generates
+  // Each session's first piece of text waits (up to 10 s) until every session has one: all four are
+  // then decoding, so however the machine schedules the threads, their steps meet in passes.
+  std::mutex m;
+  std::condition_variable cv;
+  int arrived = 0;
   for (int k = 0; k < kSeq; ++k) {
     threads.emplace_back([&, k] {
       Session s(model, o, pool);
       ready.arrive_and_wait();
-      together[k] = s.generate(prompts[k], greedy(lengths[k]), [](std::string_view) { return true; }).tokens;
+      bool first = true;
+      together[k] = s.generate(prompts[k], greedy(lengths[k]), [&](std::string_view) {
+                       if (first) {
+                         first = false;
+                         std::unique_lock<std::mutex> lock(m);
+                         ++arrived;
+                         cv.notify_all();
+                         cv.wait_for(lock, std::chrono::seconds(10), [&] { return arrived >= kSeq; });
+                       }
+                       return true;
+                     }).tokens;
     });
   }
   for (auto& t : threads) t.join();
