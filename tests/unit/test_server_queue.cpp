@@ -111,11 +111,11 @@ TEST(ServerQueue, ParallelDecodeStepsAreBatched) {
   auto generate = [](int port, const std::string& prompt) {
     httplib::Client c("127.0.0.1", port);
     c.set_read_timeout(60, 0);
-    // Long enough to overlap on a loaded machine: one JSON string of at least 400 characters (the end of
+    // Long enough to overlap on a loaded machine: one JSON string of at least 1500 characters (the end of
     // generation is masked until then), greedy.
     const json body = {{"model", "tinyq"}, {"prompt", prompt}, {"raw", true}, {"stream", false},
-                       {"format", {{"type", "string"}, {"minLength", 400}}},
-                       {"options", {{"temperature", 0}, {"num_predict", 600}, {"num_ctx", 1024}}}};
+                       {"format", {{"type", "string"}, {"minLength", 1500}}},
+                       {"options", {{"temperature", 0}, {"num_predict", 2000}, {"num_ctx", 2048}}}};
     auto r = c.Post("/api/generate", body.dump(), "application/json");
     return r && r->status == 200 ? json::parse(r->body)["response"].get<std::string>() : std::string("<failed>");
   };
