@@ -9,7 +9,9 @@
 // vdpbf16ps. Matrix x matrix is blocked like a GEMM (token blocks that stay in L2 while the
 // weights stream past), so the speed per token does not fall as the token count grows; no output
 // depends on how the work is split (threads, blocks, or which other tokens share the call), except
-// that one token alone (decode) takes the ISA's row-dot kernel, whose f32 sums may round differently.
+// that for float weights one token alone (decode) takes the ISA's row-dot kernel, whose f32 sums
+// may round differently. Integer-quantized weights give ggml's vec_dot result bit for bit on every
+// ISA and for any number of tokens (the lanes and fmas of its AVX2 kernels, see matmul_scalar.cpp).
 #pragma once
 
 #include <cstdint>

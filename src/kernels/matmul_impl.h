@@ -20,7 +20,7 @@ int64_t act_block(ActType a);  // elements per activation block: 1, 32 or 256
 // Per-token integers a SIMD kernel wants next to the codes (chosen by the kernel, see Kernel):
 enum class AuxKind {
   kNone,
-  kBlockSum,  // per 32: -offset * sum(codes)     (removes the weight code offset: Q4_0 Q5_0 Q8_0)
+  kQuadSum,   // per 4: -offset * sum(codes)      (removes the weight code offset: Q4_0 Q5_0 Q8_0)
   kPairs16,   // per 32: ggml's two int16 bsums of its halves packed in one int32 (Q4_K/Q5_K mins)
   kHalfSum,   // per 16: -offset * bsum                                             (Q6_K)
 };

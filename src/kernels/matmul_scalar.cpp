@@ -4,6 +4,7 @@
 // F16/BF16 the activations arrive rounded to fp16/bf16, so every product w * x is exact in f32 as
 // in double: the SIMD kernels, vdpbf16ps included, form the very same products and differ from
 // this reference only in the order and precision of the sum.)
+#include <cmath>
 #include <vector>
 
 #include "base/fp16.h"
@@ -53,39 +54,59 @@ int idot(const uint8_t* c, const int8_t* q, int n, int offset) {
   return s;
 }
 
-// ggml's vec_dot of one decoded weight row with activation row t.
+// ggml's x86 dot products keep eight f32 lanes: lane j (0..7) of a block takes the integer sum of
+// the elements 4j..4j+3 of every 32 (K-quants: with each 32's scale; Q6_K: each 16's scale, less
+// its share of the code offset), scaled by the block's d and added with one fma per block. The
+// lanes are then reduced as hsum_float_8 does: (a0+a4 + a2+a6) + (a1+a5 + a3+a7).
+float hsum8(const float* a) {
+  const float r0 = a[4] + a[0], r1 = a[5] + a[1], r2 = a[6] + a[2], r3 = a[7] + a[3];
+  return (r0 + r2) + (r1 + r3);
+}
+
+// ggml's vec_dot of one decoded weight row with activation row t, in its AVX2 operation order
+// (the order of the golden build; every one of our ISAs gives these bits).
 float dot_row(const QuantLayout& L, const DecodedBlock* blk, int64_t nb, const Acts& a, int64_t t) {
   const int8_t* q = a.q + t * a.q_stride;
   const float* d = a.d + t * a.d_stride;
   const int16_t* bsums = a.bsums ? a.bsums + t * a.sums_stride : nullptr;
-  float sumf = 0;
+  float acc[8] = {}, acc_m[4] = {}, summs = 0;
   for (int64_t b = 0; b < nb; ++b, q += L.block) {
     const DecodedBlock& B = blk[b];
+    int lane[8] = {};
     switch (L.scales) {
       case ScaleKind::kBlock: {
-        const int isum = idot(B.code, q, 32, L.offset);
-        sumf += (B.d * d[b]) * float(isum);
-        if (L.has_min) sumf += B.m * a.s[t * a.d_stride + b];
-        break;
+        const float dd = B.d * d[b];
+        for (int j = 0; j < 8; ++j) acc[j] = std::fma(dd, float(idot(B.code + 4 * j, q + 4 * j, 4, L.offset)), acc[j]);
+        if (L.has_min) summs = std::fma(B.m, a.s[t * a.d_stride + b], summs);
+        continue;
       }
       case ScaleKind::kK32Min: {
-        int isc = 0, imin = 0;
-        for (int u = 0; u < 8; ++u) {
-          isc += B.sc[u] * idot(B.code + 32 * u, q + 32 * u, 32, 0);
-          imin += B.mn[u] * (bsums[16 * b + 2 * u] + bsums[16 * b + 2 * u + 1]);
+        const int16_t* bs = bsums + 16 * b;
+        for (int u = 0; u < 8; ++u)
+          for (int j = 0; j < 8; ++j) lane[j] += B.sc[u] * idot(B.code + 32 * u + 4 * j, q + 32 * u + 4 * j, 4, 0);
+        const float dmin = -d[b] * B.m;
+        int mins[4];
+        for (int k = 0; k < 4; ++k)
+          mins[k] = B.mn[2 * k] * (bs[4 * k] + bs[4 * k + 1]) + B.mn[2 * k + 1] * (bs[4 * k + 2] + bs[4 * k + 3]);
+        if (L.bits == 4) {  // Q4_K: four f32 lanes of min products
+          for (int k = 0; k < 4; ++k) acc_m[k] = std::fma(dmin, float(mins[k]), acc_m[k]);
+        } else {  // Q5_K: one f32 sum of the block's integer min product
+          summs = std::fma(dmin, float(mins[0] + mins[1] + mins[2] + mins[3]), summs);
         }
-        sumf += B.d * d[b] * float(isc) - B.m * d[b] * float(imin);
         break;
       }
       case ScaleKind::kK16: {
-        int isc = 0;
-        for (int h = 0; h < 16; ++h) isc += B.sc[h] * idot(B.code + 16 * h, q + 16 * h, 16, L.offset);
-        sumf += B.d * d[b] * float(isc);
+        const int16_t* bs = bsums + 16 * b;
+        for (int c = 0; c < 8; ++c)
+          for (int j = 0; j < 8; ++j) lane[j] += B.sc[2 * c + j / 4] * idot(B.code + 32 * c + 4 * j, q + 32 * c + 4 * j, 4, 0);
+        for (int j = 0; j < 8; ++j) lane[j] -= L.offset * (bs[2 * j] * B.sc[2 * j] + bs[2 * j + 1] * B.sc[2 * j + 1]);
         break;
       }
     }
+    const float dd = d[b] * B.d;
+    for (int j = 0; j < 8; ++j) acc[j] = std::fma(dd, float(lane[j]), acc[j]);
   }
-  return sumf;
+  return hsum8(acc) + ((acc_m[0] + acc_m[2]) + (acc_m[1] + acc_m[3])) + summs;
 }
 
 template <GgmlType T>

@@ -113,10 +113,27 @@ struct Toks {
   }
 };
 
-// One nibble step m of a unit: codes of elements 4m.. (lo) and 16+4m.. (hi), for T slots.
+// Integer dot products of step m (0..3) of the unit at element u32, for T slots: lo[t] += codes
+// of elements 4m..4m+3 x activations (ggml's lane m), hi[t] += elements 16+4m.. (lane 4+m).
 template <class Q, int T, int m, class A>
-inline void nib_step(const uint8_t* unit, const A& act, int u32, __m256i* lo, __m256i* hi) {
+inline void step_dots(const uint8_t* unit, const A& act, int u32, __m256i* lo, __m256i* hi) {
   const uint8_t* codes = unit + Q::C.n_planes * 4 * R;
+  if constexpr (Q::kBits == 8) {
+    const __m256i wl = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit + 32 * m));
+    const __m256i wh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit + 32 * (4 + m)));
+    for (int t = 0; t < T; ++t) {
+      const __m256i xl = bcast4(act.qk(t, u32 + 4 * m)), xh = bcast4(act.qk(t, u32 + 16 + 4 * m));
+      if constexpr (kVnni) {
+        lo[t] = dot_u8s8(lo[t], wl, xl);
+        hi[t] = dot_u8s8(hi[t], wh, xh);
+      } else {
+        const __m256i flip = _mm256_set1_epi8(char(0x80));
+        lo[t] = dot_s8s8(lo[t], _mm256_xor_si256(wl, flip), xl);
+        hi[t] = dot_s8s8(hi[t], _mm256_xor_si256(wh, flip), xh);
+      }
+    }
+    return;
+  }
   const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32 * m));
   const __m256i nib = _mm256_set1_epi8(0x0F);
   __m256i wl = _mm256_and_si256(w, nib);
@@ -136,26 +153,13 @@ inline void nib_step(const uint8_t* unit, const A& act, int u32, __m256i* lo, __
     hi[t] = dot_u8s8(hi[t], wh, bcast4(act.qk(t, u32 + 16 + 4 * m)));
   }
 }
-
-// Integer dot products of the unit at element u32 of the block (see the AVX-512 kernel).
 template <class Q, int T, class A>
-inline void unit_dots(const uint8_t* unit, const A& act, int u32, __m256i* lo, __m256i* hi) {
-  if constexpr (Q::kBits == 8) {
-    for (int j = 0; j < 8; ++j) {
-      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(unit + 32 * j));
-      for (int t = 0; t < T; ++t) {
-        __m256i& acc = j < 4 ? lo[t] : hi[t];
-        if constexpr (kVnni)
-          acc = dot_u8s8(acc, w, bcast4(act.qk(t, u32 + 4 * j)));
-        else
-          acc = dot_s8s8(acc, _mm256_xor_si256(w, _mm256_set1_epi8(char(0x80))), bcast4(act.qk(t, u32 + 4 * j)));
-      }
-    }
-  } else {
-    nib_step<Q, T, 0>(unit, act, u32, lo, hi);
-    nib_step<Q, T, 1>(unit, act, u32, lo, hi);
-    nib_step<Q, T, 2>(unit, act, u32, lo, hi);
-    nib_step<Q, T, 3>(unit, act, u32, lo, hi);
+inline void step_dots(const uint8_t* unit, const A& act, int u32, int m, __m256i* lo, __m256i* hi) {
+  switch (m) {
+    case 0: return step_dots<Q, T, 0>(unit, act, u32, lo, hi);
+    case 1: return step_dots<Q, T, 1>(unit, act, u32, lo, hi);
+    case 2: return step_dots<Q, T, 2>(unit, act, u32, lo, hi);
+    default: return step_dots<Q, T, 3>(unit, act, u32, lo, hi);
   }
 }
 
@@ -166,10 +170,40 @@ inline __m256i byte_s32(__m256i v, int k) {
   return _mm256_srai_epi32(_mm256_sllv_epi32(v, _mm256_set1_epi32(24 - 8 * k)), 24);
 }
 
+// The f32 state of T slots in ggml's order, one ymm lane per row (see the AVX-512 kernel).
+template <int T>
+struct LaneAcc {
+  __m256 acc[8 * T], mins[4 * T], sum[T];
+  LaneAcc() {
+    for (auto& v : acc) v = _mm256_setzero_ps();
+    for (auto& v : mins) v = _mm256_setzero_ps();
+    for (auto& v : sum) v = _mm256_setzero_ps();
+  }
+  __m256 result(int t) const {
+    const __m256* a = acc + 8 * t;
+    const __m256 r0 = _mm256_add_ps(a[4], a[0]), r1 = _mm256_add_ps(a[5], a[1]);
+    const __m256 r2 = _mm256_add_ps(a[6], a[2]), r3 = _mm256_add_ps(a[7], a[3]);
+    const __m256 h = _mm256_add_ps(_mm256_add_ps(r0, r2), _mm256_add_ps(r1, r3));
+    const __m256* m = mins + 4 * t;
+    const __m256 ms = _mm256_add_ps(_mm256_add_ps(m[0], m[2]), _mm256_add_ps(m[1], m[3]));
+    return _mm256_add_ps(_mm256_add_ps(h, ms), sum[t]);
+  }
+};
+
+template <int T>
+inline void add_lanes(LaneAcc<T>& L, int m, const __m256i* lo, const __m256i* hi, const __m256* dd) {
+  for (int t = 0; t < T; ++t) {
+    L.acc[8 * t + m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lo[t]), dd[t], L.acc[8 * t + m]);
+    L.acc[8 * t + 4 + m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hi[t]), dd[t], L.acc[8 * t + 4 + m]);
+  }
+}
+
 template <class Q, int T, class A>
-void group_dot(const uint8_t* group, int64_t nb, A act, __m256* acc, bool stream = T == 1) {
+void group_dot(const uint8_t* group, int64_t nb, A act, LaneAcc<T>& L, bool stream) {
   const ChunkLayout& C = Q::C;
-  constexpr int kAuxPerBlock = Q::kScales == ScaleKind::kBlock ? 1 : Q::kScales == ScaleKind::kK32Min ? 8 : 16;
+  constexpr int kAuxPerBlock = Q::kScales == ScaleKind::kBlock ? (Q::kOffset ? 8 : 0)
+                               : Q::kScales == ScaleKind::kK32Min ? 8
+                                                                   : 16;
   for (int64_t b = 0; b < nb; ++b, group += C.bytes, act.next(Q::kBlock, kAuxPerBlock)) {
     // Decode (one token, or the batched steps of a few sequences) streams the weights from
     // memory: ask for the bytes >= 2 KB ahead (the groups of a task are contiguous), so loads
@@ -179,17 +213,22 @@ void group_dot(const uint8_t* group, int64_t nb, A act, __m256* acc, bool stream
       for (int off = 0; off < C.bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(group + kAhead + off), _MM_HINT_T0);
     }
     const __m256 d = f16x8(group + C.d);
+    __m256 dd[T];
+    for (int t = 0; t < T; ++t) dd[t] = _mm256_mul_ps(d, _mm256_set1_ps(act.dv(t)));
     const uint8_t* unit = group + C.unit0;
+    __m256i lo[T], hi[T];
     if constexpr (Q::kScales == ScaleKind::kBlock) {
-      __m256i isum[T];
-      for (int t = 0; t < T; ++t)
-        isum[t] = Q::kOffset ? _mm256_set1_epi32(*act.auxp(t, 0)) : _mm256_setzero_si256();
-      unit_dots<Q, T>(unit, act, 0, isum, isum);
-      for (int t = 0; t < T; ++t)
-        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(d, _mm256_set1_ps(act.dv(t))), acc[t]);
+      for (int m = 0; m < 4; ++m) {
+        for (int t = 0; t < T; ++t) {  // the code offset, removed per quad of elements
+          lo[t] = Q::kOffset ? _mm256_set1_epi32(*act.auxp(t, m)) : _mm256_setzero_si256();
+          hi[t] = Q::kOffset ? _mm256_set1_epi32(*act.auxp(t, 4 + m)) : _mm256_setzero_si256();
+        }
+        step_dots<Q, T>(unit, act, 0, m, lo, hi);
+        add_lanes<T>(L, m, lo, hi, dd);
+      }
       if constexpr (Q::kHasMin) {
-        const __m256 m = f16x8(group + C.m);
-        for (int t = 0; t < T; ++t) acc[t] = _mm256_fmadd_ps(m, _mm256_set1_ps(act.sv(t)), acc[t]);
+        const __m256 mr = f16x8(group + C.m);
+        for (int t = 0; t < T; ++t) L.sum[t] = _mm256_fmadd_ps(mr, _mm256_set1_ps(act.sv(t)), L.sum[t]);
       }
     } else if constexpr (Q::kScales == ScaleKind::kK32Min) {
       const uint8_t* sp = group + C.scales;
@@ -201,45 +240,66 @@ void group_dot(const uint8_t* group, int64_t nb, A act, __m256* acc, bool stream
       const __m256i sc47 = _mm256_or_si256(_mm256_and_si256(D2, m4), _mm256_and_si256(_mm256_srli_epi32(D0, 2), m30));
       const __m256i mn47 =
           _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(D2, 4), m4), _mm256_and_si256(_mm256_srli_epi32(D1, 2), m30));
-      __m256i S[T], M[T];
-      for (int t = 0; t < T; ++t) S[t] = M[t] = _mm256_setzero_si256();
-      for (int u = 0; u < 8; ++u) {
-        const __m256i sc = byte_u32(u < 4 ? sc03 : sc47, u % 4);
-        const __m256i mn = byte_u32(u < 4 ? mn03 : mn47, u % 4);
-        const __m256i mnpair = _mm256_or_si256(mn, _mm256_slli_epi32(mn, 16));
-        __m256i isum[T];
-        for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
-        unit_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, isum, isum);
-        for (int t = 0; t < T; ++t) {
-          S[t] = _mm256_add_epi32(S[t], _mm256_mullo_epi32(isum[t], sc));
-          M[t] = dot_s16(M[t], mnpair, _mm256_set1_epi32(*act.auxp(t, u)));
-        }
-      }
+      __m256i sc[8];
+      for (int u = 0; u < 8; ++u) sc[u] = byte_u32(u < 4 ? sc03 : sc47, u % 4);
       const __m256 dmin = f16x8(group + C.m);
       for (int t = 0; t < T; ++t) {
-        const __m256 dd = _mm256_set1_ps(act.dv(t));
-        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(S[t]), _mm256_mul_ps(d, dd), acc[t]);
-        acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(M[t]), _mm256_mul_ps(dmin, dd), acc[t]);
+        const __m256 dm = _mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(dmin, _mm256_set1_ps(act.dv(t))));
+        __m256i mk[4];
+        for (int k = 0; k < 4; ++k) {
+          mk[k] = _mm256_setzero_si256();
+          for (int u = 2 * k; u < 2 * k + 2; ++u) {
+            const __m256i mn = byte_u32(u < 4 ? mn03 : mn47, u % 4);
+            mk[k] = dot_s16(mk[k], _mm256_or_si256(mn, _mm256_slli_epi32(mn, 16)), _mm256_set1_epi32(*act.auxp(t, u)));
+          }
+        }
+        if constexpr (Q::kBits == 4) {
+          for (int k = 0; k < 4; ++k) L.mins[4 * t + k] = _mm256_fmadd_ps(dm, _mm256_cvtepi32_ps(mk[k]), L.mins[4 * t + k]);
+        } else {
+          const __m256i all = _mm256_add_epi32(_mm256_add_epi32(mk[0], mk[1]), _mm256_add_epi32(mk[2], mk[3]));
+          L.sum[t] = _mm256_fmadd_ps(dm, _mm256_cvtepi32_ps(all), L.sum[t]);
+        }
+      }
+      for (int m = 0; m < 4; ++m) {
+        for (int t = 0; t < T; ++t) lo[t] = hi[t] = _mm256_setzero_si256();
+        for (int u = 0; u < 8; ++u) {
+          __m256i l[T], h[T];
+          for (int t = 0; t < T; ++t) l[t] = h[t] = _mm256_setzero_si256();
+          step_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, m, l, h);
+          for (int t = 0; t < T; ++t) {
+            lo[t] = _mm256_add_epi32(lo[t], _mm256_mullo_epi32(l[t], sc[u]));
+            hi[t] = _mm256_add_epi32(hi[t], _mm256_mullo_epi32(h[t], sc[u]));
+          }
+        }
+        add_lanes<T>(L, m, lo, hi, dd);
       }
     } else {  // kK16 (Q6_K)
       const uint8_t* sp = group + C.scales;
-      __m256i S[T];
-      for (int t = 0; t < T; ++t) S[t] = _mm256_setzero_si256();
+      __m256i sl[8], sh[8];
       for (int u = 0; u < 8; ++u) {
         const __m256i P = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sp + 32 * (u / 2)));
-        const __m256i sl = byte_s32(P, (2 * u) % 4);
-        const __m256i sh = byte_s32(P, (2 * u + 1) % 4);
-        __m256i lo[T], hi[T];
-        for (int t = 0; t < T; ++t) {
-          lo[t] = _mm256_set1_epi32(*act.auxp(t, 2 * u));
-          hi[t] = _mm256_set1_epi32(*act.auxp(t, 2 * u + 1));
-        }
-        unit_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, lo, hi);
-        for (int t = 0; t < T; ++t)
-          S[t] = _mm256_add_epi32(S[t], _mm256_add_epi32(_mm256_mullo_epi32(lo[t], sl), _mm256_mullo_epi32(hi[t], sh)));
+        sl[u] = byte_s32(P, (2 * u) % 4);
+        sh[u] = byte_s32(P, (2 * u + 1) % 4);
       }
-      for (int t = 0; t < T; ++t)
-        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(S[t]), _mm256_mul_ps(d, _mm256_set1_ps(act.dv(t))), acc[t]);
+      for (int m = 0; m < 4; ++m) {
+        // lane j less 32 * (bsum[2j] sc[2j] + bsum[2j+1] sc[2j+1]); the aux holds -32 * bsum per 16
+        for (int t = 0; t < T; ++t) {
+          lo[t] = _mm256_add_epi32(_mm256_mullo_epi32(sl[m], _mm256_set1_epi32(*act.auxp(t, 2 * m))),
+                                   _mm256_mullo_epi32(sh[m], _mm256_set1_epi32(*act.auxp(t, 2 * m + 1))));
+          hi[t] = _mm256_add_epi32(_mm256_mullo_epi32(sl[4 + m], _mm256_set1_epi32(*act.auxp(t, 8 + 2 * m))),
+                                   _mm256_mullo_epi32(sh[4 + m], _mm256_set1_epi32(*act.auxp(t, 8 + 2 * m + 1))));
+        }
+        for (int u = 0; u < 8; ++u) {
+          __m256i l[T], h[T];
+          for (int t = 0; t < T; ++t) l[t] = h[t] = _mm256_setzero_si256();
+          step_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, m, l, h);
+          for (int t = 0; t < T; ++t) {
+            lo[t] = _mm256_add_epi32(lo[t], _mm256_mullo_epi32(l[t], sl[u]));
+            hi[t] = _mm256_add_epi32(hi[t], _mm256_mullo_epi32(h[t], sh[u]));
+          }
+        }
+        add_lanes<T>(L, m, lo, hi, dd);
+      }
     }
   }
 }
@@ -247,26 +307,22 @@ void group_dot(const uint8_t* group, int64_t nb, A act, __m256* acc, bool stream
 template <class Q, int T, bool Tiled>
 inline void group_tokens(const uint8_t* group, int64_t nb, const Acts& a, int64_t t0, int n_valid, float* y,
                          int64_t ldy, int n_rows, bool stream = T == 1) {
-  __m256 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
-  group_dot<Q, T>(group, nb, Toks<T, Tiled>(a, t0), acc, stream);
+  LaneAcc<T> L;
+  group_dot<Q, T>(group, nb, Toks<T, Tiled>(a, t0), L, stream);
   if (n_rows == R) {
-    for (int t = 0; t < T && t < n_valid; ++t) _mm256_storeu_ps(y + (t0 + t) * ldy, acc[t]);
+    for (int t = 0; t < T && t < n_valid; ++t) _mm256_storeu_ps(y + (t0 + t) * ldy, L.result(t));
   } else {
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(n_rows), lanes);
-    for (int t = 0; t < T && t < n_valid; ++t) _mm256_maskstore_ps(y + (t0 + t) * ldy, mask, acc[t]);
+    for (int t = 0; t < T && t < n_valid; ++t) _mm256_maskstore_ps(y + (t0 + t) * ldy, mask, L.result(t));
   }
 }
 
-// Token slots per pass: 16 ymm registers hold T accumulators of each kind plus the weights
-// (legacy: a 4-token tile; K-quants: half a tile).
-template <class Q>
-constexpr int kTokens = Q::kScales == ScaleKind::kBlock ? 4 : 2;
 // Up to this many tokens a matmul reads its weights from memory once for all of them (batched
 // decode), so the kernel prefetches them as the one-token decode does.
 constexpr int64_t kStreamTokens = 8;
 
+// One token slot per pass: eight f32 lanes per slot (ggml's order) fill half the 16 ymm registers.
 template <class Q>
 void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1, float* y, int64_t ldy) {
   const int64_t nb = w.cols / Q::kBlock;
@@ -279,16 +335,8 @@ void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0
       for (int64_t t = t0; t < t1; ++t) group_tokens<Q, 1, false>(group, nb, a, t, 1, yg, ldy, n);
       continue;
     }
-    // A few tokens (batched decode steps) stream the weights as decode does; the last slots are
-    // sized to the tokens left, so no slot computes a missing token.
     const bool stream = a.n_tokens <= kStreamTokens;
-    constexpr int TB = kTokens<Q>;
-    int64_t t = t0;
-    for (; t + TB <= t1; t += TB) group_tokens<Q, TB, true>(group, nb, a, t, TB, yg, ldy, n, stream);
-    if constexpr (TB > 2) {
-      if (t + 2 <= t1) group_tokens<Q, 2, true>(group, nb, a, t, 2, yg, ldy, n, stream), t += 2;
-    }
-    if (t < t1) group_tokens<Q, 1, true>(group, nb, a, t, 1, yg, ldy, n, stream);
+    for (int64_t t = t0; t < t1; ++t) group_tokens<Q, 1, true>(group, nb, a, t, 1, yg, ldy, n, stream);
   }
 }
 
@@ -305,7 +353,7 @@ template <GgmlType Ty, class Q>
 constexpr Kernel make() {
   constexpr AuxKind aux = Q::kScales == ScaleKind::kK32Min ? AuxKind::kPairs16
                           : Q::kScales == ScaleKind::kK16  ? AuxKind::kHalfSum
-                          : Q::kOffset != 0                ? AuxKind::kBlockSum
+                          : Q::kOffset != 0                ? AuxKind::kQuadSum
                                                            : AuxKind::kNone;
   return Kernel{.isa = Isa::kAvx2,
                 .row_block = R,

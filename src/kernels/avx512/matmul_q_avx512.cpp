@@ -1,9 +1,11 @@
 // AVX-512 VNNI kernels for the integer-quantized weight types, on the 16-row interleaved layout of
 // matmul_pack.h. One zmm lane per weight row: each step loads 4 consecutive codes of 16 rows and
 // vpdpbusd's them (unsigned codes x signed int8 activations) against 4 broadcast activation bytes
-// of each of T tokens, so every weight byte loaded serves T tokens. Code offsets (Q4_0 8, Q5_0 16,
-// Q8_0 128, Q6_K 32) are removed exactly through the activation block sums; block sums are scaled
-// and summed in f32 as ggml does.
+// of each of T tokens, so every weight byte loaded serves T tokens. The integer sums stay apart
+// per ggml lane (elements 4j..4j+3 of every 32, j = 0..7) and are scaled and summed in f32 in
+// ggml's order (matmul_scalar.cpp), so results are bit-identical to the scalar reference and to
+// ggml. Code offsets (Q4_0 8, Q5_0 16, Q8_0 128, Q6_K 32) are removed exactly through the
+// activation's quad sums (Q6_K: its bsums, as ggml does).
 #include <immintrin.h>
 
 #include <cstring>
@@ -88,52 +90,35 @@ struct Toks {
   }
 };
 
-// Integer dot products of the 32-element unit at element u32 of the block, for G row groups
-// (unit + g * stride) and T slots: lo[g * T + t] += codes of elements 0..15 x activations,
-// hi[g * T + t] += elements 16..31 (lo and hi may alias). Each activation broadcast serves G groups.
-template <class Q, int T, int G = 1, class A>
-inline void unit_dots(const uint8_t* unit, size_t stride, const A& act, int u32, __m512i* lo, __m512i* hi) {
+// Integer dot products of step m (0..3) of the 32-element unit at element u32 of the block, for T
+// slots: lo[t] += codes of elements 4m..4m+3 x activations (ggml's lane m), hi[t] += elements
+// 16+4m..16+4m+3 (lane 4+m).
+template <class Q, int T, class A>
+inline void step_dots(const uint8_t* unit, const A& act, int u32, int m, __m512i* lo, __m512i* hi) {
   const uint8_t* codes = unit + Q::C.n_planes * 4 * R;
+  __m512i wl, wh;
   if constexpr (Q::kBits == 8) {
-    for (int j = 0; j < 8; ++j) {
-      __m512i w[G];
-      for (int g = 0; g < G; ++g) w[g] = _mm512_loadu_si512(codes + g * stride + 64 * j);
-      for (int t = 0; t < T; ++t) {
-        const __m512i x = bcast4(act.qk(t, u32 + 4 * j));
-        for (int g = 0; g < G; ++g) {
-          __m512i& acc = j < 4 ? lo[g * T + t] : hi[g * T + t];
-          acc = _mm512_dpbusd_epi32(acc, w[g], x);
-        }
-      }
-    }
+    wl = _mm512_loadu_si512(codes + 64 * m);
+    wh = _mm512_loadu_si512(codes + 64 * (4 + m));
   } else {
     const __m512i nib = _mm512_set1_epi8(0x0F);
-    for (int m = 0; m < 4; ++m) {
-      __m512i wl[G], wh[G];
-      for (int g = 0; g < G; ++g) {
-        const uint8_t* ug = unit + g * stride;
-        const __m512i w = _mm512_loadu_si512(codes + g * stride + 64 * m);
-        wl[g] = _mm512_and_si512(w, nib);
-        wh[g] = _mm512_and_si512(_mm512_srli_epi16(w, 4), nib);
-        if constexpr (Q::C.n_planes >= 1) {
-          const __m512i b4 = _mm512_set1_epi8(0x10);
-          wl[g] = _mm512_mask_add_epi8(wl[g], mask_at(ug + 8 * (2 * m)), wl[g], b4);
-          wh[g] = _mm512_mask_add_epi8(wh[g], mask_at(ug + 8 * (2 * m + 1)), wh[g], b4);
-        }
-        if constexpr (Q::C.n_planes >= 2) {
-          const __m512i b5 = _mm512_set1_epi8(0x20);
-          wl[g] = _mm512_mask_add_epi8(wl[g], mask_at(ug + 64 + 8 * (2 * m)), wl[g], b5);
-          wh[g] = _mm512_mask_add_epi8(wh[g], mask_at(ug + 64 + 8 * (2 * m + 1)), wh[g], b5);
-        }
-      }
-      for (int t = 0; t < T; ++t) {
-        const __m512i xl = bcast4(act.qk(t, u32 + 4 * m)), xh = bcast4(act.qk(t, u32 + 16 + 4 * m));
-        for (int g = 0; g < G; ++g) {
-          lo[g * T + t] = _mm512_dpbusd_epi32(lo[g * T + t], wl[g], xl);
-          hi[g * T + t] = _mm512_dpbusd_epi32(hi[g * T + t], wh[g], xh);
-        }
-      }
+    const __m512i w = _mm512_loadu_si512(codes + 64 * m);
+    wl = _mm512_and_si512(w, nib);
+    wh = _mm512_and_si512(_mm512_srli_epi16(w, 4), nib);
+    if constexpr (Q::C.n_planes >= 1) {
+      const __m512i b4 = _mm512_set1_epi8(0x10);
+      wl = _mm512_mask_add_epi8(wl, mask_at(unit + 8 * (2 * m)), wl, b4);
+      wh = _mm512_mask_add_epi8(wh, mask_at(unit + 8 * (2 * m + 1)), wh, b4);
     }
+    if constexpr (Q::C.n_planes >= 2) {
+      const __m512i b5 = _mm512_set1_epi8(0x20);
+      wl = _mm512_mask_add_epi8(wl, mask_at(unit + 64 + 8 * (2 * m)), wl, b5);
+      wh = _mm512_mask_add_epi8(wh, mask_at(unit + 64 + 8 * (2 * m + 1)), wh, b5);
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    lo[t] = _mm512_dpbusd_epi32(lo[t], wl, bcast4(act.qk(t, u32 + 4 * m)));
+    hi[t] = _mm512_dpbusd_epi32(hi[t], wh, bcast4(act.qk(t, u32 + 16 + 4 * m)));
   }
 }
 
@@ -145,43 +130,73 @@ inline __m512i byte_s32(__m512i v, int k) {
   return _mm512_srai_epi32(_mm512_sllv_epi32(v, _mm512_set1_epi32(24 - 8 * k)), 24);
 }
 
-// acc[g * T + t] (f32, one lane per row) += dot(rows of group g, slot t) for T slots and G
-// groups (group + g * stride; G > 1 for the legacy 32-blocks only).
-template <class Q, int T, int G = 1, class A>
-void group_dot(const uint8_t* group, size_t stride, int64_t nb, A act, __m512* acc, bool stream = T == 1) {
-  static_assert(G == 1 || Q::kScales == ScaleKind::kBlock);
+// The f32 state of T slots in ggml's order (one zmm lane per row): acc[8 t + j] is ggml's lane j
+// (elements 4j..4j+3 of every 32, see matmul_scalar.cpp), mins[4 t + k] Q4_K's four min lanes,
+// sum[t] the scalar sum ggml keeps beside them (Q4_1/Q5_1 m * s, Q5_K dmin * mins).
+template <int T>
+struct LaneAcc {
+  __m512 acc[8 * T], mins[4 * T], sum[T];
+  LaneAcc() {
+    for (auto& v : acc) v = _mm512_setzero_ps();
+    for (auto& v : mins) v = _mm512_setzero_ps();
+    for (auto& v : sum) v = _mm512_setzero_ps();
+  }
+  // ggml: hsum_float_8(acc) + ((m0 + m2) + (m1 + m3)) + sum, per row.
+  __m512 result(int t) const {
+    const __m512* a = acc + 8 * t;
+    const __m512 r0 = _mm512_add_ps(a[4], a[0]), r1 = _mm512_add_ps(a[5], a[1]);
+    const __m512 r2 = _mm512_add_ps(a[6], a[2]), r3 = _mm512_add_ps(a[7], a[3]);
+    const __m512 h = _mm512_add_ps(_mm512_add_ps(r0, r2), _mm512_add_ps(r1, r3));
+    const __m512* m = mins + 4 * t;
+    const __m512 ms = _mm512_add_ps(_mm512_add_ps(m[0], m[2]), _mm512_add_ps(m[1], m[3]));
+    return _mm512_add_ps(_mm512_add_ps(h, ms), sum[t]);
+  }
+};
+
+// Lanes m and 4+m of one block: acc += lo * dd, acc += hi * dd (ints exact, one fma each).
+template <int T>
+inline void add_lanes(LaneAcc<T>& L, int m, const __m512i* lo, const __m512i* hi, const __m512* dd) {
+  for (int t = 0; t < T; ++t) {
+    L.acc[8 * t + m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(lo[t]), dd[t], L.acc[8 * t + m]);
+    L.acc[8 * t + 4 + m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi[t]), dd[t], L.acc[8 * t + 4 + m]);
+  }
+}
+
+// L += dot(rows of the group, slot t) for T slots, block by block in ggml's order.
+template <class Q, int T, class A>
+void group_dot(const uint8_t* group, int64_t nb, A act, LaneAcc<T>& L, bool stream) {
   const ChunkLayout& C = Q::C;
-  constexpr int kAuxPerBlock = Q::kScales == ScaleKind::kBlock ? 1 : Q::kScales == ScaleKind::kK32Min ? 8 : 16;
+  constexpr int kAuxPerBlock = Q::kScales == ScaleKind::kBlock ? (Q::kOffset ? 8 : 0)
+                               : Q::kScales == ScaleKind::kK32Min ? 8
+                                                                   : 16;
   for (int64_t b = 0; b < nb; ++b, group += C.bytes, act.next(Q::kBlock, kAuxPerBlock)) {
     // Decode (one token, or the batched steps of a few sequences) streams the weights from
     // memory: ask for the bytes >= 2 KB ahead (the groups of a task are contiguous), so loads
-    // stay in flight while this chunk computes. G groups: each stream.
+    // stay in flight while this chunk computes.
     if (stream) {
       constexpr int kAhead = Q::C.bytes * 2 > 2048 ? Q::C.bytes * 2 : 2048;
-      for (int g = 0; g < G; ++g)
-        for (int off = 0; off < C.bytes; off += 64)
-          _mm_prefetch(reinterpret_cast<const char*>(group + g * stride + kAhead + off), _MM_HINT_T0);
+      for (int off = 0; off < C.bytes; off += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(group + kAhead + off), _MM_HINT_T0);
     }
     const uint8_t* unit = group + C.unit0;
+    const __m512 d = f16x16(group + C.d);
+    __m512 dd[T];
+    for (int t = 0; t < T; ++t) dd[t] = _mm512_mul_ps(d, _mm512_set1_ps(act.dv(t)));
+    __m512i lo[T], hi[T];
     if constexpr (Q::kScales == ScaleKind::kBlock) {
-      __m512i isum[G * T];
-      for (int t = 0; t < T; ++t) {
-        const __m512i init = Q::kOffset ? _mm512_set1_epi32(*act.auxp(t, 0)) : _mm512_setzero_si512();
-        for (int g = 0; g < G; ++g) isum[g * T + t] = init;
-      }
-      unit_dots<Q, T, G>(unit, stride, act, 0, isum, isum);
-      for (int g = 0; g < G; ++g) {
-        const __m512 d = f16x16(group + g * stride + C.d);
-        for (int t = 0; t < T; ++t)
-          acc[g * T + t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[g * T + t]), _mm512_mul_ps(d, _mm512_set1_ps(act.dv(t))),
-                                           acc[g * T + t]);
-        if constexpr (Q::kHasMin) {
-          const __m512 m = f16x16(group + g * stride + C.m);
-          for (int t = 0; t < T; ++t) acc[g * T + t] = _mm512_fmadd_ps(m, _mm512_set1_ps(act.sv(t)), acc[g * T + t]);
+      for (int m = 0; m < 4; ++m) {
+        for (int t = 0; t < T; ++t) {  // the code offset, removed per quad of elements
+          lo[t] = Q::kOffset ? _mm512_set1_epi32(*act.auxp(t, m)) : _mm512_setzero_si512();
+          hi[t] = Q::kOffset ? _mm512_set1_epi32(*act.auxp(t, 4 + m)) : _mm512_setzero_si512();
         }
+        step_dots<Q, T>(unit, act, 0, m, lo, hi);
+        add_lanes<T>(L, m, lo, hi, dd);
+      }
+      if constexpr (Q::kHasMin) {
+        const __m512 mr = f16x16(group + C.m);
+        for (int t = 0; t < T; ++t) L.sum[t] = _mm512_fmadd_ps(mr, _mm512_set1_ps(act.sv(t)), L.sum[t]);
       }
     } else if constexpr (Q::kScales == ScaleKind::kK32Min) {
-      const __m512 d = f16x16(group + C.d);
       // Eight 6-bit (scale, min) pairs per row from ggml's 12 bytes (get_scale_min_k4).
       const uint8_t* sp = group + C.scales;
       const __m512i D0 = _mm512_loadu_si512(sp), D1 = _mm512_loadu_si512(sp + 64), D2 = _mm512_loadu_si512(sp + 128);
@@ -190,68 +205,84 @@ void group_dot(const uint8_t* group, size_t stride, int64_t nb, A act, __m512* a
       const __m512i sc47 = _mm512_or_si512(_mm512_and_si512(D2, m4), _mm512_and_si512(_mm512_srli_epi32(D0, 2), m30));
       const __m512i mn47 =
           _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(D2, 4), m4), _mm512_and_si512(_mm512_srli_epi32(D1, 2), m30));
-      __m512i S[T], M[T];
-      for (int t = 0; t < T; ++t) S[t] = M[t] = _mm512_setzero_si512();
-      for (int u = 0; u < 8; ++u) {
-        const __m512i sc = byte_u32(u < 4 ? sc03 : sc47, u % 4);
-        const __m512i mn = byte_u32(u < 4 ? mn03 : mn47, u % 4);
-        const __m512i mnpair = _mm512_or_si512(mn, _mm512_slli_epi32(mn, 16));
-        __m512i isum[T];
-        for (int t = 0; t < T; ++t) isum[t] = _mm512_setzero_si512();
-        unit_dots<Q, T>(unit + u * C.unit_bytes, 0, act, 32 * u, isum, isum);
-        for (int t = 0; t < T; ++t) {
-          S[t] = _mm512_add_epi32(S[t], _mm512_mullo_epi32(isum[t], sc));
-          // min term: mn_u * (bsums[2u] + bsums[2u+1]) as one int16-pair dot.
-          M[t] = _mm512_dpwssd_epi32(M[t], mnpair, _mm512_set1_epi32(*act.auxp(t, u)));
-        }
-      }
+      __m512i sc[8];
+      for (int u = 0; u < 8; ++u) sc[u] = byte_u32(u < 4 ? sc03 : sc47, u % 4);
+      // mins: ggml's int products min_u * (bsums of unit u), a pair of units per lane k
       const __m512 dmin = f16x16(group + C.m);
       for (int t = 0; t < T; ++t) {
-        const __m512 dd = _mm512_set1_ps(act.dv(t));
-        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[t]), _mm512_mul_ps(d, dd), acc[t]);
-        acc[t] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(M[t]), _mm512_mul_ps(dmin, dd), acc[t]);
+        const __m512 dm = _mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(dmin, _mm512_set1_ps(act.dv(t))));
+        __m512i mk[4];
+        for (int k = 0; k < 4; ++k) {
+          mk[k] = _mm512_setzero_si512();
+          for (int u = 2 * k; u < 2 * k + 2; ++u) {
+            const __m512i mn = byte_u32(u < 4 ? mn03 : mn47, u % 4);
+            mk[k] = _mm512_dpwssd_epi32(mk[k], _mm512_or_si512(mn, _mm512_slli_epi32(mn, 16)),
+                                        _mm512_set1_epi32(*act.auxp(t, u)));
+          }
+        }
+        if constexpr (Q::kBits == 4) {
+          for (int k = 0; k < 4; ++k) L.mins[4 * t + k] = _mm512_fmadd_ps(dm, _mm512_cvtepi32_ps(mk[k]), L.mins[4 * t + k]);
+        } else {
+          const __m512i all = _mm512_add_epi32(_mm512_add_epi32(mk[0], mk[1]), _mm512_add_epi32(mk[2], mk[3]));
+          L.sum[t] = _mm512_fmadd_ps(dm, _mm512_cvtepi32_ps(all), L.sum[t]);
+        }
+      }
+      for (int m = 0; m < 4; ++m) {
+        for (int t = 0; t < T; ++t) lo[t] = hi[t] = _mm512_setzero_si512();
+        for (int u = 0; u < 8; ++u) {
+          __m512i l[T], h[T];
+          for (int t = 0; t < T; ++t) l[t] = h[t] = _mm512_setzero_si512();
+          step_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, m, l, h);
+          for (int t = 0; t < T; ++t) {
+            lo[t] = _mm512_add_epi32(lo[t], _mm512_mullo_epi32(l[t], sc[u]));
+            hi[t] = _mm512_add_epi32(hi[t], _mm512_mullo_epi32(h[t], sc[u]));
+          }
+        }
+        add_lanes<T>(L, m, lo, hi, dd);
       }
     } else {  // kK16 (Q6_K): sixteen int8 scales per row, one per 16 elements.
-      const __m512 d = f16x16(group + C.d);
       const uint8_t* sp = group + C.scales;
-      __m512i S[T];
-      for (int t = 0; t < T; ++t) S[t] = _mm512_setzero_si512();
+      __m512i sl[8], sh[8];
       for (int u = 0; u < 8; ++u) {
         const __m512i P = _mm512_loadu_si512(sp + 64 * (u / 2));
-        const __m512i sl = byte_s32(P, (2 * u) % 4);
-        const __m512i sh = byte_s32(P, (2 * u + 1) % 4);
-        __m512i lo[T], hi[T];
-        for (int t = 0; t < T; ++t) {
-          lo[t] = _mm512_set1_epi32(*act.auxp(t, 2 * u));  // -32 * bsum: removes the code offset
-          hi[t] = _mm512_set1_epi32(*act.auxp(t, 2 * u + 1));
-        }
-        unit_dots<Q, T>(unit + u * C.unit_bytes, 0, act, 32 * u, lo, hi);
-        for (int t = 0; t < T; ++t)
-          S[t] = _mm512_add_epi32(S[t], _mm512_add_epi32(_mm512_mullo_epi32(lo[t], sl), _mm512_mullo_epi32(hi[t], sh)));
+        sl[u] = byte_s32(P, (2 * u) % 4);
+        sh[u] = byte_s32(P, (2 * u + 1) % 4);
       }
-      for (int t = 0; t < T; ++t)
-        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[t]), _mm512_mul_ps(d, _mm512_set1_ps(act.dv(t))), acc[t]);
+      for (int m = 0; m < 4; ++m) {
+        // ggml takes the code offset out of lane j as 32 * (bsum[2j] sc[2j] + bsum[2j+1] sc[2j+1]);
+        // the aux holds -32 * bsum per 16.
+        for (int t = 0; t < T; ++t) {
+          lo[t] = _mm512_add_epi32(_mm512_mullo_epi32(sl[m], _mm512_set1_epi32(*act.auxp(t, 2 * m))),
+                                   _mm512_mullo_epi32(sh[m], _mm512_set1_epi32(*act.auxp(t, 2 * m + 1))));
+          hi[t] = _mm512_add_epi32(_mm512_mullo_epi32(sl[4 + m], _mm512_set1_epi32(*act.auxp(t, 8 + 2 * m))),
+                                   _mm512_mullo_epi32(sh[4 + m], _mm512_set1_epi32(*act.auxp(t, 8 + 2 * m + 1))));
+        }
+        for (int u = 0; u < 8; ++u) {
+          __m512i l[T], h[T];
+          for (int t = 0; t < T; ++t) l[t] = h[t] = _mm512_setzero_si512();
+          step_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, m, l, h);
+          for (int t = 0; t < T; ++t) {
+            lo[t] = _mm512_add_epi32(lo[t], _mm512_mullo_epi32(l[t], sl[u]));
+            hi[t] = _mm512_add_epi32(hi[t], _mm512_mullo_epi32(h[t], sh[u]));
+          }
+        }
+        add_lanes<T>(L, m, lo, hi, dd);
+      }
     }
   }
 }
 
-// Computes T slots from token t0 for G groups (group + g * stride) and stores the first n_valid
-// slots (rows: the last group's valid rows).
-template <class Q, int T, bool Tiled, int G = 1>
-inline void group_tokens(const uint8_t* group, size_t stride, int64_t nb, const Acts& a, int64_t t0, int n_valid,
-                         float* y, int64_t ldy, __mmask16 rows, bool stream = T == 1) {
-  __m512 acc[G * T];
-  for (int i = 0; i < G * T; ++i) acc[i] = _mm512_setzero_ps();
-  group_dot<Q, T, G>(group, stride, nb, Toks<T, Tiled>(a, t0), acc, stream);
-  for (int g = 0; g < G; ++g)
-    for (int t = 0; t < T && t < n_valid; ++t)
-      _mm512_mask_storeu_ps(y + (t0 + t) * ldy + g * R, g + 1 < G ? __mmask16(0xFFFF) : rows, acc[g * T + t]);
+// Computes T slots from token t0 and stores the first n_valid (rows: the group's valid rows).
+template <class Q, int T, bool Tiled>
+inline void group_tokens(const uint8_t* group, int64_t nb, const Acts& a, int64_t t0, int n_valid, float* y,
+                         int64_t ldy, __mmask16 rows, bool stream = T == 1) {
+  LaneAcc<T> L;
+  group_dot<Q, T>(group, nb, Toks<T, Tiled>(a, t0), L, stream);
+  for (int t = 0; t < T && t < n_valid; ++t) _mm512_mask_storeu_ps(y + (t0 + t) * ldy, rows, L.result(t));
 }
 
-// Token slots per pass: enough accumulators to reuse each weight load, few enough to stay in
-// the 32 zmm registers (legacy: 2 tiles; K-quants keep 4 accumulators per slot: 1 tile).
-template <class Q>
-constexpr int kTokens = Q::kScales == ScaleKind::kBlock ? 8 : 4;
+// Two token slots per pass: eight f32 lanes per slot (ggml's order) leave room for two in the 32
+// zmm registers. Token blocks still start at 4-token tiles.
 // Up to this many tokens a matmul reads its weights from memory once for all of them (batched
 // decode), so the kernel prefetches them as the one-token decode does.
 constexpr int64_t kStreamTokens = 8;
@@ -266,28 +297,14 @@ void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0
     const __mmask16 rows = __mmask16((1u << n) - 1);
     float* yg = y + g0;
     if (a.tq == nullptr) {  // decode: one token at a time from its row
-      for (int64_t t = t0; t < t1; ++t) group_tokens<Q, 1, false>(group, 0, nb, a, t, 1, yg, ldy, rows);
+      for (int64_t t = t0; t < t1; ++t) group_tokens<Q, 1, false>(group, nb, a, t, 1, yg, ldy, rows);
       continue;
     }
-    // A few tokens (batched decode steps) stream the weights from memory as decode does; slots
-    // are sized to the tokens left (4, 2 or 1), so no slot computes a missing token.
+    // A few tokens (batched decode steps) stream the weights from memory as decode does.
     const bool stream = a.n_tokens <= kStreamTokens;
-    if constexpr (Q::kScales == ScaleKind::kBlock) {
-      if (g0 + 2 * R <= r1) {  // two full groups: each activation broadcast feeds both
-        int64_t t = t0;
-        for (; t + 4 <= t1; t += 4) group_tokens<Q, 4, true, 2>(group, group_bytes, nb, a, t, 4, yg, ldy, rows, stream);
-        if (t + 2 <= t1) group_tokens<Q, 2, true, 2>(group, group_bytes, nb, a, t, 2, yg, ldy, rows, stream), t += 2;
-        if (t < t1) group_tokens<Q, 1, true, 2>(group, group_bytes, nb, a, t, 1, yg, ldy, rows, stream);
-        g0 += R;
-        continue;
-      }
-    }
-    constexpr int TB = kTokens<Q>;
     int64_t t = t0;
-    for (; t + TB <= t1; t += TB) group_tokens<Q, TB, true>(group, 0, nb, a, t, TB, yg, ldy, rows, stream);
-    for (; t + 4 <= t1; t += 4) group_tokens<Q, 4, true>(group, 0, nb, a, t, 4, yg, ldy, rows, stream);
-    if (t + 2 <= t1) group_tokens<Q, 2, true>(group, 0, nb, a, t, 2, yg, ldy, rows, stream), t += 2;
-    if (t < t1) group_tokens<Q, 1, true>(group, 0, nb, a, t, 1, yg, ldy, rows, stream);
+    for (; t + 2 <= t1; t += 2) group_tokens<Q, 2, true>(group, nb, a, t, 2, yg, ldy, rows, stream);
+    if (t < t1) group_tokens<Q, 1, true>(group, nb, a, t, 1, yg, ldy, rows, stream);
   }
 }
 
@@ -304,7 +321,7 @@ template <GgmlType Ty, class Q>
 constexpr Kernel make() {
   constexpr AuxKind aux = Q::kScales == ScaleKind::kK32Min ? AuxKind::kPairs16
                           : Q::kScales == ScaleKind::kK16  ? AuxKind::kHalfSum
-                          : Q::kOffset != 0                ? AuxKind::kBlockSum
+                          : Q::kOffset != 0                ? AuxKind::kQuadSum
                                                            : AuxKind::kNone;
   return Kernel{.isa = Isa::kAvx512,
                 .row_block = R,
@@ -313,7 +330,7 @@ constexpr Kernel make() {
                 .aux = aux,
                 .aux_offset = Q::kOffset,
                 .tiles = true,
-                .token_tile = kTokens<Q>,
+                .token_tile = 4,
                 .tile = tile<Q>};
 }
 
