@@ -82,7 +82,8 @@ void BM_StoreRowF16(benchmark::State& s, Isa isa) {
   run(s, isa, 6 * kRows * 192, [&] { kernels::store_row(GgmlType::F16, x.data(), h.data(), kRows * 192); });
 }
 
-// state.range(0) = n_q (1 = decode), range(1) = n_kv, range(2) = 1 for an F16 cache.
+// state.range(0) = n_q (1 = decode), range(1) = n_kv, range(2) = 1 for an F16 cache, range(3)
+// threads, range(4) = 1 for Order::kGgml (llama.cpp's non-flash order) instead of the flash tiles.
 void BM_Attention(benchmark::State& s, Isa isa) {
   const int64_t n_q = s.range(0), n_kv = s.range(1), heads = 9, kv_heads = 3, D = 64;
   const GgmlType t = s.range(2) ? GgmlType::F16 : GgmlType::F32;
@@ -99,6 +100,8 @@ void BM_Attention(benchmark::State& s, Isa isa) {
   a.q = q.data(), a.k = k.data(), a.v = v.data(), a.out = out.data(), a.kv_type = t;
   a.n_q = n_q, a.n_kv = n_kv, a.n_heads = heads, a.n_kv_heads = kv_heads, a.head_dim = D;
   a.kv_row_stride = stride, a.q_pos0 = n_kv - n_q, a.causal = true, a.scale = 0.125f;
+  a.order = s.range(4) ? kernels::AttentionArgs::Order::kGgml : kernels::AttentionArgs::Order::kTiled;
+  a.one_token = n_q == 1;
   double pairs = 0;  // visible (query, key) pairs
   for (int64_t i = 0; i < n_q; ++i) pairs += double(n_kv - n_q + i + 1);
   run(s, isa, int64_t(2 * stride * n_kv + 8 * q.size()), [&] { kernels::attention(a, pool); });
@@ -135,14 +138,22 @@ int register_all() {
     benchmark::RegisterBenchmark(("add_64x576" + sfx).c_str(), BM_Add, isa);
     benchmark::RegisterBenchmark(("store_row_f16_64x192" + sfx).c_str(), BM_StoreRowF16, isa);
     benchmark::RegisterBenchmark(("attention" + sfx).c_str(), BM_Attention, isa)
-        ->ArgNames({"n_q", "n_kv", "f16", "threads"})
-        ->Args({1, 512, 1, 1})
-        ->Args({1, 4096, 1, 1})
-        ->Args({1, 4096, 0, 1})
-        ->Args({1, 4096, 1, 2})
-        ->Args({512, 512, 1, 1})
-        ->Args({512, 512, 0, 1})
-        ->Args({512, 512, 1, 2})
+        ->ArgNames({"n_q", "n_kv", "f16", "threads", "ggml"})
+        ->Args({1, 512, 1, 1, 0})
+        ->Args({1, 512, 1, 1, 1})
+        ->Args({1, 4096, 1, 1, 0})
+        ->Args({1, 4096, 1, 1, 1})
+        ->Args({1, 4096, 0, 1, 0})
+        ->Args({1, 4096, 0, 1, 1})
+        ->Args({1, 4096, 1, 2, 0})
+        ->Args({1, 4096, 1, 2, 1})
+        ->Args({64, 64, 1, 1, 0})
+        ->Args({64, 64, 1, 1, 1})
+        ->Args({512, 512, 1, 1, 0})
+        ->Args({512, 512, 1, 1, 1})
+        ->Args({512, 512, 0, 1, 0})
+        ->Args({512, 512, 1, 2, 0})
+        ->Args({512, 512, 1, 2, 1})
         ->UseRealTime();
     benchmark::RegisterBenchmark(("attention_vision_1024" + sfx).c_str(), BM_AttentionVision, isa)
         ->ArgNames({"threads"})

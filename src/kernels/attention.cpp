@@ -12,6 +12,10 @@
 //    K type's vec_dot_type, f16); the dot product itself accumulates in float. ggml then also
 //    rounds the probabilities (non-flash) or the value accumulator (flash) to fp16; we do not:
 //    probabilities and the value sum stay in float.
+//
+// Order::kGgml (attention_ggml below; the row kernels are attention_ggml_row in ops_scalar.cpp and
+// ops_attention_ggml_simd.h) instead computes each (query, head) row as llama.cpp's non-flash graph
+// does, in ggml's float order: with an F32 cache the same bits as llama.cpp.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -114,9 +118,43 @@ void attention_tiled(const AttentionArgs& a, ThreadPool& pool, int64_t q_tile, i
   });
 }
 
+// Order::kGgml: one task per (query row, head), each the ISA's attention_ggml_row.
+void attention_ggml(const AttentionArgs& a, ThreadPool& pool) {
+  check(a);
+  if (a.n_q == 0) return;
+  const int64_t rep = a.n_heads / a.n_kv_heads, D = a.head_dim;
+  const size_t score_floats = size_t((a.n_kv + 63) / 64 * 64), acc_floats = size_t(64 * attn_pad_dim(D));
+  const size_t per_thread = score_floats + acc_floats;
+  thread_local std::vector<float> scratch;
+  const size_t need = per_thread * static_cast<size_t>(pool.size()) + 16;
+  if (scratch.size() < need) scratch.resize(need);
+  float* base = scratch.data();
+  while (reinterpret_cast<uintptr_t>(base) % 64 != 0) ++base;
+  const size_t elt = a.kv_type == GgmlType::F16 ? 2 : 4;
+  const auto row_kernel = ops_table(active_isa()).attention_ggml_row;
+  pool.run(a.n_q * a.n_heads, [&](int64_t task, int thread) {
+    const int64_t i = a.n_q - 1 - task / a.n_heads, h = task % a.n_heads;  // the longest rows first
+    GgmlAttnRow r;
+    r.q = a.q + (i * a.n_heads + h) * D;
+    r.out = a.out + (i * a.n_heads + h) * D;
+    r.k = static_cast<const uint8_t*>(a.k) + static_cast<size_t>((h / rep) * D) * elt;
+    r.v = static_cast<const uint8_t*>(a.v) + static_cast<size_t>((h / rep) * D) * elt;
+    r.kv_stride = a.kv_row_stride;
+    r.f16 = a.kv_type == GgmlType::F16;
+    r.head_dim = D;
+    r.n_vis = a.causal ? std::min(a.q_pos0 + i + 1, a.n_kv) : a.n_kv;
+    r.scale = a.scale;
+    r.one_token = a.one_token;
+    r.acc = base + per_thread * static_cast<size_t>(thread);
+    r.scores = r.acc + acc_floats;
+    row_kernel(r);
+  });
+}
+
 }  // namespace detail
 
 void attention(const AttentionArgs& a, ThreadPool& pool) {
+  if (a.order == AttentionArgs::Order::kGgml) return detail::attention_ggml(a, pool);
   // About 64 rows (query tokens x heads of a KV group) per tile, so that the float copy of each
   // key block is shared by enough rows; 128 keys per online-softmax step.
   const int64_t rep = a.n_kv_heads > 0 && a.n_heads % a.n_kv_heads == 0 ? a.n_heads / a.n_kv_heads : 1;

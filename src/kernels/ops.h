@@ -34,6 +34,12 @@ void embed_rows(const WeightView& table, const int32_t* ids, int64_t n, float* o
 // Query i sits at position q_pos0 + i; key j at position j. causal: key j visible to query i iff
 // j <= q_pos0 + i. scale is usually 1/sqrt(head_dim). Long inputs run in tiles (flash-attention
 // style online softmax), parallel over (query tile, head) on the pool.
+//
+// order: kTiled computes flash-attention style (above); kGgml computes what llama.cpp's non-flash
+// CPU graph computes, bit for bit with an F32 cache (kq = mul_mat(k, q), soft_max_ext, kqv =
+// mul_mat(v, kq) in a ggml AVX-512 build's float order; ggml orders the value sums one way for a
+// batch of one token and another for more, hence one_token). kGgml keeps a score row per query and
+// head and 64 value accumulators; it is meant for decode steps and short prompts.
 struct AttentionArgs {
   const float* q = nullptr;
   const void* k = nullptr;
@@ -45,6 +51,9 @@ struct AttentionArgs {
   int64_t q_pos0 = 0;
   bool causal = true;
   float scale = 1.0f;
+  enum class Order { kTiled, kGgml };
+  Order order = Order::kTiled;
+  bool one_token = false;  // kGgml: the batch held one token (ggml's vec_dot order for the value sums)
 };
 void attention(const AttentionArgs& a, ThreadPool& pool);
 

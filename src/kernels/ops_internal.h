@@ -8,6 +8,7 @@
 // code (ops.cpp, attention.cpp), so the ISA files hold arithmetic only.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -52,15 +53,49 @@ inline size_t attn_scratch_floats(int64_t rows, int64_t kv_block, int64_t head_d
   return static_cast<size_t>(2 * rows * dp + rows * sp + 2 * rp + head_dim * sp + sp * dp);
 }
 
+// ggml's vector exp (ggml_v_expf of its AVX-512 build; the method of Arm's optimized-routines
+// expf: x = n ln2 + b with |b| <= ln2/2, a degree-5 polynomial for e^b, scaled by 2^n; < 2 ulp),
+// here on one float with the same operations in the same order, so that every ISA's kernels
+// reproduce a ggml AVX-512 build's SiLU and softmax bit for bit. |n| > 192 gives 0 or +inf.
+inline float ggml_expf(float x) {
+  const float r = 0x1.8p23f;
+  const float n = std::fma(x, 0x1.715476p+0f, r) - r;  // round(x / ln2)
+  const float b = std::fma(-n, 0x1.7f7d1cp-20f, std::fma(-n, 0x1.62e4p-1f, x));
+  const float u = b * b;
+  const float j = std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+                                    std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                           u, std::fma(0x1.ffffecp-1f, b, 1.0f));
+  if (std::fabs(n) > 192) return n <= 0 ? 0.0f : HUGE_VALF;
+  return std::ldexp(j, static_cast<int>(n));  // vscalefps: one rounding, also for subnormals
+}
+
+// llama.cpp's non-flash attention for one query row and head, in ggml's float order (ggml AVX-512
+// build, F32 cache): scores as ggml_vec_dot_f32, softmax_ext with ggml_expf and a double sum, the
+// value sums as its tinyBLAS gemm (a batch of >= 2 tokens) or its vec_dot_f32 (one token).
+struct GgmlAttnRow {
+  const float* q = nullptr;  // [head_dim]
+  float* out = nullptr;      // [head_dim]
+  const void* k = nullptr;   // key of position 0 of the row's KV head
+  const void* v = nullptr;
+  size_t kv_stride = 0;      // bytes between positions
+  bool f16 = false;
+  int64_t head_dim = 0;
+  int64_t n_vis = 0;         // keys 0 .. n_vis-1 are visible
+  float scale = 1.0f;
+  bool one_token = false;
+  float* scores = nullptr;   // scratch: n_vis rounded up to 64 floats
+  float* acc = nullptr;      // scratch: 64 x head_dim floats (rounded up to 16), 64-byte aligned
+};
+
 struct OpsTable {
   Isa isa;
   void (*rms_norm)(const float* x, const float* w, float eps, int64_t n_rows, int64_t dim, float* y);
   void (*layer_norm)(const float* x, const float* w, const float* b, float eps, int64_t n_rows, int64_t dim,
                      float* y);
-  // Rotates pairs (2i, 2i+1), i < n_rot/2, of each of n_heads rows of head_dim floats:
-  //   x'[k] = x[k] * cos2[k] + x[k ^ 1] * sin2[k]
-  // with the expanded tables cos2 = (c0, c0, c1, c1, ...), sin2 = (-s0, s0, -s1, s1, ...), which
-  // is (x0 c - x1 s, x1 c + x0 s), bit for bit ggml's (x0 cos - x1 sin, x0 sin + x1 cos).
+  // Rotates pairs (2i, 2i+1), i < n_rot/2, of each of n_heads rows of head_dim floats with the
+  // expanded tables cos2 = (c0, c0, c1, c1, ...), sin2 = (-s0, s0, -s1, s1, ...):
+  //   (x0, x1) -> (fma(x0, c, -(x1 s)), fma(x0, s, x1 c)),
+  // bit for bit ggml's (x0 cos - x1 sin, x0 sin + x1 cos) as g++ fuses it.
   void (*rope_rows)(float* x, int64_t n_heads, int64_t head_dim, int64_t n_rot, const float* cos2,
                     const float* sin2);
   void (*softmax)(float* x, int64_t n);
@@ -71,6 +106,7 @@ struct OpsTable {
   void (*f32_to_f16)(const float* src, uint16_t* dst, int64_t n);
   void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);
   void (*attention_tile)(const AttnTile& t);
+  void (*attention_ggml_row)(const GgmlAttnRow& r);
   void (*exp)(const float* x, float* y, int64_t n);  // y = e^x (the vector exp, for tests)
 };
 
@@ -83,5 +119,7 @@ extern const OpsTable kAvx512Ops;
 // attention() with explicit tile sizes (tokens per query tile, keys per online-softmax block);
 // kv_block >= n_kv and q_tile >= n_q give the untiled computation (one plain softmax per row).
 void attention_tiled(const AttentionArgs& a, ThreadPool& pool, int64_t q_tile, int64_t kv_block);
+// attention() with Order::kGgml.
+void attention_ggml(const AttentionArgs& a, ThreadPool& pool);
 
 }  // namespace smolvlm::kernels::detail

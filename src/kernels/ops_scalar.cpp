@@ -45,14 +45,15 @@ void layer_norm(const float* x, const float* w, const float* b, float eps, int64
   }
 }
 
-// ggml rope_f32, NORM mode: (x0, x1) -> (x0 cos - x1 sin, x0 sin + x1 cos).
+// ggml rope_f32, NORM mode: (x0, x1) -> (x0 cos - x1 sin, x0 sin + x1 cos), each with the one
+// fused multiply-add that g++ makes of ggml's expressions.
 void rope_rows(float* x, int64_t n_heads, int64_t head_dim, int64_t n_rot, const float* cos2, const float* sin2) {
   for (int64_t h = 0; h < n_heads; ++h, x += head_dim) {
     for (int64_t i = 0; i < n_rot; i += 2) {
       const float c = cos2[i], s = sin2[i + 1];
       const float x0 = x[i], x1 = x[i + 1];
-      x[i] = x0 * c - x1 * s;
-      x[i + 1] = x0 * s + x1 * c;
+      x[i] = std::fma(x0, c, -(x1 * s));
+      x[i + 1] = std::fma(x0, s, x1 * c);
     }
   }
 }
@@ -71,9 +72,9 @@ void softmax(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-// ggml_silu_f32(g) * u.
+// ggml_vec_swiglu_f32: silu(g) * u with ggml's vector exp.
 void silu_mul(const float* gate, const float* up, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  for (int64_t i = 0; i < n; ++i) y[i] = gate[i] / (1.0f + ggml_expf(0.0f - gate[i])) * up[i];
 }
 
 // transformers' gelu_pytorch_tanh, literally: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
@@ -157,6 +158,72 @@ void attention_tile(const AttnTile& t) {
   }
 }
 
+// Sum of 16 lanes as _mm512_reduce_add_ps (g++) adds them: halves, quarters, then pairs.
+float tree16(const float* x) {
+  float y[8], z[4];
+  for (int l = 0; l < 8; ++l) y[l] = x[l + 8] + x[l];
+  for (int l = 0; l < 4; ++l) z[l] = y[l + 4] + y[l];
+  return (z[0] + z[2]) + (z[1] + z[3]);
+}
+
+void attention_ggml_row(const GgmlAttnRow& r) {
+  const int64_t D = r.head_dim, n = r.n_vis, D64 = D / 64 * 64;
+  auto at = [&](const void* base, int64_t j) { return static_cast<const uint8_t*>(base) + size_t(j) * r.kv_stride; };
+  auto elem = [&](const uint8_t* row, int64_t d) {
+    if (r.f16) {
+      uint16_t h;
+      std::memcpy(&h, row + 2 * d, 2);
+      return fp16_to_fp32(h);
+    }
+    float f;
+    std::memcpy(&f, row + 4 * d, 4);
+    return f;
+  };
+  // kq = ggml_vec_dot_f32(k_j, q): 64 lanes (4 vectors of 16) over the whole 64-blocks, reduced as
+  // (s0 + s2) + (s1 + s3) and then across the 16 lanes; a rest of head_dim % 64 added one by one.
+  // (An fp16 cache takes q rounded to fp16, as ggml converts q to K's vec_dot_type.)
+  std::vector<float> q(r.q, r.q + D);
+  if (r.f16)
+    for (float& x : q) x = fp16_to_fp32(fp32_to_fp16(x));
+  float mx = -INFINITY;
+  for (int64_t j = 0; j < n; ++j) {
+    const uint8_t* kj = at(r.k, j);
+    float lanes[64] = {}, x[16];
+    for (int64_t d = 0; d < D64; ++d) lanes[d % 64] = std::fma(elem(kj, d), q[d], lanes[d % 64]);
+    for (int l = 0; l < 16; ++l) x[l] = (lanes[l] + lanes[32 + l]) + (lanes[16 + l] + lanes[48 + l]);
+    float dot = tree16(x);
+    for (int64_t d = D64; d < D; ++d) dot = std::fma(elem(kj, d), q[d], dot);
+    r.scores[j] = dot * r.scale;
+    mx = std::fmax(mx, r.scores[j]);
+  }
+  // soft_max: e = exp(s - max) in vectors of 16 keys, each vector's sum added in double.
+  double sum = 0;
+  for (int64_t c = 0; c < n; c += 16) {
+    float e[16];
+    for (int64_t l = 0; l < 16; ++l) e[l] = c + l < n ? (r.scores[c + l] = ggml_expf(r.scores[c + l] - mx)) : 0.0f;
+    sum += double(tree16(e));
+  }
+  const float inv = float(1.0 / sum);
+  for (int64_t j = 0; j < n; ++j) r.scores[j] *= inv;
+  // kqv: value sums in lanes by key position: j % 16 (tinyBLAS, a batch of tokens) or j % 64
+  // (vec_dot_f32, one token; the four vectors reduced as above), then across the 16 lanes.
+  const int rows = r.one_token ? 64 : 16;
+  std::fill(r.acc, r.acc + rows * D, 0.0f);
+  for (int64_t j = 0; j < n; ++j) {
+    const uint8_t* vj = at(r.v, j);
+    float* a = r.acc + (j % rows) * D;
+    for (int64_t d = 0; d < D; ++d) a[d] = std::fma(r.scores[j], elem(vj, d), a[d]);
+  }
+  for (int64_t d = 0; d < D; ++d) {
+    float x[16];
+    for (int l = 0; l < 16; ++l) {
+      const float* a = r.acc + l * D + d;
+      x[l] = r.one_token ? (a[0] + a[32 * D]) + (a[16 * D] + a[48 * D]) : a[0];
+    }
+    r.out[d] = tree16(x);
+  }
+}
+
 void exp_rows(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
 }
@@ -165,7 +232,7 @@ void exp_rows(const float* x, float* y, int64_t n) {
 
 const OpsTable kScalarOps = {
     Isa::kScalar, rms_norm,   layer_norm, rope_rows,      softmax,  silu_mul, gelu_tanh,
-    add,          scale_add, f32_to_f16, f16_to_f32, attention_tile, exp_rows,
+    add,          scale_add, f32_to_f16, f16_to_f32, attention_tile, attention_ggml_row, exp_rows,
 };
 
 }  // namespace smolvlm::kernels::detail

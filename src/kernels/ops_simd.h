@@ -4,12 +4,13 @@
 // element goes through the same vector arithmetic.
 //
 // Numerics against the scalar reference (ops_scalar.cpp):
-//  * rms_norm / layer_norm / rope_rows: the same float operations in the same order, except that
-//    the compiler may fuse a multiply and an add (g++ contracts vector arithmetic too): <= 1 ulp.
-//    The double-precision sums of the norms run in vector lanes (another order), which almost
-//    never changes the float mean. Measured max relative difference: 2.3e-7.
+//  * rms_norm / layer_norm: the same float operations in the same order (the ISA files build
+//    with -ffp-contract=off: only the fmas written out are fused). The double-precision sums of
+//    the norms run in vector lanes (another order), which almost never changes the float mean.
+//  * rope_rows, silu_mul: ggml's float operations (its fused RoPE expressions; ggml_exp, its
+//    vector exp), bit-identical to the reference and to ggml.
 //  * add, f32<->f16: bit-identical. scale_add uses a fused multiply-add.
-//  * exp (softmax, silu_mul, gelu_tanh): a Cody-Waite range reduction and a degree-5 polynomial
+//  * exp (softmax, gelu_tanh): a Cody-Waite range reduction and a degree-5 polynomial
 //    (Cephes' expf coefficients), ~1 ulp; results below FLT_MIN flush to 0. gelu_tanh uses the
 //    identity 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), which has no cancellation for x << 0.
 // Include only from an ISA's translation unit; the templates are instantiated with that ISA's
@@ -48,6 +49,23 @@ inline typename S::F exp(typename S::F x) {
   y = S::select(S::lt(x, lo), S::zero(), y);
   y = S::select(S::gt(x, hi), S::set1(__builtin_inff()), y);
   return S::select(S::unordered(x), x, y);
+}
+
+// ggml_expf (ops_internal.h) on a vector: the same operations, so every lane equals it bit for bit.
+template <class S>
+inline typename S::F ggml_exp(typename S::F x) {
+  using F = typename S::F;
+  const F r = S::set1(0x1.8p23f);
+  const F n = S::sub(S::fmadd(x, S::set1(0x1.715476p+0f), r), r);
+  const F b = S::fnmadd(n, S::set1(0x1.7f7d1cp-20f), S::fnmadd(n, S::set1(0x1.62e4p-1f), x));
+  const F u = S::mul(b, b);
+  const F j = S::fmadd(S::fmadd(S::fmadd(S::set1(0x1.0e4020p-7f), b, S::set1(0x1.573e2ep-5f)), u,
+                                S::fmadd(S::set1(0x1.555e66p-3f), b, S::set1(0x1.fffdb6p-2f))),
+                       u, S::fmadd(S::set1(0x1.ffffecp-1f), b, S::set1(1.0f)));
+  const F res = S::scalef(j, n);
+  const F big = S::set1(192.0f);
+  const F alt = S::select(S::gt(n, S::zero()), S::set1(__builtin_inff()), S::zero());
+  return S::select(S::gt(S::max(n, S::sub(S::zero(), n)), big), alt, res);
 }
 
 template <class S>
@@ -110,7 +128,11 @@ void layer_norm(const float* x, const float* w, const float* b, float eps, int64
 template <class S>
 void rope_rows(float* x, int64_t n_heads, int64_t head_dim, int64_t n_rot, const float* cos2, const float* sin2) {
   using F = typename S::F;
-  auto rot = [](F v, F c, F s) { return S::add(S::mul(v, c), S::mul(S::swap_pairs(v), s)); };
+  // even lanes fma(x0, c, -(x1 s)), odd lanes fma(x0, s, x1 c): ggml's expressions as g++ fuses them
+  auto rot = [](F v, F c, F s) {
+    const F w = S::swap_pairs(v);
+    return S::even_odd(S::fmadd(v, c, S::mul(w, s)), S::fmadd(w, s, S::mul(v, c)));
+  };
   for (int64_t h = 0; h < n_heads; ++h, x += head_dim) {
     chunks<S>(
         n_rot, [&](int64_t i) { S::store(x + i, rot(S::load(x + i), S::load(cos2 + i), S::load(sin2 + i))); },
@@ -162,7 +184,7 @@ template <class S>
 void silu_mul(const float* gate, const float* up, float* y, int64_t n) {
   using F = typename S::F;
   const F one = S::set1(1.0f);
-  map2<S>(gate, up, y, n, [&](F g, F u) { return S::mul(S::div(g, S::add(one, exp<S>(S::sub(S::zero(), g)))), u); });
+  map2<S>(gate, up, y, n, [&](F g, F u) { return S::mul(S::div(g, S::add(one, ggml_exp<S>(S::sub(S::zero(), g)))), u); });
 }
 
 template <class S>

@@ -76,6 +76,25 @@ struct Vec {
   static F select(M m, F a, F b) { return _mm256_blendv_ps(b, a, m); }  // m ? a : b
   // Swaps the two floats of every pair: (x0, x1, x2, x3, ...) -> (x1, x0, x3, x2, ...).
   static F swap_pairs(F a) { return _mm256_permute_ps(a, 0xB1); }
+  // y * 2^n (n integral, |n| <= 192), rounded once as vscalefps does: y * 2^(n - h) is exact
+  // (a normal number), the product with 2^h the one rounding.
+  static F scalef(F y, F n) {
+    const F h = _mm256_round_ps(_mm256_mul_ps(n, _mm256_set1_ps(0.5f)), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    auto pow2 = [](F k) {
+      return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23));
+    };
+    return _mm256_mul_ps(_mm256_mul_ps(y, pow2(_mm256_sub_ps(n, h))), pow2(h));
+  }
+  // Even lanes of a, odd lanes of b.
+  static F even_odd(F a, F b) { return _mm256_blend_ps(a, b, 0xAA); }
+  // The sum of 16 lanes (two vectors) as _mm512_reduce_add_ps adds them: lane l + lane l+8, then
+  // l + l+4, then (0 + 2) + (1 + 3).
+  static float tree16(const F* x) {
+    const F y = _mm256_add_ps(x[1], x[0]);
+    const __m128 z = _mm_add_ps(_mm256_extractf128_ps(y, 1), _mm256_castps256_ps128(y));
+    const __m128 w = _mm_add_ps(z, _mm_movehl_ps(z, z));
+    return _mm_cvtss_f32(_mm_add_ss(w, _mm_movehdup_ps(w)));
+  }
   static float hsum(F a) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

@@ -75,6 +75,18 @@ struct Vec {
   // Swaps the two floats of every pair: (x0, x1, x2, x3, ...) -> (x1, x0, x3, x2, ...).
   static F swap_pairs(F a) { return _mm512_permute_ps(a, 0xB1); }
   static float hsum(F a) { return _mm512_reduce_add_ps(a); }
+  // y * 2^n (n integral), rounded once: vscalefps.
+  static F scalef(F y, F n) { return _mm512_scalef_ps(y, n); }
+  // Even lanes of a, odd lanes of b.
+  static F even_odd(F a, F b) { return _mm512_mask_blend_ps(__mmask16(0xAAAA), a, b); }
+  // The sum of 16 lanes (16 / N vectors) as _mm512_reduce_add_ps adds them: lane l + lane l+8,
+  // then l + l+4, then (0 + 2) + (1 + 3).
+  static float tree16(const F* x) {
+    const __m256 y = _mm256_add_ps(_mm512_extractf32x8_ps(x[0], 1), _mm512_castps512_ps256(x[0]));
+    const __m128 z = _mm_add_ps(_mm256_extractf128_ps(y, 1), _mm256_castps256_ps128(y));
+    const __m128 w = _mm_add_ps(z, _mm_movehl_ps(z, z));
+    return _mm_cvtss_f32(_mm_add_ss(w, _mm_movehdup_ps(w)));
+  }
   static float hmax(F a) { return _mm512_reduce_max_ps(a); }
 
   // Sums of float vectors in double lanes.

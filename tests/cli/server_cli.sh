@@ -88,10 +88,10 @@ reject "$out" "tiny"
 
 # `run NAME` with a server running: the server runs it (the model shows in ps), and the reply is
 # the one the same model gives in this process (--local); --verbose prints Ollama's fields.
-remote=$("$SMOLVLM" run tiny "Describe a cat." --temperature 0 -n 6 --verbose 2>"$WORK/run.err") || fail "run via the server"
-localr=$("$SMOLVLM" run tiny "Describe a cat." --temperature 0 -n 6 --local) || fail "run --local"
+remote=$("$SMOLVLM" run tiny "Describe a cat." --temperature 0 -n 3 --verbose 2>"$WORK/run.err") || fail "run via the server"
+localr=$("$SMOLVLM" run tiny "Describe a cat." --temperature 0 -n 3 --local) || fail "run --local"
 [[ -n $remote && $remote == "$localr" ]] || fail "run via the server gave '$remote', in-process '$localr'"
-expect "$(cat "$WORK/run.err")" "eval count:           6 token(s)"
+expect "$(cat "$WORK/run.err")" "eval count:           3 token(s)"
 expect "$("$SMOLVLM" ps)" "tiny:latest"
 out=$(printf 'Say {\n' | "$SMOLVLM" run tiny --format json --temperature 0.5 --seed 7 -n 100) || fail "run --format json via the server"
 python3 -c 'import json,sys; json.loads(sys.argv[1])' "$out" || fail "--format json via the server: '$out' is not JSON"

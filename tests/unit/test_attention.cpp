@@ -1,6 +1,8 @@
-// attention(): every ISA against a naive float64 reference on the same cache contents (causal and
-// bidirectional, GQA ratios 1/3/4, one and many queries, queries not starting at position 0,
-// F16 and F32 caches with padded rows), tiled against untiled, and argument errors.
+// attention(): every ISA and both orders (flash tiles, llama.cpp's non-flash order) against a naive
+// float64 reference on the same cache contents (causal and bidirectional, GQA ratios 1/3/4, one
+// and many queries, queries not starting at position 0, F16 and F32 caches with padded rows),
+// tiled against untiled, the ggml order bit-identical on every ISA and thread count, and argument
+// errors.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -141,20 +143,57 @@ TEST(Attention, MatchesFloat64ReferenceOnEveryIsa) {
   ThreadPool pool(2);
   for (Isa isa : supported_isas()) {
     ForceIsa force(isa);
-    double worst = 0;
-    for (GgmlType kv : {GgmlType::F32, GgmlType::F16}) {
-      uint32_t seed = 100;
-      for (const Case& c : kCases) {
+    for (const bool ggml : {false, true}) {
+      double worst = 0;
+      for (GgmlType kv : {GgmlType::F32, GgmlType::F16}) {
+        uint32_t seed = 100;
+        for (const Case& c : kCases) {
+          auto in = make_inputs(c, kv, seed += 10);
+          if (ggml) in.args.order = AttentionArgs::Order::kGgml, in.args.one_token = c.n_q == 1;
+          kernels::attention(in.args, pool);
+          const auto want = naive(in);
+          const double err = max_abs_diff(in.out, want) / max_abs(want);
+          worst = std::max(worst, err);
+          EXPECT_LE(err, 1e-5) << kernels::isa_name(isa) << (ggml ? " ggml " : " tiled ") << ggml_type_name(kv)
+                               << " n_q " << c.n_q << " n_kv " << c.n_kv << " heads " << c.n_heads << "/"
+                               << c.n_kv_heads << " causal " << c.causal;
+        }
+      }
+      std::printf("[measured] attention %s %-6s max |out - f64| / max|f64| %.3g\n", ggml ? "ggml " : "tiled",
+                  kernels::isa_name(isa), worst);
+    }
+  }
+}
+
+// Order::kGgml sums in one fixed order (llama.cpp's): the same bits on every ISA, any thread
+// count, and for both value-sum orders (one token, a batch) each.
+TEST(Attention, GgmlOrderIsIdenticalOnEveryIsaAndThreadCount) {
+  for (GgmlType kv : {GgmlType::F32, GgmlType::F16}) {
+    uint32_t seed = 300;
+    for (const Case& c : kCases) {
+      for (const bool one : {false, true}) {
         auto in = make_inputs(c, kv, seed += 10);
-        kernels::attention(in.args, pool);
-        const auto want = naive(in);
-        const double err = max_abs_diff(in.out, want) / max_abs(want);
-        worst = std::max(worst, err);
-        EXPECT_LE(err, 1e-5) << kernels::isa_name(isa) << " " << ggml_type_name(kv) << " n_q " << c.n_q << " n_kv "
-                             << c.n_kv << " heads " << c.n_heads << "/" << c.n_kv_heads << " causal " << c.causal;
+        in.args.order = AttentionArgs::Order::kGgml, in.args.one_token = one;
+        std::vector<float> want;
+        {
+          ForceIsa force(Isa::kScalar);
+          ThreadPool pool(1);
+          kernels::attention(in.args, pool);
+          want = in.out;
+        }
+        for (Isa isa : supported_isas()) {
+          ForceIsa force(isa);
+          for (int threads : {1, 3}) {
+            ThreadPool pool(threads);
+            std::fill(in.out.begin(), in.out.end(), -1.0f);
+            kernels::attention(in.args, pool);
+            EXPECT_EQ(in.out, want) << kernels::isa_name(isa) << " threads " << threads << " " << ggml_type_name(kv)
+                                    << " one_token " << one << " n_q " << c.n_q << " n_kv " << c.n_kv << " head_dim "
+                                    << c.head_dim;
+          }
+        }
       }
     }
-    std::printf("[measured] attention   %-6s max |out - f64| / max|f64| %.3g\n", kernels::isa_name(isa), worst);
   }
 }
 

@@ -18,6 +18,8 @@ using kernels::ThreadPool;
 
 namespace {
 
+constexpr int64_t kGgmlAttentionTokens = 512;
+
 // Row-wise kernels (norms, activations) are single-threaded; a prefill chunk splits its rows over
 // the pool. fn(first_row, n_rows).
 void for_rows(ThreadPool& pool, int64_t n_rows, const std::function<void(int64_t, int64_t)>& fn) {
@@ -39,6 +41,13 @@ void silu_mul_rows(ThreadPool& pool, float* gate, const float* up, int64_t n, in
   for_rows(pool, n, [&](int64_t r, int64_t m) {
     kernels::silu_mul(gate + r * dim, up + r * dim, gate + r * dim, m * dim);
   });
+}
+
+// Attention of a chunk of T tokens: llama.cpp's non-flash order (bit for bit with an F32 cache) for
+// decode steps and short prompts, flash-attention tiles for long chunks (image prompts), where
+// its score rows would grow with T x positions.
+kernels::AttentionArgs::Order attention_order(int64_t T) {
+  return T <= kGgmlAttentionTokens ? kernels::AttentionArgs::Order::kGgml : kernels::AttentionArgs::Order::kTiled;
 }
 
 }  // namespace
@@ -119,7 +128,7 @@ void TextModel::forward_chunk(const TextInput& in, int64_t first, int64_t T, int
         kernels::attention({.q = q, .k = s.kv.keys(l), .v = s.kv.values(l), .out = attn, .kv_type = s.kv.type(),
                             .n_q = n, .n_kv = pos0 + T, .n_heads = H, .n_kv_heads = Hkv, .head_dim = D,
                             .kv_row_stride = s.kv.row_bytes(), .q_pos0 = pos0 + q_first, .causal = true,
-                            .scale = attn_scale},
+                            .scale = attn_scale, .order = attention_order(T), .one_token = T == 1},
                            pool);
   };
   layers_and_head(T, n_out, a, store, attend, logits, pool);
@@ -158,7 +167,7 @@ void TextModel::decode_batch(std::span<const int32_t> ids, std::span<TextState* 
           kernels::attention({.q = q + r * H * D, .k = cache.keys(l), .v = cache.values(l), .out = attn + r * H * D,
                               .kv_type = cache.type(), .n_q = 1, .n_kv = p + 1, .n_heads = H, .n_kv_heads = Hkv,
                               .head_dim = D, .kv_row_stride = cache.row_bytes(), .q_pos0 = p, .causal = true,
-                              .scale = attn_scale},
+                              .scale = attn_scale, .order = attention_order(1), .one_token = true},
                              pool);
     }
   };
