@@ -95,6 +95,26 @@ struct Vec {
     const __m128 w = _mm_add_ps(z, _mm_movehl_ps(z, z));
     return _mm_cvtss_f32(_mm_add_ss(w, _mm_movehdup_ps(w)));
   }
+  // tree16 of kKeys keys at once (two vectors each): x(k, xk) fills key k's 16 lanes; out[k] =
+  // tree16. The same additions as tree16, as a transposing network; out lanes come back permuted.
+  static constexpr int kKeys = 8;
+  template <class X>
+  static void tree16_keys(X x, float* out) {
+    F y[8], z[4], w[2];
+    for (int k = 0; k < 8; ++k) {
+      F a[2];
+      x(k, a);
+      y[k] = _mm256_add_ps(a[1], a[0]);
+    }
+    for (int p = 0; p < 4; ++p)
+      z[p] = _mm256_add_ps(_mm256_permute2f128_ps(y[2 * p], y[2 * p + 1], 0x31),
+                           _mm256_permute2f128_ps(y[2 * p], y[2 * p + 1], 0x20));
+    for (int p = 0; p < 2; ++p)
+      w[p] = _mm256_add_ps(_mm256_shuffle_ps(z[2 * p], z[2 * p + 1], 0x44), _mm256_shuffle_ps(z[2 * p], z[2 * p + 1], 0xEE));
+    const F r = _mm256_add_ps(_mm256_shuffle_ps(w[0], w[1], 0x88), _mm256_shuffle_ps(w[0], w[1], 0xDD));
+    // lanes hold keys 0, 2, 4, 6, 1, 3, 5, 7
+    _mm256_storeu_ps(out, _mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+  }
   static float hsum(F a) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

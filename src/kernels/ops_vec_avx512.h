@@ -75,6 +75,29 @@ struct Vec {
   // Swaps the two floats of every pair: (x0, x1, x2, x3, ...) -> (x1, x0, x3, x2, ...).
   static F swap_pairs(F a) { return _mm512_permute_ps(a, 0xB1); }
   static float hsum(F a) { return _mm512_reduce_add_ps(a); }
+  // tree16 of kKeys vectors at once: x(k, xk) fills key k's 16 lanes (xk[0]); out[k] = tree16.
+  // The same additions as tree16, laid out as a transposing network (halves, quarters, pairs of
+  // lanes, then lanes), so no sum waits on a horizontal chain; out lanes come back permuted.
+  static constexpr int kKeys = 16;
+  template <class X>
+  static void tree16_keys(X x, float* out) {
+    F y[8], z[4], w[2];
+    for (int p = 0; p < 8; ++p) {
+      F a[1], b[1];
+      x(2 * p, a);
+      x(2 * p + 1, b);
+      y[p] = _mm512_add_ps(_mm512_shuffle_f32x4(a[0], b[0], 0xEE), _mm512_shuffle_f32x4(a[0], b[0], 0x44));
+    }
+    for (int p = 0; p < 4; ++p)
+      z[p] = _mm512_add_ps(_mm512_shuffle_f32x4(y[2 * p], y[2 * p + 1], 0xDD),
+                           _mm512_shuffle_f32x4(y[2 * p], y[2 * p + 1], 0x88));
+    for (int p = 0; p < 2; ++p)
+      w[p] = _mm512_add_ps(_mm512_shuffle_ps(z[2 * p], z[2 * p + 1], 0x44), _mm512_shuffle_ps(z[2 * p], z[2 * p + 1], 0xEE));
+    const F r = _mm512_add_ps(_mm512_shuffle_ps(w[0], w[1], 0x88), _mm512_shuffle_ps(w[0], w[1], 0xDD));
+    // lane 4i + m holds key 4m + i
+    const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    _mm512_storeu_ps(out, _mm512_permutexvar_ps(idx, r));
+  }
   // y * 2^n (n integral), rounded once: vscalefps.
   static F scalef(F y, F n) { return _mm512_scalef_ps(y, n); }
   // Even lanes of a, odd lanes of b.

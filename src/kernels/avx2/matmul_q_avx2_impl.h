@@ -171,35 +171,46 @@ inline __m256i byte_s32(__m256i v, int k) {
 }
 
 // The f32 state of T slots in ggml's order, one ymm lane per row (see the AVX-512 kernel).
-template <int T>
+template <int T, bool Mins = false, bool Sum = false>
 struct LaneAcc {
-  __m256 acc[8 * T], mins[4 * T], sum[T];
+  __m256 acc[8 * T], mins[Mins ? 4 * T : 1], sum[Sum ? T : 1];
   LaneAcc() {
-    for (auto& v : acc) v = _mm256_setzero_ps();
-    for (auto& v : mins) v = _mm256_setzero_ps();
-    for (auto& v : sum) v = _mm256_setzero_ps();
+    for (int i = 0; i < 8 * T; ++i) acc[i] = _mm256_setzero_ps();
+    if constexpr (Mins)
+      for (int i = 0; i < 4 * T; ++i) mins[i] = _mm256_setzero_ps();
+    if constexpr (Sum)
+      for (int i = 0; i < T; ++i) sum[i] = _mm256_setzero_ps();
   }
+  // ggml: hsum_float_8(acc) (+ ((m0 + m2) + (m1 + m3))) (+ sum), per row.
   __m256 result(int t) const {
     const __m256* a = acc + 8 * t;
     const __m256 r0 = _mm256_add_ps(a[4], a[0]), r1 = _mm256_add_ps(a[5], a[1]);
     const __m256 r2 = _mm256_add_ps(a[6], a[2]), r3 = _mm256_add_ps(a[7], a[3]);
-    const __m256 h = _mm256_add_ps(_mm256_add_ps(r0, r2), _mm256_add_ps(r1, r3));
-    const __m256* m = mins + 4 * t;
-    const __m256 ms = _mm256_add_ps(_mm256_add_ps(m[0], m[2]), _mm256_add_ps(m[1], m[3]));
-    return _mm256_add_ps(_mm256_add_ps(h, ms), sum[t]);
+    __m256 h = _mm256_add_ps(_mm256_add_ps(r0, r2), _mm256_add_ps(r1, r3));
+    if constexpr (Mins) {
+      const __m256* m = mins + 4 * t;
+      h = _mm256_add_ps(h, _mm256_add_ps(_mm256_add_ps(m[0], m[2]), _mm256_add_ps(m[1], m[3])));
+    }
+    if constexpr (Sum) h = _mm256_add_ps(h, sum[t]);
+    return h;
   }
 };
 
-template <int T>
-inline void add_lanes(LaneAcc<T>& L, int m, const __m256i* lo, const __m256i* hi, const __m256* dd) {
+template <int T, class L_>
+inline void add_lanes(L_& L, int m, const __m256i* lo, const __m256i* hi, const __m256* dd) {
   for (int t = 0; t < T; ++t) {
     L.acc[8 * t + m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lo[t]), dd[t], L.acc[8 * t + m]);
     L.acc[8 * t + 4 + m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hi[t]), dd[t], L.acc[8 * t + 4 + m]);
   }
 }
 
-template <class Q, int T, class A>
-void group_dot(const uint8_t* group, int64_t nb, A act, LaneAcc<T>& L, bool stream) {
+// The lanes a type's dot product keeps: Q4_K four min lanes; Q5_K and Q4_1/Q5_1 a scalar sum.
+template <class Q, int T>
+using LaneAccFor = LaneAcc<T, Q::kScales == ScaleKind::kK32Min && Q::kBits == 4,
+                           Q::kHasMin && !(Q::kScales == ScaleKind::kK32Min && Q::kBits == 4)>;
+
+template <class Q, int T, class A, class L_>
+void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
   const ChunkLayout& C = Q::C;
   constexpr int kAuxPerBlock = Q::kScales == ScaleKind::kBlock ? (Q::kOffset ? 8 : 0)
                                : Q::kScales == ScaleKind::kK32Min ? 8
@@ -307,7 +318,7 @@ void group_dot(const uint8_t* group, int64_t nb, A act, LaneAcc<T>& L, bool stre
 template <class Q, int T, bool Tiled>
 inline void group_tokens(const uint8_t* group, int64_t nb, const Acts& a, int64_t t0, int n_valid, float* y,
                          int64_t ldy, int n_rows, bool stream = T == 1) {
-  LaneAcc<T> L;
+  LaneAccFor<Q, T> L;
   group_dot<Q, T>(group, nb, Toks<T, Tiled>(a, t0), L, stream);
   if (n_rows == R) {
     for (int t = 0; t < T && t < n_valid; ++t) _mm256_storeu_ps(y + (t0 + t) * ldy, L.result(t));

@@ -133,29 +133,38 @@ inline __m512i byte_s32(__m512i v, int k) {
 // The f32 state of T slots in ggml's order (one zmm lane per row): acc[8 t + j] is ggml's lane j
 // (elements 4j..4j+3 of every 32, see matmul_scalar.cpp), mins[4 t + k] Q4_K's four min lanes,
 // sum[t] the scalar sum ggml keeps beside them (Q4_1/Q5_1 m * s, Q5_K dmin * mins).
-template <int T>
+template <int T, bool Mins = false, bool Sum = false>
 struct LaneAcc {
-  __m512 acc[8 * T], mins[4 * T], sum[T];
+  __m512 acc[8 * T], mins[Mins ? 4 * T : 1], sum[Sum ? T : 1];
   LaneAcc() {
-    for (auto& v : acc) v = _mm512_setzero_ps();
-    for (auto& v : mins) v = _mm512_setzero_ps();
-    for (auto& v : sum) v = _mm512_setzero_ps();
+    for (int i = 0; i < 8 * T; ++i) acc[i] = _mm512_setzero_ps();
+    if constexpr (Mins)
+      for (int i = 0; i < 4 * T; ++i) mins[i] = _mm512_setzero_ps();
+    if constexpr (Sum)
+      for (int i = 0; i < T; ++i) sum[i] = _mm512_setzero_ps();
   }
-  // ggml: hsum_float_8(acc) + ((m0 + m2) + (m1 + m3)) + sum, per row.
+  // ggml: hsum_float_8(acc) (+ ((m0 + m2) + (m1 + m3))) (+ sum), per row.
   __m512 result(int t) const {
     const __m512* a = acc + 8 * t;
     const __m512 r0 = _mm512_add_ps(a[4], a[0]), r1 = _mm512_add_ps(a[5], a[1]);
     const __m512 r2 = _mm512_add_ps(a[6], a[2]), r3 = _mm512_add_ps(a[7], a[3]);
-    const __m512 h = _mm512_add_ps(_mm512_add_ps(r0, r2), _mm512_add_ps(r1, r3));
-    const __m512* m = mins + 4 * t;
-    const __m512 ms = _mm512_add_ps(_mm512_add_ps(m[0], m[2]), _mm512_add_ps(m[1], m[3]));
-    return _mm512_add_ps(_mm512_add_ps(h, ms), sum[t]);
+    __m512 h = _mm512_add_ps(_mm512_add_ps(r0, r2), _mm512_add_ps(r1, r3));
+    if constexpr (Mins) {
+      const __m512* m = mins + 4 * t;
+      h = _mm512_add_ps(h, _mm512_add_ps(_mm512_add_ps(m[0], m[2]), _mm512_add_ps(m[1], m[3])));
+    }
+    if constexpr (Sum) h = _mm512_add_ps(h, sum[t]);
+    return h;
   }
 };
+// The lanes a type's dot product keeps: Q4_K four min lanes; Q5_K and Q4_1/Q5_1 a scalar sum.
+template <class Q, int T>
+using LaneAccFor = LaneAcc<T, Q::kScales == ScaleKind::kK32Min && Q::kBits == 4,
+                           Q::kHasMin && !(Q::kScales == ScaleKind::kK32Min && Q::kBits == 4)>;
 
 // Lanes m and 4+m of one block: acc += lo * dd, acc += hi * dd (ints exact, one fma each).
-template <int T>
-inline void add_lanes(LaneAcc<T>& L, int m, const __m512i* lo, const __m512i* hi, const __m512* dd) {
+template <int T, class L_>
+inline void add_lanes(L_& L, int m, const __m512i* lo, const __m512i* hi, const __m512* dd) {
   for (int t = 0; t < T; ++t) {
     L.acc[8 * t + m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(lo[t]), dd[t], L.acc[8 * t + m]);
     L.acc[8 * t + 4 + m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi[t]), dd[t], L.acc[8 * t + 4 + m]);
@@ -163,8 +172,8 @@ inline void add_lanes(LaneAcc<T>& L, int m, const __m512i* lo, const __m512i* hi
 }
 
 // L += dot(rows of the group, slot t) for T slots, block by block in ggml's order.
-template <class Q, int T, class A>
-void group_dot(const uint8_t* group, int64_t nb, A act, LaneAcc<T>& L, bool stream) {
+template <class Q, int T, class A, class L_>
+void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
   const ChunkLayout& C = Q::C;
   constexpr int kAuxPerBlock = Q::kScales == ScaleKind::kBlock ? (Q::kOffset ? 8 : 0)
                                : Q::kScales == ScaleKind::kK32Min ? 8
@@ -276,7 +285,7 @@ void group_dot(const uint8_t* group, int64_t nb, A act, LaneAcc<T>& L, bool stre
 template <class Q, int T, bool Tiled>
 inline void group_tokens(const uint8_t* group, int64_t nb, const Acts& a, int64_t t0, int n_valid, float* y,
                          int64_t ldy, __mmask16 rows, bool stream = T == 1) {
-  LaneAcc<T> L;
+  LaneAccFor<Q, T> L;
   group_dot<Q, T>(group, nb, Toks<T, Tiled>(a, t0), L, stream);
   for (int t = 0; t < T && t < n_valid; ++t) _mm512_mask_storeu_ps(y + (t0 + t) * ldy, rows, L.result(t));
 }
