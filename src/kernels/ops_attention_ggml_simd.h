@@ -12,7 +12,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 
 #include "kernels/ops_internal.h"
 #include "kernels/ops_simd.h"
@@ -39,21 +38,22 @@ template <class S, class T>
 void value_sums_one_token(const detail::GgmlAttnRow& r, const uint8_t* vb) {
   using F = typename S::F;
   const int64_t D = r.head_dim, n = r.n_vis, Dp = detail::attn_pad_dim(D);
-  std::memset(r.acc, 0, sizeof(float) * size_t(64 * Dp));
+  // A row's first key starts it from zero (no zero fill); rows no key reached read as zero.
   for (int64_t j = 0; j < n; ++j) {
     const T* vj = reinterpret_cast<const T*>(vb + size_t(j) * r.kv_stride);
     float* a = r.acc + (j % 64) * Dp;
     const F p = S::set1(r.scores[j]);
+    const bool first = j < 64;
     chunks<S>(
-        D, [&](int64_t d) { S::store(a + d, S::fmadd(p, S::ld(vj + d), S::load(a + d))); },
-        [&](int64_t d, int64_t k) { S::store_part(a + d, S::fmadd(p, S::ld_part(vj + d, k), S::load_part(a + d, k, 0.0f)), k); });
+        D, [&](int64_t d) { S::store(a + d, S::fmadd(p, S::ld(vj + d), first ? S::zero() : S::load(a + d))); },
+        [&](int64_t d, int64_t k) {
+          S::store_part(a + d, S::fmadd(p, S::ld_part(vj + d, k), first ? S::zero() : S::load_part(a + d, k, 0.0f)), k);
+        });
   }
   auto reduce = [&](int64_t d, auto load, auto store) {
+    auto row = [&](int64_t l) { return l < n ? load(r.acc + l * Dp + d) : S::zero(); };
     F x[16];
-    for (int l = 0; l < 16; ++l) {
-      const float* a = r.acc + l * Dp + d;
-      x[l] = S::add(S::add(load(a), load(a + 32 * Dp)), S::add(load(a + 16 * Dp), load(a + 48 * Dp)));
-    }
+    for (int l = 0; l < 16; ++l) x[l] = S::add(S::add(row(l), row(l + 32)), S::add(row(l + 16), row(l + 48)));
     for (int l = 0; l < 8; ++l) x[l] = S::add(x[l + 8], x[l]);
     for (int l = 0; l < 4; ++l) x[l] = S::add(x[l + 4], x[l]);
     store(S::add(S::add(x[0], x[2]), S::add(x[1], x[3])));

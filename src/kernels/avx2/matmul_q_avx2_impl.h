@@ -217,10 +217,10 @@ void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
                                                                    : 16;
   for (int64_t b = 0; b < nb; ++b, group += C.bytes, act.next(Q::kBlock, kAuxPerBlock)) {
     // Decode (one token, or the batched steps of a few sequences) streams the weights from
-    // memory: ask for the bytes >= 2 KB ahead (the groups of a task are contiguous), so loads
+    // memory: ask for the bytes >= 4 KB ahead (the groups of a task are contiguous), so loads
     // stay in flight while this chunk computes.
     if (stream) {
-      constexpr int kAhead = Q::C.bytes * 2 > 2048 ? Q::C.bytes * 2 : 2048;
+      constexpr int kAhead = Q::C.bytes * 2 > 4096 ? Q::C.bytes * 2 : 4096;
       for (int off = 0; off < C.bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(group + kAhead + off), _MM_HINT_T0);
     }
     const __m256 d = f16x8(group + C.d);
