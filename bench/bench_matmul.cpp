@@ -4,7 +4,8 @@
 // (n = 64, 512) multiplies a real-shape SmolVLM2-256M matrix and reports GFLOP/s (2 rows cols n).
 // Matrix x matrix at the vision encoder's shapes (BM_MatmulM1024: one 512x512 tile = 1024 patch
 // rows through SigLIP's fc1 [3072 x 768] and fc2 [768 x 3072]; 4096 rows = 4 tiles per pass)
-// shows whether the activations stay in cache as M grows.
+// shows whether the activations stay in cache as M grows; they pack with SumOrder::kFastest, as the
+// vision model does ("/ggml": the text model's SumOrder::kGgml, for the F16 fc1 shape).
 // Threads: --benchmark_filter picks; every case runs on a pool of SMOLVLM_BENCH_THREADS (default 2).
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
@@ -96,10 +97,11 @@ std::vector<uint8_t> make_weight(GgmlType t, int64_t rows, int64_t cols) {
   return w;
 }
 
-void BM_Matmul(benchmark::State& state, GgmlType t, k::Isa isa, int64_t rows, int64_t cols, int64_t n) {
+void BM_Matmul(benchmark::State& state, GgmlType t, k::Isa isa, int64_t rows, int64_t cols, int64_t n,
+               k::SumOrder order) {
   k::force_isa(isa);
   const auto wbytes = make_weight(t, rows, cols);
-  auto w = k::pack_weight({t, rows, cols, wbytes.data()});
+  auto w = k::pack_weight({t, rows, cols, wbytes.data()}, order);
   std::mt19937 rng(3);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   std::vector<float> x(size_t(n * cols)), y(size_t(n * rows));
@@ -166,11 +168,15 @@ void register_all() {
         if (n > 1024 && t != GgmlType::F16) continue;
         const std::string m = "/m" + std::to_string(n);
         benchmark::RegisterBenchmark(("BM_MatmulM1024/" + name + "/fc1" + m).c_str(), BM_Matmul, t, isa, int64_t(3072),
-                                     int64_t(768), n)
+                                     int64_t(768), n, k::SumOrder::kFastest)
             ->UseRealTime()->Unit(benchmark::kMillisecond);
         benchmark::RegisterBenchmark(("BM_MatmulM1024/" + name + "/fc2" + m).c_str(), BM_Matmul, t, isa, int64_t(768),
-                                     int64_t(3072), n)
+                                     int64_t(3072), n, k::SumOrder::kFastest)
             ->UseRealTime()->Unit(benchmark::kMillisecond);
+        if (t == GgmlType::F16 && n == 1024)
+          benchmark::RegisterBenchmark(("BM_MatmulM1024/" + name + "/fc1" + m + "/ggml").c_str(), BM_Matmul, t, isa,
+                                       int64_t(3072), int64_t(768), n, k::SumOrder::kGgml)
+              ->UseRealTime()->Unit(benchmark::kMillisecond);
       }
     }
   const GgmlType types[] = {GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_0, GgmlType::Q6_K, GgmlType::Q5_K,
@@ -187,7 +193,7 @@ void register_all() {
       for (int64_t n : {int64_t(1), int64_t(2), int64_t(4), int64_t(8)}) {
         if (isa == k::Isa::kScalar) break;
         benchmark::RegisterBenchmark(("BM_Matmul/" + name + "/n" + std::to_string(n)).c_str(), BM_Matmul, t, isa, rows,
-                                     cols, n)
+                                     cols, n, k::SumOrder::kGgml)
             ->UseRealTime()->Unit(benchmark::kMillisecond);
       }
       // Prefill: SmolVLM2-256M's ffn_up (1536 x 576), or ffn_down (576 x 1536) for K-quants.
@@ -195,12 +201,13 @@ void register_all() {
       const int64_t pr = k_quant ? 576 : 1536, pc = k_quant ? 1536 : 576;
       // Decode from cache (the same real-shape matrix as prefill): compute speed without DRAM.
       if (isa != k::Isa::kScalar)
-        benchmark::RegisterBenchmark(("BM_Matmul/" + name + "/n1hot").c_str(), BM_Matmul, t, isa, pr, pc, 1)
+        benchmark::RegisterBenchmark(("BM_Matmul/" + name + "/n1hot").c_str(), BM_Matmul, t, isa, pr, pc, 1,
+                                     k::SumOrder::kGgml)
             ->UseRealTime()->Unit(benchmark::kMicrosecond);
       for (int64_t n : {int64_t(64), int64_t(512)}) {
         if (isa == k::Isa::kScalar && n > 64) continue;
         benchmark::RegisterBenchmark(("BM_Matmul/" + name + "/n" + std::to_string(n)).c_str(), BM_Matmul, t, isa, pr,
-                                     pc, n)
+                                     pc, n, k::SumOrder::kGgml)
             ->UseRealTime()->Unit(benchmark::kMillisecond);
       }
     }

@@ -25,13 +25,13 @@ namespace {
 
 using mm::Kernel;
 
-const Kernel* kernel_for(Isa isa, GgmlType t) {
+const Kernel* kernel_for(Isa isa, GgmlType t, SumOrder order) {
   if (isa == Isa::kAvx512) {
     if (const Kernel* k = mm::avx512_kernel(t)) return k;
     isa = Isa::kAvx2;
   }
   if (isa == Isa::kAvx2) {
-    if (const Kernel* k = mm::avx2_kernel(t)) return k;
+    if (const Kernel* k = mm::avx2_kernel(t, order)) return k;
   }
   return mm::scalar_kernel(t);
 }
@@ -104,7 +104,7 @@ class Packed final : public PackedWeight {
 
 bool matmul_supports(GgmlType t) { return mm::scalar_kernel(t) != nullptr; }
 
-std::unique_ptr<PackedWeight> pack_weight(const WeightView& w) {
+std::unique_ptr<PackedWeight> pack_weight(const WeightView& w, SumOrder order) {
   if (!matmul_supports(w.type)) fail("matmul: weight type ", ggml_type_name(w.type), " is not supported");
   const int64_t blk = ggml_type_info(w.type).block_size;
   if (w.rows <= 0 || w.cols <= 0) fail("matmul: bad ", ggml_type_name(w.type), " weight shape [", w.rows, ", ", w.cols, "]");
@@ -112,7 +112,7 @@ std::unique_ptr<PackedWeight> pack_weight(const WeightView& w) {
     fail("matmul: ", ggml_type_name(w.type), " weight rows of ", w.cols, " columns are not a multiple of its block (",
          blk, ")");
   if (w.data == nullptr) fail("matmul: ", ggml_type_name(w.type), " weight has no data");
-  return std::make_unique<Packed>(w, kernel_for(active_isa(), w.type));
+  return std::make_unique<Packed>(w, kernel_for(active_isa(), w.type, order));
 }
 
 namespace {

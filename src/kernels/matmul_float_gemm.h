@@ -32,6 +32,22 @@
 
 namespace smolvlm::kernels::mm::gemm {
 
+// The rest of a decode dot product after its whole 64-element steps, as ggml_vec_dot_f16 (a double
+// sum: fp16 x fp16 products are exact) or ggml_vec_dot_f32 (a float sum of fused products) adds it.
+// wk(i) reads weight element i as f32.
+template <size_t WSize, class Wk>
+inline float ggml_dot_rest(float sum, int64_t k, int64_t cols, Wk wk, const float* x) {
+  if (k == cols) return sum;
+  if constexpr (WSize == 2) {
+    double s = sum;
+    for (; k < cols; ++k) s += double(wk(k) * x[k]);
+    return float(s);
+  } else {
+    for (; k < cols; ++k) sum = __builtin_fmaf(wk(k), x[k], sum);
+    return sum;
+  }
+}
+
 // A parked accumulator (a struct, so that containers keep the vector's alignment).
 template <class F>
 struct Parked {
@@ -113,8 +129,12 @@ void tile(const PackedData& pw, const Acts& a, int64_t r0, int64_t r1, int64_t t
   constexpr int RT = F::kRT, TT = F::kTT;
   const int64_t cols = pw.cols;
   const size_t row_bytes = size_t(cols) * F::kWSize;
-  if (a.n_tokens == 1) {  // decode: one sequential stream per row
-    for (int64_t r = r0; r < r1; ++r) y[t0 * ldy + r] = F::row_dot(pw.data + size_t(r) * row_bytes, F::act(a, t0), cols);
+  // Decode: one sequential stream per row. (llama.cpp's batches take tinyBLAS, 16 lanes along k,
+  // which is what the micro-tiles below compute; for rows that are not whole 16-element steps it
+  // takes vec_dot per token, so do we.)
+  if (a.n_tokens == 1 || cols % 16 != 0) {
+    for (int64_t t = t0; t < t1; ++t)
+      for (int64_t r = r0; r < r1; ++r) y[t * ldy + r] = F::row_dot(pw.data + size_t(r) * row_bytes, F::act(a, t), cols);
     return;
   }
   const int64_t kc = k_block<F>(cols);

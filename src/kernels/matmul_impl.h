@@ -98,7 +98,7 @@ struct Kernel {
 // nullptr where that ISA has no kernel of its own for the type (the dispatcher then falls back
 // to the next lower ISA; the scalar table covers every supported type).
 const Kernel* scalar_kernel(GgmlType t);
-const Kernel* avx2_kernel(GgmlType t);
+const Kernel* avx2_kernel(GgmlType t, SumOrder order = SumOrder::kGgml);
 const Kernel* avx512_kernel(GgmlType t);
 // Tests: 0 makes the AVX2 table use its plain-AVX2 integer kernels even where the CPU has
 // AVX-VNNI (affects weights packed afterwards); -1 restores CPUID's choice.

@@ -1,9 +1,9 @@
-// Scalar reference kernels: every supported weight type, on ggml's rows in place. The numerics are
-// ggml's CPU type traits: float weights dot the (rounded) activations with products summed (here
-// in double); quantized weights take exact integer block sums, scaled and summed in f32. (For
-// F16/BF16 the activations arrive rounded to fp16/bf16, so every product w * x is exact in f32 as
-// in double: the SIMD kernels, vdpbf16ps included, form the very same products and differ from
-// this reference only in the order and precision of the sum.)
+// Scalar reference kernels: every supported weight type, on ggml's rows in place, with the numerics
+// of ggml's CPU backend (AVX-512 build): F32/F16 weights dot the (rounded) activations in its
+// lanes and order (tinyBLAS for a batch, vec_dot for one token); quantized weights take exact
+// integer sums per lane, scaled and summed in f32 as its vec_dot does. Every SIMD kernel gives the
+// same bits. BF16 sums its exact products in double (the SIMD kernels, vdpbf16ps included, form
+// the same products and differ only in the order and precision of the sum).
 #include <cmath>
 #include <vector>
 
@@ -14,13 +14,51 @@
 namespace smolvlm::kernels::mm {
 namespace {
 
+// Sum of 16 lanes as _mm512_reduce_add_ps adds them: halves, quarters, then pairs.
+float tree16(const float* x) {
+  float y[8], z[4];
+  for (int l = 0; l < 8; ++l) y[l] = x[l + 8] + x[l];
+  for (int l = 0; l < 4; ++l) z[l] = y[l + 4] + y[l];
+  return (z[0] + z[2]) + (z[1] + z[3]);
+}
+
+// F32 / F16 weights in ggml's order: a batch as tinyBLAS (16 lanes along k, one fma per element,
+// then tree16); one token, or rows that are not whole 16-element steps, as ggml_vec_dot_f32/f16
+// (64 lanes over whole 64-element steps, (a0 + a2) + (a1 + a3) over the four 16-lane groups, then
+// tree16; the rest one by one: a double sum for fp16, fused in float for f32).
+template <typename Load>
+float ggml_float_dot(const uint8_t* row, const float* x, int64_t cols, bool batch, bool f16, Load load) {
+  if (batch && cols % 16 == 0) {
+    float lanes[16] = {};
+    for (int64_t k = 0; k < cols; ++k) lanes[k % 16] = std::fma(load(row, k), x[k], lanes[k % 16]);
+    return tree16(lanes);
+  }
+  const int64_t k64 = cols / 64 * 64;
+  float lanes[64] = {}, l16[16];
+  for (int64_t k = 0; k < k64; ++k) lanes[k % 64] = std::fma(load(row, k), x[k], lanes[k % 64]);
+  for (int l = 0; l < 16; ++l) l16[l] = (lanes[l] + lanes[32 + l]) + (lanes[16 + l] + lanes[48 + l]);
+  float sum = tree16(l16);
+  if (f16) {
+    double s = sum;
+    for (int64_t k = k64; k < cols; ++k) s += double(load(row, k) * x[k]);
+    return float(s);
+  }
+  for (int64_t k = k64; k < cols; ++k) sum = std::fma(load(row, k), x[k], sum);
+  return sum;
+}
+
+// ggml_order: F32/F16 (above); else (BF16) the exact products summed in double.
 template <typename Load>
 void float_tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1, float* y,
-                int64_t ldy, size_t elem, Load load) {
+                int64_t ldy, size_t elem, bool ggml_order, bool f16, Load load) {
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* row = w.data + size_t(r) * size_t(w.cols) * elem;
     for (int64_t t = t0; t < t1; ++t) {
       const float* x = a.f + t * a.f_stride;
+      if (ggml_order) {
+        y[t * ldy + r] = ggml_float_dot(row, x, w.cols, a.n_tokens > 1, f16, load);
+        continue;
+      }
       double sum = 0;
       for (int64_t k = 0; k < w.cols; ++k) sum += double(load(row, k)) * double(x[k]);
       y[t * ldy + r] = float(sum);
@@ -30,19 +68,19 @@ void float_tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int6
 
 void tile_f32(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1, float* y,
               int64_t ldy) {
-  float_tile(w, a, r0, r1, t0, t1, y, ldy, 4, [](const uint8_t* row, int64_t k) {
+  float_tile(w, a, r0, r1, t0, t1, y, ldy, 4, true, false, [](const uint8_t* row, int64_t k) {
     return reinterpret_cast<const float*>(row)[k];
   });
 }
 void tile_f16(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1, float* y,
               int64_t ldy) {
-  float_tile(w, a, r0, r1, t0, t1, y, ldy, 2, [](const uint8_t* row, int64_t k) {
+  float_tile(w, a, r0, r1, t0, t1, y, ldy, 2, true, true, [](const uint8_t* row, int64_t k) {
     return fp16_to_fp32(reinterpret_cast<const uint16_t*>(row)[k]);
   });
 }
 void tile_bf16(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1, float* y,
                int64_t ldy) {
-  float_tile(w, a, r0, r1, t0, t1, y, ldy, 2, [](const uint8_t* row, int64_t k) {
+  float_tile(w, a, r0, r1, t0, t1, y, ldy, 2, false, false, [](const uint8_t* row, int64_t k) {
     return bf16_to_fp32(reinterpret_cast<const uint16_t*>(row)[k]);
   });
 }

@@ -1,8 +1,9 @@
 // matmul: every weight type x every ISA this CPU has (forced one by one) against the scalar
 // reference, on random matrices of awkward shapes, token counts and thread counts, and
 // (MatmulBlocking) bit-identical results however the work is split into blocks, tasks and tiles.
-// Integer block types: bit-identical (every ISA sums in ggml's order, as the scalar reference does).
-// F32/F16/BF16, relative to sum_k |w[r,k] * x[t,k]|: 1e-5 (f32 sums of
+// Integer block types and F32/F16 (SumOrder::kGgml): bit-identical (every ISA sums in ggml's
+// order, as the scalar reference does). BF16, and F32/F16 with SumOrder::kFastest (AVX2's 8-lane
+// kernels), relative to sum_k |w[r,k] * x[t,k]|: 1e-5 (f32 sums of
 // up to 4352 products in a different order than the reference's double sum; the products
 // themselves are exact: fp16/bf16 x fp16/bf16 fits f32, and AVX512_BF16's vdpbf16ps adds the same
 // bf16 x bf16 products as the reference).
@@ -29,13 +30,15 @@ struct IsaGuard {
   }
 };
 
-// The SIMD kernel sets this CPU can run: AVX2 twice where it has AVX-VNNI (with and without),
-// AVX-512 twice where it has AVX512_BF16 (BF16 weights on vdpbf16ps, and widened to f32 FMAs).
+// The SIMD kernel sets this CPU can run: AVX2 twice where it has AVX-VNNI (with and without) and
+// once more with SumOrder::kFastest (8-lane float kernels), AVX-512 twice where it has AVX512_BF16
+// (BF16 weights on vdpbf16ps, and widened to f32 FMAs).
 struct Path {
   Isa isa;
   int vnni;  // for mm::avx2_use_vnni
   int bf16;  // for mm::avx512_use_bf16
   const char* name;
+  SumOrder order = SumOrder::kGgml;
   void use() const {
     force_isa(isa);
     mm::avx2_use_vnni(vnni);
@@ -47,6 +50,7 @@ std::vector<Path> simd_paths() {
   if (isa_supported(Isa::kAvx2)) {
     p.push_back({Isa::kAvx2, 0, -1, "avx2"});
     if (cpu_features().avx_vnni) p.push_back({Isa::kAvx2, 1, -1, "avx2+vnni"});
+    p.push_back({Isa::kAvx2, 0, -1, "avx2 fastest", SumOrder::kFastest});
   }
   if (isa_supported(Isa::kAvx512)) {
     p.push_back({Isa::kAvx512, -1, 0, "avx512"});
@@ -115,10 +119,11 @@ TEST_P(MatmulIsa, MatchesScalarReference) {
 
     for (const Path& path : simd_paths()) {
       path.use();
-      auto w = pack_weight({t, s.rows, s.cols, wq.data()});
+      auto w = pack_weight({t, s.rows, s.cols, wq.data()}, path.order);
       std::vector<float> y(yref.size(), NAN);
       matmul(*w, x.data(), s.n_tokens, y.data(), pool);
-      if (!is_float(t)) {
+      const bool exact = !is_float(t) || (t != GgmlType::BF16 && path.order == SumOrder::kGgml);
+      if (exact) {
         for (size_t i = 0; i < y.size(); ++i)
           ASSERT_EQ(y[i], yref[i]) << path.name << " (kernel " << isa_name(w->isa()) << ") token " << i / size_t(s.rows)
                                    << " row " << i % size_t(s.rows);
@@ -179,7 +184,7 @@ TEST(MatmulIsaBig, ParallelPackingMatchesScalar) {
   matmul(*wref, x.data(), 2, yref.data(), pool);
   for (const Path& path : simd_paths()) {
     path.use();
-    auto w = pack_weight({t, rows, cols, wq.data()});
+    auto w = pack_weight({t, rows, cols, wq.data()}, path.order);
     std::vector<float> y(yref.size());
     matmul(*w, x.data(), 2, y.data(), pool);
     for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], yref[i], 1e-4 * (std::fabs(yref[i]) + 1)) << path.name << " " << i;

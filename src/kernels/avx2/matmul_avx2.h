@@ -7,6 +7,6 @@ namespace smolvlm::kernels::mm::avx2 {
 
 const Kernel* quant_kernel_vnni(GgmlType t);   // needs AVX-VNNI
 const Kernel* quant_kernel_madd(GgmlType t);   // plain AVX2 (vpmaddubsw)
-const Kernel* float_kernel(GgmlType t);        // F32, F16, BF16
+const Kernel* float_kernel(GgmlType t, SumOrder order);  // F32, F16, BF16
 
 }  // namespace smolvlm::kernels::mm::avx2

@@ -13,8 +13,8 @@ std::atomic<int>& vnni_override() {
 
 void avx2_use_vnni(int on) { vnni_override().store(on); }
 
-const Kernel* avx2_kernel(GgmlType t) {
-  if (const Kernel* k = avx2::float_kernel(t)) return k;
+const Kernel* avx2_kernel(GgmlType t, SumOrder order) {
+  if (const Kernel* k = avx2::float_kernel(t, order)) return k;
   const int o = vnni_override().load();
   const bool vnni = cpu_features().avx_vnni && o != 0;
   return vnni ? avx2::quant_kernel_vnni(t) : avx2::quant_kernel_madd(t);

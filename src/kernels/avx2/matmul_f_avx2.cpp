@@ -1,6 +1,7 @@
 // AVX2 kernels for float weights (F32, F16, BF16) on ggml rows in place, through the blocked
 // driver of matmul_float_gemm.h (the AVX2 twin of avx512/matmul_f_avx512.cpp; F16 widens with
-// F16C). The last cols % 8 elements go through a zero-padded vector.
+// F16C): SumOrder::kGgml in the same 16 lanes and sums as the AVX-512 kernels and ggml, kFastest
+// in 8 lanes. A row's last partial step goes through a zero-padded vector.
 #include <immintrin.h>
 
 #include <cstring>
@@ -43,53 +44,87 @@ struct BF16 {
   }
 };
 
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+// L f32 lanes along k (8 or 16) as L / 8 ymm. ggml's AVX-512 build sums float dot products in 16
+// lanes (tinyBLAS) or 4 x 16 (vec_dot); 16 lanes here give its bits (SumOrder::kGgml), 8 lanes
+// twice the outputs per register tile (kFastest).
+template <int L>
+struct Lanes {
+  __m256 v[L / 8];
+};
+inline float hsum8(__m256 y) {
+  __m128 s = _mm_add_ps(_mm256_extractf128_ps(y, 1), _mm256_castps256_ps128(y));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
 }
+// 16 lanes summed as _mm512_reduce_add_ps adds them: l + l+8, then as hsum8.
+inline float tree16(__m256 lo, __m256 hi) { return hsum8(_mm256_add_ps(hi, lo)); }
 
-// f32 FMA on weights of element type W against f32 activations (see matmul_float_gemm.h).
-template <class W>
+// f32 FMA on weights of element type W against f32 activations (see matmul_float_gemm.h): lane j
+// sums the elements k = j (mod L).
+template <class W, int L>
 struct Fma {
-  using V = __m256;
-  using WV = __m256;
-  using XV = __m256;
-  static constexpr int kStep = 8, kRT = 3, kTT = 4;
+  static constexpr int N = L / 8;
+  using V = Lanes<L>;
+  using WV = Lanes<L>;
+  using XV = Lanes<L>;
+  static constexpr int kStep = L, kRT = L == 8 ? 3 : 2, kTT = L == 8 ? 4 : 3;
   static constexpr size_t kWSize = W::kSize, kXSize = 4;
-  static V zero() { return _mm256_setzero_ps(); }
-  static float reduce(V v) { return hsum(v); }
-  static WV w(const uint8_t* p) { return W::load(p); }
+  static V zero() {
+    V r;
+    for (auto& x : r.v) x = _mm256_setzero_ps();
+    return r;
+  }
+  static float reduce(V a) {
+    if constexpr (L == 8) return hsum8(a.v[0]);
+    else return tree16(a.v[0], a.v[1]);
+  }
+  static WV w(const uint8_t* p) {
+    WV r;
+    for (int i = 0; i < N; ++i) r.v[i] = W::load(p + size_t(8 * i) * W::kSize);
+    return r;
+  }
   static WV w_tail(const uint8_t* p, int n) {
-    alignas(32) float buf[8] = {};
+    alignas(32) float buf[L] = {};
     for (int e = 0; e < n; ++e) buf[e] = W::one(p + size_t(e) * W::kSize);
-    return _mm256_load_ps(buf);
+    WV r;
+    for (int i = 0; i < N; ++i) r.v[i] = _mm256_load_ps(buf + 8 * i);
+    return r;
   }
-  static XV x(const uint8_t* p) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p)); }
+  static XV x(const uint8_t* p) {
+    XV r;
+    for (int i = 0; i < N; ++i) r.v[i] = _mm256_loadu_ps(reinterpret_cast<const float*>(p) + 8 * i);
+    return r;
+  }
   static XV x_tail(const uint8_t* p, int n) {
-    alignas(32) float buf[8] = {};
+    alignas(32) float buf[L] = {};
     std::memcpy(buf, p, size_t(n) * 4);
-    return _mm256_load_ps(buf);
+    XV r;
+    for (int i = 0; i < N; ++i) r.v[i] = _mm256_load_ps(buf + 8 * i);
+    return r;
   }
-  static V madd(V acc, WV w, XV x) { return _mm256_fmadd_ps(w, x, acc); }
+  static V madd(V acc, WV w, XV x) {
+    for (int i = 0; i < N; ++i) acc.v[i] = _mm256_fmadd_ps(w.v[i], x.v[i], acc.v[i]);
+    return acc;
+  }
   static const uint8_t* act(const Acts& a, int64_t t) { return reinterpret_cast<const uint8_t*>(a.f + t * a.f_stride); }
-
   // Decode: one row at a time as a single sequential stream (the hardware prefetcher's best
-  // case), four accumulators to hide the FMA latency.
+  // case), in ggml_vec_dot_f16/f32's order: 64 lanes (eight ymm) over 64-element steps, the four
+  // 16-lane groups reduced as (g0 + g2) + (g1 + g3), then tree16; the last cols % 64 one by one.
   static float row_dot(const uint8_t* w, const uint8_t* xb, int64_t cols) {
     const float* x = reinterpret_cast<const float*>(xb);
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    __m256 acc[8];
+    for (auto& a : acc) a = _mm256_setzero_ps();
     int64_t k = 0;
-    for (; k + 32 <= cols; k += 32) {
+    for (; k + 64 <= cols; k += 64) {
       _mm_prefetch(reinterpret_cast<const char*>(w + size_t(k) * W::kSize + 2048), _MM_HINT_T0);
       if (W::kSize == 4) _mm_prefetch(reinterpret_cast<const char*>(w + size_t(k) * W::kSize + 2048 + 64), _MM_HINT_T0);
-      for (int j = 0; j < 4; ++j)
+      for (int j = 0; j < 8; ++j)
         acc[j] = _mm256_fmadd_ps(W::load(w + size_t(k + 8 * j) * W::kSize), _mm256_loadu_ps(x + k + 8 * j), acc[j]);
     }
-    float tail = 0;
-    for (; k < cols; ++k) tail += W::one(w + size_t(k) * W::kSize) * x[k];
-    return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))) + tail;
+    const __m256 lo = _mm256_add_ps(_mm256_add_ps(acc[0], acc[4]), _mm256_add_ps(acc[2], acc[6]));
+    const __m256 hi = _mm256_add_ps(_mm256_add_ps(acc[1], acc[5]), _mm256_add_ps(acc[3], acc[7]));
+    return gemm::ggml_dot_rest<W::kSize>(tree16(lo, hi), k, cols, [&](int64_t i) { return W::one(w + size_t(i) * W::kSize); }, x);
   }
 };
 
@@ -97,17 +132,21 @@ template <class F>
 constexpr Kernel make() {
   return Kernel{.isa = Isa::kAvx2, .row_block = F::kRT, .token_tile = F::kTT, .tile = gemm::tile<F>};
 }
-constexpr Kernel kF32 = make<Fma<F32>>();
-constexpr Kernel kF16 = make<Fma<F16>>();
-constexpr Kernel kBF16 = make<Fma<BF16>>();
+constexpr Kernel kF32 = make<Fma<F32, 16>>();
+constexpr Kernel kF16 = make<Fma<F16, 16>>();
+constexpr Kernel kBF16 = make<Fma<BF16, 16>>();
+constexpr Kernel kF32Fast = make<Fma<F32, 8>>();
+constexpr Kernel kF16Fast = make<Fma<F16, 8>>();
+constexpr Kernel kBF16Fast = make<Fma<BF16, 8>>();
 
 }  // namespace
 
-const Kernel* float_kernel(GgmlType t) {
+const Kernel* float_kernel(GgmlType t, SumOrder order) {
+  const bool fast = order == SumOrder::kFastest;
   switch (t) {
-    case GgmlType::F32: return &kF32;
-    case GgmlType::F16: return &kF16;
-    case GgmlType::BF16: return &kBF16;
+    case GgmlType::F32: return fast ? &kF32Fast : &kF32;
+    case GgmlType::F16: return fast ? &kF16Fast : &kF16;
+    case GgmlType::BF16: return fast ? &kBF16Fast : &kBF16;
     default: return nullptr;
   }
 }

@@ -55,8 +55,9 @@ struct Fma : Base {
   static V madd(V acc, WV w, XV x) { return _mm512_fmadd_ps(w, x, acc); }
   static const uint8_t* act(const Acts& a, int64_t t) { return reinterpret_cast<const uint8_t*>(a.f + t * a.f_stride); }
 
-  // Decode: one row as a single sequential stream (the hardware prefetcher's best case), four
-  // accumulators to hide the FMA latency.
+  // Decode: one row as a single sequential stream (the hardware prefetcher's best case), in
+  // ggml_vec_dot_f16/f32's order: four accumulators over 64-element steps, reduced as
+  // (a0 + a2) + (a1 + a3) and then across the lanes; the last cols % 64 one by one.
   static float row_dot(const uint8_t* w, const uint8_t* xb, int64_t cols) {
     const float* x = reinterpret_cast<const float*>(xb);
     __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
@@ -67,11 +68,10 @@ struct Fma : Base {
       for (int j = 0; j < 4; ++j)
         acc[j] = _mm512_fmadd_ps(W::load(w + size_t(k + 16 * j) * W::kSize), _mm512_loadu_ps(x + k + 16 * j), acc[j]);
     }
-    for (; k < cols; k += 16) {
-      const __mmask16 m = cols - k >= 16 ? __mmask16(0xFFFF) : mask16(int(cols - k));
-      acc[0] = _mm512_fmadd_ps(W::load(w + size_t(k) * W::kSize, m), _mm512_maskz_loadu_ps(m, x + k), acc[0]);
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+    const float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[2]), _mm512_add_ps(acc[1], acc[3])));
+    return gemm::ggml_dot_rest<W::kSize>(sum, k, cols, [&](int64_t i) {
+      return _mm512_cvtss_f32(W::load(w + size_t(i) * W::kSize, mask16(1)));
+    }, x);
   }
 };
 

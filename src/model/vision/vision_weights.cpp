@@ -46,13 +46,14 @@ class Binder {
   }
 
   // A projection y = W x with W of `rows` x `cols` stored as `t` (any shape with those elements
-  // in row-major order), packed for the active ISA.
+  // in row-major order), packed for the active ISA. The tower follows transformers, not llama.cpp
+  // (exact convolution and GELU), so its sums take the fastest order.
   std::unique_ptr<kernels::PackedWeight> pack(const GgufTensorInfo& t, int64_t rows, int64_t cols) const {
     if (!kernels::matmul_supports(t.type))
       fail(f_.path(), ": tensor '", t.name, "' has type ", ggml_type_name(t.type),
            ", which the matmul kernels do not support");
     try {
-      return kernels::pack_weight({t.type, rows, cols, f_.tensor_data(t).data()});
+      return kernels::pack_weight({t.type, rows, cols, f_.tensor_data(t).data()}, kernels::SumOrder::kFastest);
     } catch (const Error& e) {
       fail(f_.path(), ": tensor '", t.name, "' (", ggml_type_name(t.type), "): ", e.what());
     }
