@@ -8,19 +8,12 @@
 #include <vector>
 
 #include "base/fp16.h"
+#include "kernels/ggml_float.h"
 #include "kernels/matmul_blocks.h"
 #include "kernels/matmul_impl.h"
 
 namespace smolvlm::kernels::mm {
 namespace {
-
-// Sum of 16 lanes as _mm512_reduce_add_ps adds them: halves, quarters, then pairs.
-float tree16(const float* x) {
-  float y[8], z[4];
-  for (int l = 0; l < 8; ++l) y[l] = x[l + 8] + x[l];
-  for (int l = 0; l < 4; ++l) z[l] = y[l + 4] + y[l];
-  return (z[0] + z[2]) + (z[1] + z[3]);
-}
 
 // F32 / F16 weights in ggml's order: a batch as tinyBLAS (16 lanes along k, one fma per element,
 // then tree16); one token, or rows that are not whole 16-element steps, as ggml_vec_dot_f32/f16
@@ -31,13 +24,13 @@ float ggml_float_dot(const uint8_t* row, const float* x, int64_t cols, bool batc
   if (batch && cols % 16 == 0) {
     float lanes[16] = {};
     for (int64_t k = 0; k < cols; ++k) lanes[k % 16] = std::fma(load(row, k), x[k], lanes[k % 16]);
-    return tree16(lanes);
+    return ggml::tree16(lanes);
   }
   const int64_t k64 = cols / 64 * 64;
   float lanes[64] = {}, l16[16];
   for (int64_t k = 0; k < k64; ++k) lanes[k % 64] = std::fma(load(row, k), x[k], lanes[k % 64]);
   for (int l = 0; l < 16; ++l) l16[l] = (lanes[l] + lanes[32 + l]) + (lanes[16 + l] + lanes[48 + l]);
-  float sum = tree16(l16);
+  float sum = ggml::tree16(l16);
   if (f16) {
     double s = sum;
     for (int64_t k = k64; k < cols; ++k) s += double(load(row, k) * x[k]);
@@ -95,12 +88,8 @@ int idot(const uint8_t* c, const int8_t* q, int n, int offset) {
 // ggml's x86 dot products keep eight f32 lanes: lane j (0..7) of a block takes the integer sum of
 // the elements 4j..4j+3 of every 32 (K-quants: with each 32's scale; Q6_K: each 16's scale, less
 // its share of the code offset), scaled by the block's d and added with one fma per block. The
-// lanes are then reduced as hsum_float_8 does: (a0+a4 + a2+a6) + (a1+a5 + a3+a7).
-float hsum8(const float* a) {
-  const float r0 = a[4] + a[0], r1 = a[5] + a[1], r2 = a[6] + a[2], r3 = a[7] + a[3];
-  return (r0 + r2) + (r1 + r3);
-}
-
+// lanes are then reduced as hsum_float_8 does (ggml::hsum8).
+//
 // ggml's vec_dot of one decoded weight row with activation row t, in its AVX2 operation order
 // (the order of the golden build; every one of our ISAs gives these bits).
 float dot_row(const QuantLayout& L, const DecodedBlock* blk, int64_t nb, const Acts& a, int64_t t) {
@@ -144,7 +133,7 @@ float dot_row(const QuantLayout& L, const DecodedBlock* blk, int64_t nb, const A
     const float dd = d[b] * B.d;
     for (int j = 0; j < 8; ++j) acc[j] = std::fma(dd, float(lane[j]), acc[j]);
   }
-  return hsum8(acc) + ((acc_m[0] + acc_m[2]) + (acc_m[1] + acc_m[3])) + summs;
+  return ggml::hsum8(acc) + ((acc_m[0] + acc_m[2]) + (acc_m[1] + acc_m[3])) + summs;
 }
 
 template <GgmlType T>

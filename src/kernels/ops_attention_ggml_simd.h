@@ -23,9 +23,6 @@ constexpr bool T_is_f16() {
   return sizeof(T) == 2;
 }
 
-// One token (ggml_vec_dot_f32 over the keys): 64 accumulator rows over head_dim, key j into row
-// j % 64, the four rows l, l+16, l+32, l+48 added as (l + l+32) + (l+16 + l+48), then the 16
-// rows reduced as S::tree16 reduces lanes, lane-wise over head_dim.
 // (0, 1, 2, ...) as floats.
 template <class S>
 inline typename S::F lane_index() {
@@ -34,6 +31,9 @@ inline typename S::F lane_index() {
   return S::load(idx);
 }
 
+// One token (ggml_vec_dot_f32 over the keys): 64 accumulator rows over head_dim, key j into row
+// j % 64, the four rows l, l+16, l+32, l+48 added as (l + l+32) + (l+16 + l+48), then the 16
+// rows reduced as S::tree16 reduces lanes, lane-wise over head_dim.
 template <class S, class T>
 void value_sums_one_token(const detail::GgmlAttnRow& r, const uint8_t* vb) {
   using F = typename S::F;
@@ -132,7 +132,7 @@ void attention_ggml_row_t(const detail::GgmlAttnRow& r) {
           const T* kj = row(kb, j);
           F a[64 / N];
           if (D == 64) {
-            for (int v = 0; v < 64 / N; ++v) a[v] = S::mul(S::ld(kj + v * N), qv[v]);  // = fma(k, q, 0)
+            for (int v = 0; v < 64 / N; ++v) a[v] = S::mul(S::ld(kj + v * N), qv[v]);  // fma(k, q, 0) but for a zero's sign
           } else {
             for (int v = 0; v < 64 / N; ++v) a[v] = S::zero();
             for (int64_t d0 = 0; d0 < D64; d0 += 64)

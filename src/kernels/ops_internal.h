@@ -8,10 +8,10 @@
 // code (ops.cpp, attention.cpp), so the ISA files hold arithmetic only.
 #pragma once
 
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/ggml_float.h"
 #include "kernels/isa.h"
 #include "kernels/ops.h"
 
@@ -53,24 +53,8 @@ inline size_t attn_scratch_floats(int64_t rows, int64_t kv_block, int64_t head_d
   return static_cast<size_t>(2 * rows * dp + rows * sp + 2 * rp + head_dim * sp + sp * dp);
 }
 
-// ggml's vector exp (ggml_v_expf of its AVX-512 build; the method of Arm's optimized-routines
-// expf: x = n ln2 + b with |b| <= ln2/2, a degree-5 polynomial for e^b, scaled by 2^n; < 2 ulp),
-// here on one float with the same operations in the same order, so that every ISA's kernels
-// reproduce a ggml AVX-512 build's SiLU and softmax bit for bit. |n| > 192 gives 0 or +inf.
-inline float ggml_expf(float x) {
-  const float r = 0x1.8p23f;
-  const float n = std::fma(x, 0x1.715476p+0f, r) - r;  // round(x / ln2)
-  const float b = std::fma(-n, 0x1.7f7d1cp-20f, std::fma(-n, 0x1.62e4p-1f, x));
-  const float u = b * b;
-  const float j = std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
-                                    std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
-                           u, std::fma(0x1.ffffecp-1f, b, 1.0f));
-  if (std::fabs(n) > 192) return n <= 0 ? 0.0f : HUGE_VALF;
-  return std::ldexp(j, static_cast<int>(n));  // vscalefps: one rounding, also for subnormals
-}
-
 // llama.cpp's non-flash attention for one query row and head, in ggml's float order (ggml AVX-512
-// build, F32 cache): scores as ggml_vec_dot_f32, softmax_ext with ggml_expf and a double sum, the
+// build, F32 cache): scores as ggml_vec_dot_f32, softmax_ext with ggml::expf and a double sum, the
 // value sums as its tinyBLAS gemm (a batch of >= 2 tokens) or its vec_dot_f32 (one token).
 struct GgmlAttnRow {
   const float* q = nullptr;  // [head_dim]

@@ -74,7 +74,7 @@ void softmax(float* x, int64_t n) {
 
 // ggml_vec_swiglu_f32: silu(g) * u with ggml's vector exp.
 void silu_mul(const float* gate, const float* up, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = gate[i] / (1.0f + ggml_expf(0.0f - gate[i])) * up[i];
+  for (int64_t i = 0; i < n; ++i) y[i] = gate[i] / (1.0f + ggml::expf(0.0f - gate[i])) * up[i];
 }
 
 // transformers' gelu_pytorch_tanh, literally: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
@@ -158,14 +158,6 @@ void attention_tile(const AttnTile& t) {
   }
 }
 
-// Sum of 16 lanes as _mm512_reduce_add_ps (g++) adds them: halves, quarters, then pairs.
-float tree16(const float* x) {
-  float y[8], z[4];
-  for (int l = 0; l < 8; ++l) y[l] = x[l + 8] + x[l];
-  for (int l = 0; l < 4; ++l) z[l] = y[l + 4] + y[l];
-  return (z[0] + z[2]) + (z[1] + z[3]);
-}
-
 void attention_ggml_row(const GgmlAttnRow& r) {
   const int64_t D = r.head_dim, n = r.n_vis, D64 = D / 64 * 64;
   auto at = [&](const void* base, int64_t j) { return static_cast<const uint8_t*>(base) + size_t(j) * r.kv_stride; };
@@ -191,7 +183,7 @@ void attention_ggml_row(const GgmlAttnRow& r) {
     float lanes[64] = {}, x[16];
     for (int64_t d = 0; d < D64; ++d) lanes[d % 64] = std::fma(elem(kj, d), q[d], lanes[d % 64]);
     for (int l = 0; l < 16; ++l) x[l] = (lanes[l] + lanes[32 + l]) + (lanes[16 + l] + lanes[48 + l]);
-    float dot = tree16(x);
+    float dot = ggml::tree16(x);
     for (int64_t d = D64; d < D; ++d) dot = std::fma(elem(kj, d), q[d], dot);
     r.scores[j] = dot * r.scale;
     mx = std::fmax(mx, r.scores[j]);
@@ -200,8 +192,8 @@ void attention_ggml_row(const GgmlAttnRow& r) {
   double sum = 0;
   for (int64_t c = 0; c < n; c += 16) {
     float e[16];
-    for (int64_t l = 0; l < 16; ++l) e[l] = c + l < n ? (r.scores[c + l] = ggml_expf(r.scores[c + l] - mx)) : 0.0f;
-    sum += double(tree16(e));
+    for (int64_t l = 0; l < 16; ++l) e[l] = c + l < n ? (r.scores[c + l] = ggml::expf(r.scores[c + l] - mx)) : 0.0f;
+    sum += double(ggml::tree16(e));
   }
   const float inv = float(1.0 / sum);
   for (int64_t j = 0; j < n; ++j) r.scores[j] *= inv;
@@ -220,7 +212,7 @@ void attention_ggml_row(const GgmlAttnRow& r) {
       const float* a = r.acc + l * D + d;
       x[l] = r.one_token ? (a[0] + a[32 * D]) + (a[16 * D] + a[48 * D]) : a[0];
     }
-    r.out[d] = tree16(x);
+    r.out[d] = ggml::tree16(x);
   }
 }
 

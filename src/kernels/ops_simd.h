@@ -51,7 +51,7 @@ inline typename S::F exp(typename S::F x) {
   return S::select(S::unordered(x), x, y);
 }
 
-// ggml_expf (ops_internal.h) on a vector: the same operations, so every lane equals it bit for bit.
+// ggml::expf (ggml_float.h) on a vector: the same operations, so every lane equals it bit for bit.
 template <class S>
 inline typename S::F ggml_exp(typename S::F x) {
   using F = typename S::F;
