@@ -114,7 +114,8 @@ struct Toks {
 };
 
 // Integer dot products of step m (0..3) of the unit at element u32, for T slots: lo[t] += codes
-// of elements 4m..4m+3 x activations (ggml's lane m), hi[t] += elements 16+4m.. (lane 4+m).
+// of elements 4m..4m+3 x activations (ggml's lane m), hi[t] += elements 16+4m.. (lane 4+m). From
+// zero, such a sum fits int16 (at most 32004), so the K-quants scale it with an int16 pair dot.
 template <class Q, int T, int m, class A>
 inline void step_dots(const uint8_t* unit, const A& act, int u32, __m256i* lo, __m256i* hi) {
   const uint8_t* codes = unit + Q::C.n_planes * 4 * R;
@@ -278,8 +279,8 @@ void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
           for (int t = 0; t < T; ++t) l[t] = h[t] = _mm256_setzero_si256();
           step_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, m, l, h);
           for (int t = 0; t < T; ++t) {
-            lo[t] = _mm256_add_epi32(lo[t], _mm256_mullo_epi32(l[t], sc[u]));
-            hi[t] = _mm256_add_epi32(hi[t], _mm256_mullo_epi32(h[t], sc[u]));
+            lo[t] = dot_s16(lo[t], l[t], sc[u]);  // sc: (scale, 0) as int16 pairs
+            hi[t] = dot_s16(hi[t], h[t], sc[u]);
           }
         }
         add_lanes<T>(L, m, lo, hi, dd);
@@ -292,6 +293,7 @@ void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
         sl[u] = byte_s32(P, (2 * u) % 4);
         sh[u] = byte_s32(P, (2 * u + 1) % 4);
       }
+      const __m256i lo16 = _mm256_set1_epi32(0xFFFF);  // a scale as the int16 pair (scale, 0)
       for (int m = 0; m < 4; ++m) {
         // lane j less 32 * (bsum[2j] sc[2j] + bsum[2j+1] sc[2j+1]); the aux holds -32 * bsum per 16
         for (int t = 0; t < T; ++t) {
@@ -305,8 +307,8 @@ void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
           for (int t = 0; t < T; ++t) l[t] = h[t] = _mm256_setzero_si256();
           step_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, m, l, h);
           for (int t = 0; t < T; ++t) {
-            lo[t] = _mm256_add_epi32(lo[t], _mm256_mullo_epi32(l[t], sl[u]));
-            hi[t] = _mm256_add_epi32(hi[t], _mm256_mullo_epi32(h[t], sh[u]));
+            lo[t] = dot_s16(lo[t], l[t], _mm256_and_si256(sl[u], lo16));
+            hi[t] = dot_s16(hi[t], h[t], _mm256_and_si256(sh[u], lo16));
           }
         }
         add_lanes<T>(L, m, lo, hi, dd);

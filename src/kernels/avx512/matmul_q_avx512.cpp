@@ -92,7 +92,8 @@ struct Toks {
 
 // Integer dot products of step m (0..3) of the 32-element unit at element u32 of the block, for T
 // slots: lo[t] += codes of elements 4m..4m+3 x activations (ggml's lane m), hi[t] += elements
-// 16+4m..16+4m+3 (lane 4+m).
+// 16+4m..16+4m+3 (lane 4+m). From zero, such a sum fits int16 (codes < 64, |q8| <= 127: at most
+// 32004), so the K-quants apply their sub-block scales with vpdpwssd.
 template <class Q, int T, class A>
 inline void step_dots(const uint8_t* unit, const A& act, int u32, int m, __m512i* lo, __m512i* hi) {
   const uint8_t* codes = unit + Q::C.n_planes * 4 * R;
@@ -243,8 +244,8 @@ void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
           for (int t = 0; t < T; ++t) l[t] = h[t] = _mm512_setzero_si512();
           step_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, m, l, h);
           for (int t = 0; t < T; ++t) {
-            lo[t] = _mm512_add_epi32(lo[t], _mm512_mullo_epi32(l[t], sc[u]));
-            hi[t] = _mm512_add_epi32(hi[t], _mm512_mullo_epi32(h[t], sc[u]));
+            lo[t] = _mm512_dpwssd_epi32(lo[t], l[t], sc[u]);  // sc: (scale, 0) as int16 pairs
+            hi[t] = _mm512_dpwssd_epi32(hi[t], h[t], sc[u]);
           }
         }
         add_lanes<T>(L, m, lo, hi, dd);
@@ -257,6 +258,7 @@ void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
         sl[u] = byte_s32(P, (2 * u) % 4);
         sh[u] = byte_s32(P, (2 * u + 1) % 4);
       }
+      const __m512i lo16 = _mm512_set1_epi32(0xFFFF);  // a scale as the int16 pair (scale, 0)
       for (int m = 0; m < 4; ++m) {
         // ggml takes the code offset out of lane j as 32 * (bsum[2j] sc[2j] + bsum[2j+1] sc[2j+1]);
         // the aux holds -32 * bsum per 16.
@@ -271,8 +273,8 @@ void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
           for (int t = 0; t < T; ++t) l[t] = h[t] = _mm512_setzero_si512();
           step_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, m, l, h);
           for (int t = 0; t < T; ++t) {
-            lo[t] = _mm512_add_epi32(lo[t], _mm512_mullo_epi32(l[t], sl[u]));
-            hi[t] = _mm512_add_epi32(hi[t], _mm512_mullo_epi32(h[t], sh[u]));
+            lo[t] = _mm512_dpwssd_epi32(lo[t], l[t], _mm512_and_si512(sl[u], lo16));
+            hi[t] = _mm512_dpwssd_epi32(hi[t], h[t], _mm512_and_si512(sh[u], lo16));
           }
         }
         add_lanes<T>(L, m, lo, hi, dd);
