@@ -94,32 +94,38 @@ struct Toks {
 // slots: lo[t] += codes of elements 4m..4m+3 x activations (ggml's lane m), hi[t] += elements
 // 16+4m..16+4m+3 (lane 4+m). From zero, such a sum fits int16 (codes < 64, |q8| <= 127: at most
 // 32004), so the K-quants apply their sub-block scales with vpdpwssd.
-template <class Q, int T, class A>
-inline void step_dots(const uint8_t* unit, const A& act, int u32, int m, __m512i* lo, __m512i* hi) {
-  const uint8_t* codes = unit + Q::C.n_planes * 4 * R;
-  __m512i wl, wh;
-  if constexpr (Q::kBits == 8) {
-    wl = _mm512_loadu_si512(codes + 64 * m);
-    wh = _mm512_loadu_si512(codes + 64 * (4 + m));
-  } else {
-    const __m512i nib = _mm512_set1_epi8(0x0F);
-    const __m512i w = _mm512_loadu_si512(codes + 64 * m);
-    wl = _mm512_and_si512(w, nib);
-    wh = _mm512_and_si512(_mm512_srli_epi16(w, 4), nib);
-    if constexpr (Q::C.n_planes >= 1) {
-      const __m512i b4 = _mm512_set1_epi8(0x10);
-      wl = _mm512_mask_add_epi8(wl, mask_at(unit + 8 * (2 * m)), wl, b4);
-      wh = _mm512_mask_add_epi8(wh, mask_at(unit + 8 * (2 * m + 1)), wh, b4);
-    }
-    if constexpr (Q::C.n_planes >= 2) {
-      const __m512i b5 = _mm512_set1_epi8(0x20);
-      wl = _mm512_mask_add_epi8(wl, mask_at(unit + 64 + 8 * (2 * m)), wl, b5);
-      wh = _mm512_mask_add_epi8(wh, mask_at(unit + 64 + 8 * (2 * m + 1)), wh, b5);
+template <class Q, int T, int G = 1, class A>
+inline void step_dots(const uint8_t* unit, size_t stride, const A& act, int u32, int m, __m512i* lo, __m512i* hi) {
+  __m512i wl[G], wh[G];
+  for (int g = 0; g < G; ++g) {
+    const uint8_t* ug = unit + g * stride;
+    const uint8_t* codes = ug + Q::C.n_planes * 4 * R;
+    if constexpr (Q::kBits == 8) {
+      wl[g] = _mm512_loadu_si512(codes + 64 * m);
+      wh[g] = _mm512_loadu_si512(codes + 64 * (4 + m));
+    } else {
+      const __m512i nib = _mm512_set1_epi8(0x0F);
+      const __m512i w = _mm512_loadu_si512(codes + 64 * m);
+      wl[g] = _mm512_and_si512(w, nib);
+      wh[g] = _mm512_and_si512(_mm512_srli_epi16(w, 4), nib);
+      if constexpr (Q::C.n_planes >= 1) {
+        const __m512i b4 = _mm512_set1_epi8(0x10);
+        wl[g] = _mm512_mask_add_epi8(wl[g], mask_at(ug + 8 * (2 * m)), wl[g], b4);
+        wh[g] = _mm512_mask_add_epi8(wh[g], mask_at(ug + 8 * (2 * m + 1)), wh[g], b4);
+      }
+      if constexpr (Q::C.n_planes >= 2) {
+        const __m512i b5 = _mm512_set1_epi8(0x20);
+        wl[g] = _mm512_mask_add_epi8(wl[g], mask_at(ug + 64 + 8 * (2 * m)), wl[g], b5);
+        wh[g] = _mm512_mask_add_epi8(wh[g], mask_at(ug + 64 + 8 * (2 * m + 1)), wh[g], b5);
+      }
     }
   }
   for (int t = 0; t < T; ++t) {
-    lo[t] = _mm512_dpbusd_epi32(lo[t], wl, bcast4(act.qk(t, u32 + 4 * m)));
-    hi[t] = _mm512_dpbusd_epi32(hi[t], wh, bcast4(act.qk(t, u32 + 16 + 4 * m)));
+    const __m512i xl = bcast4(act.qk(t, u32 + 4 * m)), xh = bcast4(act.qk(t, u32 + 16 + 4 * m));
+    for (int g = 0; g < G; ++g) {
+      lo[g * T + t] = _mm512_dpbusd_epi32(lo[g * T + t], wl[g], xl);
+      hi[g * T + t] = _mm512_dpbusd_epi32(hi[g * T + t], wh[g], xh);
+    }
   }
 }
 
@@ -173,8 +179,11 @@ inline void add_lanes(L_& L, int m, const __m512i* lo, const __m512i* hi, const 
 }
 
 // L += dot(rows of the group, slot t) for T slots, block by block in ggml's order.
-template <class Q, int T, class A, class L_>
-void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
+// L += dot(rows of G groups (group + g * stride; G > 1 for Q8_0 only), slot t)
+// for T slots, block by block in ggml's order; L's slots are g * T + t.
+template <class Q, int T, int G, class A, class L_>
+void group_dot(const uint8_t* group, size_t stride, int64_t nb, A act, L_& L, bool stream) {
+  static_assert(G == 1 || Q::kBits == 8);
   const ChunkLayout& C = Q::C;
   constexpr int kAuxPerBlock = Q::kScales == ScaleKind::kBlock ? (Q::kOffset ? 8 : 0)
                                : Q::kScales == ScaleKind::kK32Min ? 8
@@ -185,26 +194,32 @@ void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
     // stay in flight while this chunk computes.
     if (stream) {
       constexpr int kAhead = Q::C.bytes * 2 > 4096 ? Q::C.bytes * 2 : 4096;
-      for (int off = 0; off < C.bytes; off += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(group + kAhead + off), _MM_HINT_T0);
+      for (int g = 0; g < G; ++g)
+        for (int off = 0; off < C.bytes; off += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(group + g * stride + kAhead + off), _MM_HINT_T0);
     }
     const uint8_t* unit = group + C.unit0;
-    const __m512 d = f16x16(group + C.d);
-    __m512 dd[T];
-    for (int t = 0; t < T; ++t) dd[t] = _mm512_mul_ps(d, _mm512_set1_ps(act.dv(t)));
-    __m512i lo[T], hi[T];
+    __m512 dd[G * T];
+    for (int g = 0; g < G; ++g) {
+      const __m512 d = f16x16(group + g * stride + C.d);
+      for (int t = 0; t < T; ++t) dd[g * T + t] = _mm512_mul_ps(d, _mm512_set1_ps(act.dv(t)));
+    }
+    __m512i lo[G * T], hi[G * T];
     if constexpr (Q::kScales == ScaleKind::kBlock) {
       for (int m = 0; m < 4; ++m) {
         for (int t = 0; t < T; ++t) {  // the code offset, removed per quad of elements
-          lo[t] = Q::kOffset ? _mm512_set1_epi32(*act.auxp(t, m)) : _mm512_setzero_si512();
-          hi[t] = Q::kOffset ? _mm512_set1_epi32(*act.auxp(t, 4 + m)) : _mm512_setzero_si512();
+          const __m512i l0 = Q::kOffset ? _mm512_set1_epi32(*act.auxp(t, m)) : _mm512_setzero_si512();
+          const __m512i h0 = Q::kOffset ? _mm512_set1_epi32(*act.auxp(t, 4 + m)) : _mm512_setzero_si512();
+          for (int g = 0; g < G; ++g) lo[g * T + t] = l0, hi[g * T + t] = h0;
         }
-        step_dots<Q, T>(unit, act, 0, m, lo, hi);
-        add_lanes<T>(L, m, lo, hi, dd);
+        step_dots<Q, T, G>(unit, stride, act, 0, m, lo, hi);
+        add_lanes<G * T>(L, m, lo, hi, dd);
       }
       if constexpr (Q::kHasMin) {
-        const __m512 mr = f16x16(group + C.m);
-        for (int t = 0; t < T; ++t) L.sum[t] = _mm512_fmadd_ps(mr, _mm512_set1_ps(act.sv(t)), L.sum[t]);
+        for (int g = 0; g < G; ++g) {
+          const __m512 mr = f16x16(group + g * stride + C.m);
+          for (int t = 0; t < T; ++t) L.sum[g * T + t] = _mm512_fmadd_ps(mr, _mm512_set1_ps(act.sv(t)), L.sum[g * T + t]);
+        }
       }
     } else if constexpr (Q::kScales == ScaleKind::kK32Min) {
       // Eight 6-bit (scale, min) pairs per row from ggml's 12 bytes (get_scale_min_k4).
@@ -242,7 +257,7 @@ void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
         for (int u = 0; u < 8; ++u) {
           __m512i l[T], h[T];
           for (int t = 0; t < T; ++t) l[t] = h[t] = _mm512_setzero_si512();
-          step_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, m, l, h);
+          step_dots<Q, T>(unit + u * C.unit_bytes, 0, act, 32 * u, m, l, h);
           for (int t = 0; t < T; ++t) {
             lo[t] = _mm512_dpwssd_epi32(lo[t], l[t], sc[u]);  // sc: (scale, 0) as int16 pairs
             hi[t] = _mm512_dpwssd_epi32(hi[t], h[t], sc[u]);
@@ -271,7 +286,7 @@ void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
         for (int u = 0; u < 8; ++u) {
           __m512i l[T], h[T];
           for (int t = 0; t < T; ++t) l[t] = h[t] = _mm512_setzero_si512();
-          step_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, m, l, h);
+          step_dots<Q, T>(unit + u * C.unit_bytes, 0, act, 32 * u, m, l, h);
           for (int t = 0; t < T; ++t) {
             lo[t] = _mm512_dpwssd_epi32(lo[t], l[t], _mm512_and_si512(sl[u], lo16));
             hi[t] = _mm512_dpwssd_epi32(hi[t], h[t], _mm512_and_si512(sh[u], lo16));
@@ -283,21 +298,26 @@ void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
   }
 }
 
-// Computes T slots from token t0 and stores the first n_valid (rows: the group's valid rows).
-template <class Q, int T, bool Tiled>
-inline void group_tokens(const uint8_t* group, int64_t nb, const Acts& a, int64_t t0, int n_valid, float* y,
-                         int64_t ldy, __mmask16 rows, bool stream = T == 1) {
-  LaneAccFor<Q, T> L;
-  group_dot<Q, T>(group, nb, Toks<T, Tiled>(a, t0), L, stream);
-  for (int t = 0; t < T && t < n_valid; ++t) _mm512_mask_storeu_ps(y + (t0 + t) * ldy, rows, L.result(t));
+// Computes T slots from token t0 for G groups (group + g * stride) and stores the first n_valid
+// (rows: the last group's valid rows).
+template <class Q, int T, bool Tiled, int G = 1>
+inline void group_tokens(const uint8_t* group, size_t stride, int64_t nb, const Acts& a, int64_t t0, int n_valid,
+                         float* y, int64_t ldy, __mmask16 rows, bool stream = T == 1) {
+  LaneAccFor<Q, G * T> L;
+  group_dot<Q, T, G>(group, stride, nb, Toks<T, Tiled>(a, t0), L, stream);
+  for (int g = 0; g < G; ++g)
+    for (int t = 0; t < T && t < n_valid; ++t)
+      _mm512_mask_storeu_ps(y + (t0 + t) * ldy + g * R, g + 1 < G ? __mmask16(0xFFFF) : rows, L.result(g * T + t));
 }
 
-// Two token slots per pass: eight f32 lanes per slot (ggml's order) leave room for two in the 32
-// zmm registers. Token blocks still start at 4-token tiles.
 // Up to this many tokens a matmul reads its weights from memory once for all of them (batched
 // decode), so the kernel prefetches them as the one-token decode does.
 constexpr int64_t kStreamTokens = 8;
 
+// Eight f32 lanes per (group, token) slot in ggml's order, so two slots fill the 32 zmm registers:
+// a batch takes Q8_0 two row groups at a time (each activation broadcast and offset serves both),
+// the 4/5-bit types two tokens per group (each decoded weight vector serves both); decode one
+// group per token.
 template <class Q>
 void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1, float* y, int64_t ldy) {
   const int64_t nb = w.cols / Q::kBlock;
@@ -308,14 +328,21 @@ void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0
     const __mmask16 rows = __mmask16((1u << n) - 1);
     float* yg = y + g0;
     if (a.tq == nullptr) {  // decode: one token at a time from its row
-      for (int64_t t = t0; t < t1; ++t) group_tokens<Q, 1, false>(group, nb, a, t, 1, yg, ldy, rows);
+      for (int64_t t = t0; t < t1; ++t) group_tokens<Q, 1, false>(group, 0, nb, a, t, 1, yg, ldy, rows);
       continue;
     }
     // A few tokens (batched decode steps) stream the weights from memory as decode does.
     const bool stream = a.n_tokens <= kStreamTokens;
+    if constexpr (Q::kBits == 8) {
+      if (g0 + 2 * R <= r1) {  // two full groups
+        for (int64_t t = t0; t < t1; ++t) group_tokens<Q, 1, true, 2>(group, group_bytes, nb, a, t, 1, yg, ldy, rows, stream);
+        g0 += R;
+        continue;
+      }
+    }
     int64_t t = t0;
-    for (; t + 2 <= t1; t += 2) group_tokens<Q, 2, true>(group, nb, a, t, 2, yg, ldy, rows, stream);
-    if (t < t1) group_tokens<Q, 1, true>(group, nb, a, t, 1, yg, ldy, rows, stream);
+    for (; t + 2 <= t1; t += 2) group_tokens<Q, 2, true>(group, 0, nb, a, t, 2, yg, ldy, rows, stream);
+    if (t < t1) group_tokens<Q, 1, true>(group, 0, nb, a, t, 1, yg, ldy, rows, stream);
   }
 }
 
