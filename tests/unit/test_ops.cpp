@@ -243,6 +243,16 @@ TEST(OpsIsa, ExpBasedOps) {
       for (int64_t i = 0; i < n; ++i)
         e_gelu = std::max(e_gelu, std::fabs(double(h[i]) - hw[i]) / (std::fabs(hw[i]) + 0.05 * std::fabs(h0[i]) + 1e-30));
     }
+    // silu_mul over a dense sweep of gates through ggml's whole exp range (and past it, where e^x
+    // over- and underflows): the SIMD ggml exp gives the scalar one's bits everywhere.
+    {
+      std::vector<float> g(24001), u(g.size(), 1.0f), y(g.size()), yw(g.size());
+      for (size_t i = 0; i < g.size(); ++i) g[i] = -120.0f + 0.01f * float(i);
+      kernels::silu_mul(g.data(), u.data(), y.data(), int64_t(g.size()));
+      ref().silu_mul(g.data(), u.data(), yw.data(), int64_t(g.size()));
+      for (size_t i = 0; i < g.size(); ++i)
+        ASSERT_EQ(std::bit_cast<uint32_t>(y[i]), std::bit_cast<uint32_t>(yw[i])) << kernels::isa_name(isa) << " g " << g[i];
+    }
     report("softmax", isa, e_sm);
     report("silu_mul", isa, e_silu);
     report("gelu_tanh", isa, e_gelu);
