@@ -3,9 +3,11 @@
 // lanes) and instantiated per ISA. Every sum is formed in the reference's order, so all ISAs give
 // the same bits:
 //  * score j: 64 lanes of fused products over head_dim (64 / N vectors), lanes l, l+16, l+32,
-//    l+48 added as (l + l+32) + (l+16 + l+48), then S::tree16 across the 16 lanes;
+//    l+48 added as (l + l+32) + (l+16 + l+48), then S::tree16 across the 16 lanes (an fp16 cache
+//    in a batch: 16 lanes of fused products, as tinyBLAS);
 //  * softmax: ggml_exp of (score - max) in groups of 16 keys from key 0, each group's tree16 sum
-//    added in double; probabilities scaled by (float)(1 / sum);
+//    added in double; probabilities scaled by (float)(1 / sum) (and rounded to fp16 for an fp16
+//    cache);
 //  * values: 16 (a batch) or 64 (one token) accumulator rows over head_dim, key j into row j % 16
 //    or j % 64 with one fma per key, then the rows reduced in the same trees, lane-wise over
 //    head_dim.
@@ -118,6 +120,8 @@ void attention_ggml_row_t(const detail::GgmlAttnRow& r) {
       });
   F qv[64 / N];  // head_dim 64 (every SmolVLM2 text model): q stays in registers
   for (int v = 0; v < 64 / N; ++v) qv[v] = D == 64 ? S::load(q + v * N) : S::zero();
+  // An fp16 cache's batch: q's fp16 copy is contiguous, so ggml takes tinyBLAS for the scores.
+  const bool tiny_blas = T_is_f16<T>() && !r.one_token && D % 16 == 0;
   F mxv = S::set1(ninf);
   const F scale = S::set1(r.scale);
   for (int64_t j0 = 0; j0 < n; j0 += S::kKeys) {
@@ -130,6 +134,12 @@ void attention_ggml_row_t(const detail::GgmlAttnRow& r) {
             return;
           }
           const T* kj = row(kb, j);
+          if (tiny_blas) {  // 16 lanes along head_dim, one fma per element
+            for (int v = 0; v < V16; ++v) x[v] = S::mul(S::ld(kj + v * N), S::load(q + v * N));
+            for (int64_t d0 = 16; d0 < D; d0 += 16)
+              for (int v = 0; v < V16; ++v) x[v] = S::fmadd(S::ld(kj + d0 + v * N), S::load(q + d0 + v * N), x[v]);
+            return;
+          }
           F a[64 / N];
           if (D == 64) {
             for (int v = 0; v < 64 / N; ++v) a[v] = S::mul(S::ld(kj + v * N), qv[v]);  // fma(k, q, 0) but for a zero's sign
@@ -142,7 +152,7 @@ void attention_ggml_row_t(const detail::GgmlAttnRow& r) {
         },
         sums);
     const int64_t cnt = n - j0 < S::kKeys ? n - j0 : S::kKeys;
-    for (int64_t k = 0; D64 < D && k < cnt; ++k) {  // the rest of head_dim % 64, one by one
+    for (int64_t k = 0; !tiny_blas && D64 < D && k < cnt; ++k) {  // the rest of head_dim % 64, one by one
       const T* kj = row(kb, j0 + k);
       for (int64_t d = D64; d < D; ++d) sums[k] = __builtin_fmaf(S::hsum(S::ld_part(kj + d, 1)), q[d], sums[k]);
     }
@@ -179,10 +189,15 @@ void attention_ggml_row_t(const detail::GgmlAttnRow& r) {
     }
     sum += double(S::tree16(e));
   }
+  // probabilities; an fp16 cache takes them rounded to fp16 (ggml converts kq to V's vec_dot_type)
   const F inv = S::set1(float(1.0 / sum));
+  auto prob = [&](F e) {
+    const F p = S::mul(e, inv);
+    return T_is_f16<T>() ? S::round_f16(p) : p;
+  };
   chunks<S>(
-      n, [&](int64_t j) { S::store(r.scores + j, S::mul(S::load(r.scores + j), inv)); },
-      [&](int64_t j, int64_t k) { S::store_part(r.scores + j, S::mul(S::load_part(r.scores + j, k, 0.0f), inv), k); });
+      n, [&](int64_t j) { S::store(r.scores + j, prob(S::load(r.scores + j))); },
+      [&](int64_t j, int64_t k) { S::store_part(r.scores + j, prob(S::load_part(r.scores + j, k, 0.0f)), k); });
 
   if (r.one_token) {
     value_sums_one_token<S, T>(r, vb);

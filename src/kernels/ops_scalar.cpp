@@ -173,7 +173,8 @@ void attention_ggml_row(const GgmlAttnRow& r) {
   };
   // kq = ggml_vec_dot_f32(k_j, q): 64 lanes (4 vectors of 16) over the whole 64-blocks, reduced as
   // (s0 + s2) + (s1 + s3) and then across the 16 lanes; a rest of head_dim % 64 added one by one.
-  // (An fp16 cache takes q rounded to fp16, as ggml converts q to K's vec_dot_type.)
+  // An fp16 cache takes q rounded to fp16, as ggml converts q to K's vec_dot_type; in a batch that
+  // copy is contiguous, so ggml takes tinyBLAS for it: 16 lanes along head_dim, then the tree.
   std::vector<float> q(r.q, r.q + D);
   if (r.f16)
     for (float& x : q) x = fp16_to_fp32(fp32_to_fp16(x));
@@ -181,10 +182,16 @@ void attention_ggml_row(const GgmlAttnRow& r) {
   for (int64_t j = 0; j < n; ++j) {
     const uint8_t* kj = at(r.k, j);
     float lanes[64] = {}, x[16];
-    for (int64_t d = 0; d < D64; ++d) lanes[d % 64] = std::fma(elem(kj, d), q[d], lanes[d % 64]);
-    for (int l = 0; l < 16; ++l) x[l] = (lanes[l] + lanes[32 + l]) + (lanes[16 + l] + lanes[48 + l]);
-    float dot = ggml::tree16(x);
-    for (int64_t d = D64; d < D; ++d) dot = std::fma(elem(kj, d), q[d], dot);
+    float dot;
+    if (r.f16 && !r.one_token && D % 16 == 0) {  // q converted to fp16 is contiguous: tinyBLAS, 16 lanes
+      for (int64_t d = 0; d < D; ++d) x[d % 16] = d < 16 ? std::fma(elem(kj, d), q[d], 0.0f) : std::fma(elem(kj, d), q[d], x[d % 16]);
+      dot = ggml::tree16(x);
+    } else {
+      for (int64_t d = 0; d < D64; ++d) lanes[d % 64] = std::fma(elem(kj, d), q[d], lanes[d % 64]);
+      for (int l = 0; l < 16; ++l) x[l] = (lanes[l] + lanes[32 + l]) + (lanes[16 + l] + lanes[48 + l]);
+      dot = ggml::tree16(x);
+      for (int64_t d = D64; d < D; ++d) dot = std::fma(elem(kj, d), q[d], dot);
+    }
     r.scores[j] = dot * r.scale;
     mx = std::fmax(mx, r.scores[j]);
   }
@@ -195,8 +202,12 @@ void attention_ggml_row(const GgmlAttnRow& r) {
     for (int64_t l = 0; l < 16; ++l) e[l] = c + l < n ? (r.scores[c + l] = ggml::expf(r.scores[c + l] - mx)) : 0.0f;
     sum += double(ggml::tree16(e));
   }
+  // (An fp16 cache takes the probabilities rounded to fp16: ggml converts kq to V's vec_dot_type.)
   const float inv = float(1.0 / sum);
-  for (int64_t j = 0; j < n; ++j) r.scores[j] *= inv;
+  for (int64_t j = 0; j < n; ++j) {
+    r.scores[j] *= inv;
+    if (r.f16) r.scores[j] = fp16_to_fp32(fp32_to_fp16(r.scores[j]));
+  }
   // kqv: value sums in lanes by key position: j % 16 (tinyBLAS, a batch of tokens) or j % 64
   // (vec_dot_f32, one token; the four vectors reduced as above), then across the 16 lanes.
   const int rows = r.one_token ? 64 : 16;

@@ -83,7 +83,8 @@ float cache_at(const Inputs& in, const std::vector<uint8_t>& cache, int64_t j, i
 }
 
 // Exact attention on the cache contents, in float64. For an F16 cache q is rounded to fp16 first
-// (the documented ggml semantics the kernels follow).
+// (the documented ggml semantics the kernels follow), and with Order::kGgml the probabilities too
+// (ggml converts kq to V's type before the value sums).
 std::vector<double> naive(const Inputs& in) {
   const auto& a = in.args;
   const int64_t D = a.head_dim, rep = a.n_heads / a.n_kv_heads;
@@ -106,10 +107,12 @@ std::vector<double> naive(const Inputs& in) {
       }
       double sum = 0;
       for (auto& x : s) sum += (x = std::exp(x - mx));
+      const bool round_p = a.kv_type == GgmlType::F16 && a.order == AttentionArgs::Order::kGgml;
+      for (auto& x : s) x = round_p ? fp16_to_fp32(fp32_to_fp16(float(x / sum))) : x / sum;
       for (int64_t d = 0; d < D; ++d) {
         double acc = 0;
         for (int64_t j = 0; j < vis; ++j) acc += s[j] * cache_at(in, in.v, j, kvh * D + d);
-        out[(i * a.n_heads + h) * D + d] = acc / sum;
+        out[(i * a.n_heads + h) * D + d] = acc;
       }
     }
   }
@@ -154,7 +157,11 @@ TEST(Attention, MatchesFloat64ReferenceOnEveryIsa) {
           const auto want = naive(in);
           const double err = max_abs_diff(in.out, want) / max_abs(want);
           worst = std::max(worst, err);
-          EXPECT_LE(err, 1e-5) << kernels::isa_name(isa) << (ggml ? " ggml " : " tiled ") << ggml_type_name(kv)
+          // kGgml with an fp16 cache rounds the probabilities to fp16 (as the reference does), from
+          // float ones that differ from the float64 ones in the last bits: one may round to the
+          // neighbouring fp16 value, 2^-11 of it (measured 7.5e-5 of max|out|).
+          const double tol = ggml && kv == GgmlType::F16 ? 3e-4 : 1e-5;
+          EXPECT_LE(err, tol) << kernels::isa_name(isa) << (ggml ? " ggml " : " tiled ") << ggml_type_name(kv)
                                << " n_q " << c.n_q << " n_kv " << c.n_kv << " heads " << c.n_heads << "/"
                                << c.n_kv_heads << " causal " << c.causal;
         }

@@ -4,6 +4,10 @@
 // F32 KV cache, so parity runs use one too.
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "base/file_util.h"
 #include <tuple>
 
 #include "support/testing.h"
@@ -151,6 +155,48 @@ TEST_P(TextGoldenVariant, LogitsAndGreedyMatchLlamaCpp) {
     EXPECT_EQ(r.greedy, load_npy(golden(model_name, dir + "greedy_p" + K + ".npy")).i32()) << what;
   }
 }
+
+// With an F16 KV cache (our default; not a golden setting) against llama.cpp's own runs of every
+// golden file under the same protocol (tests/data/llamacpp_f16_cache: sha256 of the prompt and
+// decode logits, greedy ids): identical. ggml rounds q and the probabilities to fp16 there and
+// scores a batch with tinyBLAS; Order::kGgml does the same.
+class TextF16CacheVariant : public ::testing::TestWithParam<VariantParam> {};
+
+std::string f32_sha256(const std::vector<float>& v) {
+  std::vector<uint8_t> bytes(v.size() * sizeof(float));  // x86-64: little-endian already
+  std::memcpy(bytes.data(), v.data(), bytes.size());
+  return testing::sha256_hex(bytes);
+}
+
+TEST_P(TextF16CacheVariant, LogitsAndGreedyEqualLlamaCpp) {
+  const auto& [model_name, variant, isa] = GetParam();
+  SMOLVLM_REQUIRE_SHARED("golden/" + model_name + "/gguf/text-" + variant + ".gguf");
+  SMOLVLM_REQUIRE_ISA(isa);
+  IsaScope scope(*kernels::parse_isa(isa));
+  const TextModel model = TextModel::open(golden(model_name, "gguf/text-" + variant + ".gguf"));
+  const auto runs = nlohmann::json::parse(read_file(testing::test_data("llamacpp_f16_cache/runs.json").string()));
+  int checked = 0;
+  for (const auto& run : runs["runs"]) {
+    if (run["model"] != model_name || run["variant"] != variant) continue;
+    const int k = run["prompt"].get<int>();
+    SCOPED_TRACE("prompt " + std::to_string(k));
+    const GoldenRun r = run_golden_protocol(model, prompt(model_name, k), kGreedy, GgmlType::F16);
+    EXPECT_EQ(int64_t(r.logits.size()), run["positions"].get<int64_t>() * model.config().n_vocab);
+    EXPECT_EQ(f32_sha256(r.logits), run["logits_sha256"].get<std::string>()) << "prompt logits";
+    EXPECT_EQ(f32_sha256(r.gen_logits), run["gen_logits_sha256"].get<std::string>()) << "decode logits";
+    EXPECT_EQ(r.greedy, run["greedy"].get<std::vector<int32_t>>());
+    ++checked;
+  }
+  EXPECT_EQ(checked, kPrompts);
+}
+
+INSTANTIATE_TEST_SUITE_P(LlamaCpp, TextF16CacheVariant,
+                         ::testing::Combine(::testing::Values("tiny512", "tiny384"),
+                                            ::testing::Values("F32", "F16", "Q8_0", "Q4_0", "Q4_K_M", "Q5_K_M"),
+                                            ::testing::Values("scalar", "avx2", "avx512")),
+                         [](const ::testing::TestParamInfo<VariantParam>& p) {
+                           return std::get<0>(p.param) + "_" + std::get<1>(p.param) + "_" + std::get<2>(p.param);
+                         });
 
 std::string variant_name(const ::testing::TestParamInfo<VariantParam>& p) {
   return std::get<0>(p.param) + "_" + std::get<1>(p.param) + "_" + std::get<2>(p.param);
