@@ -152,7 +152,10 @@ TEST(TextModel, ClearRestartsTheSequence) {
   s.clear();
   m.forward(TextInput::tokens({ids.data(), 59}), s, LogitRows::kNone, nullptr, pool);
   m.forward(TextInput::tokens({ids.data() + 59, 1}), s, LogitRows::kLast, again.data(), pool);
-  EXPECT_LE(rel_diff(again, first), 2e-6);
+  // One token and a batch sum in different orders, as llama.cpp's do (vec_dot vs tinyBLAS); with
+  // the default F16 cache the probabilities are then rounded to fp16, so a last-bit difference can
+  // become a 2^-11 step of one probability (measured 1.2e-5).
+  EXPECT_LE(rel_diff(again, first), 5e-5);
 }
 
 TEST(TextModel, GreedyProtocolFeedsEachTokenAtTheNextPosition) {
