@@ -27,7 +27,7 @@ using mm::Kernel;
 
 const Kernel* kernel_for(Isa isa, GgmlType t, SumOrder order) {
   if (isa == Isa::kAvx512) {
-    if (const Kernel* k = mm::avx512_kernel(t)) return k;
+    if (const Kernel* k = mm::avx512_kernel(t, order)) return k;
     isa = Isa::kAvx2;
   }
   if (isa == Isa::kAvx2) {

@@ -147,6 +147,7 @@ int64_t aux_count(AuxKind k, int64_t cols) {
   switch (k) {
     case AuxKind::kNone: return 0;
     case AuxKind::kQuadSum: return cols / 4;
+    case AuxKind::kBlockSum:
     case AuxKind::kPairs16: return cols / 32;
     case AuxKind::kHalfSum: return cols / 16;
   }
@@ -277,6 +278,9 @@ Acts prepare_acts(ActType type, const Kernel& kern, const float* x, int64_t n, i
     int32_t* at = aux + t * a.aux_stride;
     switch (kern.aux) {
       case AuxKind::kNone: break;
+      case AuxKind::kBlockSum:
+        for (int64_t j = 0; j < naux; ++j) at[j] = -kern.aux_offset * sums[t * a.sums_stride + j];
+        break;
       case AuxKind::kQuadSum: {
         const int8_t* qt = q + t * a.q_stride;
         for (int64_t j = 0; j < naux; ++j)

@@ -21,6 +21,7 @@ int64_t act_block(ActType a);  // elements per activation block: 1, 32 or 256
 enum class AuxKind {
   kNone,
   kQuadSum,   // per 4: -offset * sum(codes)      (removes the weight code offset: Q4_0 Q5_0 Q8_0)
+  kBlockSum,  // per 32: -offset * sum(codes)     (the same, for SumOrder::kFastest's block sums)
   kPairs16,   // per 32: ggml's two int16 bsums of its halves packed in one int32 (Q4_K/Q5_K mins)
   kHalfSum,   // per 16: -offset * bsum                                             (Q6_K)
 };
@@ -99,7 +100,7 @@ struct Kernel {
 // to the next lower ISA; the scalar table covers every supported type).
 const Kernel* scalar_kernel(GgmlType t);
 const Kernel* avx2_kernel(GgmlType t, SumOrder order = SumOrder::kGgml);
-const Kernel* avx512_kernel(GgmlType t);
+const Kernel* avx512_kernel(GgmlType t, SumOrder order = SumOrder::kGgml);
 // Tests: 0 makes the AVX2 table use its plain-AVX2 integer kernels even where the CPU has
 // AVX-VNNI (affects weights packed afterwards); -1 restores CPUID's choice.
 void avx2_use_vnni(int on);

@@ -17,7 +17,7 @@ const Kernel* avx2_kernel(GgmlType t, SumOrder order) {
   if (const Kernel* k = avx2::float_kernel(t, order)) return k;
   const int o = vnni_override().load();
   const bool vnni = cpu_features().avx_vnni && o != 0;
-  return vnni ? avx2::quant_kernel_vnni(t) : avx2::quant_kernel_madd(t);
+  return vnni ? avx2::quant_kernel_vnni(t, order) : avx2::quant_kernel_madd(t, order);
 }
 
 }  // namespace smolvlm::kernels::mm

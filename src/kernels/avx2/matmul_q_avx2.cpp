@@ -3,5 +3,5 @@
 #include "kernels/avx2/matmul_q_avx2_impl.h"
 
 namespace smolvlm::kernels::mm::avx2 {
-const Kernel* quant_kernel_madd(GgmlType t) { return lookup(t); }
+const Kernel* quant_kernel_madd(GgmlType t, SumOrder order) { return lookup(t, order); }
 }  // namespace smolvlm::kernels::mm::avx2

@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/avx2/matmul_avx2.h"
 #include "kernels/matmul_pack.h"
@@ -16,9 +17,11 @@ namespace {
 constexpr int R = 8;
 constexpr bool kVnni = SMOLVLM_AVX2_VNNI != 0;
 
-template <int Bits, int Offset, bool HasMin, ScaleKind SK>
+// Lanes: ggml's order (SumOrder::kGgml); else one integer sum per block and slot (kFastest).
+template <int Bits, int Offset, bool HasMin, ScaleKind SK, bool Lanes = true>
 struct QType {
   static constexpr int kBits = Bits;
+  static constexpr bool kLanes = Lanes;
   // Without VNNI, 8-bit codes go back to signed int8 (maddubs would saturate on q + 128), so
   // there is no offset to remove.
   static constexpr int kOffset = (Bits == 8 && !kVnni) ? 0 : Offset;
@@ -35,6 +38,8 @@ using Q8_0 = QType<8, 128, false, ScaleKind::kBlock>;
 using Q4_K = QType<4, 0, true, ScaleKind::kK32Min>;
 using Q5_K = QType<5, 0, true, ScaleKind::kK32Min>;
 using Q6_K = QType<6, 32, false, ScaleKind::kK16>;
+template <class Q>
+using Fast = QType<Q::kBits, Q::kBits == 8 ? 128 : Q::kOffset, Q::kHasMin, Q::kScales, false>;
 
 inline __m256i bcast4(const void* p) {
   int32_t v;
@@ -171,6 +176,32 @@ inline __m256i byte_s32(__m256i v, int k) {
   return _mm256_srai_epi32(_mm256_sllv_epi32(v, _mm256_set1_epi32(24 - 8 * k)), 24);
 }
 
+// Q4_K/Q5_K: the eight 6-bit (scale, min) pairs of every row from ggml's 12 bytes
+// (get_scale_min_k4), one dword lane per row.
+inline void k_scales_mins(const uint8_t* sp, __m256i* sc, __m256i* mn) {
+  const __m256i D0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sp));
+  const __m256i D1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sp + 32));
+  const __m256i D2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sp + 64));
+  const __m256i m6 = _mm256_set1_epi8(0x3F), m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+  const __m256i sc03 = _mm256_and_si256(D0, m6), mn03 = _mm256_and_si256(D1, m6);
+  const __m256i sc47 = _mm256_or_si256(_mm256_and_si256(D2, m4), _mm256_and_si256(_mm256_srli_epi32(D0, 2), m30));
+  const __m256i mn47 =
+      _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(D2, 4), m4), _mm256_and_si256(_mm256_srli_epi32(D1, 2), m30));
+  for (int u = 0; u < 8; ++u) {
+    sc[u] = byte_u32(u < 4 ? sc03 : sc47, u % 4);
+    mn[u] = byte_u32(u < 4 ? mn03 : mn47, u % 4);
+  }
+}
+// Q6_K: the sixteen int8 scales of every row, sign-extended: sl[u] for elements 32u..32u+15, sh[u]
+// for the next 16.
+inline void q6_scales(const uint8_t* sp, __m256i* sl, __m256i* sh) {
+  for (int u = 0; u < 8; ++u) {
+    const __m256i P = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sp + 32 * (u / 2)));
+    sl[u] = byte_s32(P, (2 * u) % 4);
+    sh[u] = byte_s32(P, (2 * u + 1) % 4);
+  }
+}
+
 // The f32 state of T slots in ggml's order, one ymm lane per row (see the AVX-512 kernel).
 template <int T, bool Mins = false, bool Sum = false>
 struct LaneAcc {
@@ -210,10 +241,76 @@ template <class Q, int T>
 using LaneAccFor = LaneAcc<T, Q::kScales == ScaleKind::kK32Min && Q::kBits == 4,
                            Q::kHasMin && !(Q::kScales == ScaleKind::kK32Min && Q::kBits == 4)>;
 
+// SumOrder::kFastest's state: one f32 accumulator per slot (one ymm lane per row).
+template <int T>
+struct BlockAcc {
+  __m256 acc[T];
+  BlockAcc() {
+    for (auto& a : acc) a = _mm256_setzero_ps();
+  }
+  __m256 result(int t) const { return acc[t]; }
+};
+template <class Q, int T>
+using AccFor = std::conditional_t<Q::kLanes, LaneAccFor<Q, T>, BlockAcc<T>>;
+
+// SumOrder::kFastest, one block: each slot's whole integer dot product (the code offset removed
+// through the activation block sum; K-quants with their sub-block scales), then one fma with the
+// block scale (mins: one more).
+template <class Q, int T, class A, class L_>
+inline void block_sums(const uint8_t* group, const uint8_t* unit, const A& act, L_& L, const __m256* dd) {
+  const ChunkLayout& C = Q::C;
+  if constexpr (Q::kScales == ScaleKind::kBlock) {
+    __m256i isum[T];
+    for (int t = 0; t < T; ++t) isum[t] = Q::kOffset ? _mm256_set1_epi32(*act.auxp(t, 0)) : _mm256_setzero_si256();
+    for (int m = 0; m < 4; ++m) step_dots<Q, T>(unit, act, 0, m, isum, isum);
+    for (int t = 0; t < T; ++t) L.acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), dd[t], L.acc[t]);
+    if constexpr (Q::kHasMin) {
+      const __m256 mr = f16x8(group + C.m);
+      for (int t = 0; t < T; ++t) L.acc[t] = _mm256_fmadd_ps(mr, _mm256_set1_ps(act.sv(t)), L.acc[t]);
+    }
+  } else if constexpr (Q::kScales == ScaleKind::kK32Min) {
+    __m256i sc[8], mn[8];
+    k_scales_mins(group + C.scales, sc, mn);
+    __m256i S[T], M[T];
+    for (int t = 0; t < T; ++t) S[t] = M[t] = _mm256_setzero_si256();
+    for (int u = 0; u < 8; ++u) {
+      __m256i isum[T];
+      for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
+      for (int m = 0; m < 4; ++m) step_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, m, isum, isum);
+      for (int t = 0; t < T; ++t) {
+        S[t] = _mm256_add_epi32(S[t], _mm256_mullo_epi32(isum[t], sc[u]));
+        M[t] = dot_s16(M[t], _mm256_or_si256(mn[u], _mm256_slli_epi32(mn[u], 16)), _mm256_set1_epi32(*act.auxp(t, u)));
+      }
+    }
+    const __m256 dmin = f16x8(group + C.m);
+    for (int t = 0; t < T; ++t) {
+      L.acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(S[t]), dd[t], L.acc[t]);
+      L.acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(M[t]), _mm256_mul_ps(dmin, _mm256_set1_ps(act.dv(t))), L.acc[t]);
+    }
+  } else {  // kK16
+    const uint8_t* sp = group + C.scales;
+    __m256i S[T];
+    for (int t = 0; t < T; ++t) S[t] = _mm256_setzero_si256();
+    __m256i sl[8], sh[8];
+    q6_scales(sp, sl, sh);
+    for (int u = 0; u < 8; ++u) {
+      __m256i lo[T], hi[T];
+      for (int t = 0; t < T; ++t) {
+        lo[t] = _mm256_set1_epi32(*act.auxp(t, 2 * u));  // -32 * bsum: removes the code offset
+        hi[t] = _mm256_set1_epi32(*act.auxp(t, 2 * u + 1));
+      }
+      for (int m = 0; m < 4; ++m) step_dots<Q, T>(unit + u * C.unit_bytes, act, 32 * u, m, lo, hi);
+      for (int t = 0; t < T; ++t)
+        S[t] = _mm256_add_epi32(S[t], _mm256_add_epi32(_mm256_mullo_epi32(lo[t], sl[u]), _mm256_mullo_epi32(hi[t], sh[u])));
+    }
+    for (int t = 0; t < T; ++t) L.acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(S[t]), dd[t], L.acc[t]);
+  }
+}
+
 template <class Q, int T, class A, class L_>
 void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
   const ChunkLayout& C = Q::C;
-  constexpr int kAuxPerBlock = Q::kScales == ScaleKind::kBlock ? (Q::kOffset ? 8 : 0)
+  constexpr int kAuxPerBlock = Q::kScales == ScaleKind::kBlock ? (Q::kOffset ? (Q::kLanes ? 8 : 1) : 0)
                                : Q::kScales == ScaleKind::kK32Min ? 8
                                                                    : 16;
   for (int64_t b = 0; b < nb; ++b, group += C.bytes, act.next(Q::kBlock, kAuxPerBlock)) {
@@ -229,7 +326,9 @@ void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
     for (int t = 0; t < T; ++t) dd[t] = _mm256_mul_ps(d, _mm256_set1_ps(act.dv(t)));
     const uint8_t* unit = group + C.unit0;
     __m256i lo[T], hi[T];
-    if constexpr (Q::kScales == ScaleKind::kBlock) {
+    if constexpr (!Q::kLanes) {
+      block_sums<Q, T>(group, unit, act, L, dd);
+    } else if constexpr (Q::kScales == ScaleKind::kBlock) {
       for (int m = 0; m < 4; ++m) {
         for (int t = 0; t < T; ++t) {  // the code offset, removed per quad of elements
           lo[t] = Q::kOffset ? _mm256_set1_epi32(*act.auxp(t, m)) : _mm256_setzero_si256();
@@ -243,17 +342,8 @@ void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
         for (int t = 0; t < T; ++t) L.sum[t] = _mm256_fmadd_ps(mr, _mm256_set1_ps(act.sv(t)), L.sum[t]);
       }
     } else if constexpr (Q::kScales == ScaleKind::kK32Min) {
-      const uint8_t* sp = group + C.scales;
-      const __m256i D0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sp));
-      const __m256i D1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sp + 32));
-      const __m256i D2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sp + 64));
-      const __m256i m6 = _mm256_set1_epi8(0x3F), m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
-      const __m256i sc03 = _mm256_and_si256(D0, m6), mn03 = _mm256_and_si256(D1, m6);
-      const __m256i sc47 = _mm256_or_si256(_mm256_and_si256(D2, m4), _mm256_and_si256(_mm256_srli_epi32(D0, 2), m30));
-      const __m256i mn47 =
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(D2, 4), m4), _mm256_and_si256(_mm256_srli_epi32(D1, 2), m30));
-      __m256i sc[8];
-      for (int u = 0; u < 8; ++u) sc[u] = byte_u32(u < 4 ? sc03 : sc47, u % 4);
+      __m256i sc[8], mn[8];
+      k_scales_mins(group + C.scales, sc, mn);
       const __m256 dmin = f16x8(group + C.m);
       for (int t = 0; t < T; ++t) {
         const __m256 dm = _mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(dmin, _mm256_set1_ps(act.dv(t))));
@@ -261,8 +351,7 @@ void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
         for (int k = 0; k < 4; ++k) {
           mk[k] = _mm256_setzero_si256();
           for (int u = 2 * k; u < 2 * k + 2; ++u) {
-            const __m256i mn = byte_u32(u < 4 ? mn03 : mn47, u % 4);
-            mk[k] = dot_s16(mk[k], _mm256_or_si256(mn, _mm256_slli_epi32(mn, 16)), _mm256_set1_epi32(*act.auxp(t, u)));
+            mk[k] = dot_s16(mk[k], _mm256_or_si256(mn[u], _mm256_slli_epi32(mn[u], 16)), _mm256_set1_epi32(*act.auxp(t, u)));
           }
         }
         if constexpr (Q::kBits == 4) {
@@ -288,11 +377,7 @@ void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
     } else {  // kK16 (Q6_K)
       const uint8_t* sp = group + C.scales;
       __m256i sl[8], sh[8];
-      for (int u = 0; u < 8; ++u) {
-        const __m256i P = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sp + 32 * (u / 2)));
-        sl[u] = byte_s32(P, (2 * u) % 4);
-        sh[u] = byte_s32(P, (2 * u + 1) % 4);
-      }
+      q6_scales(sp, sl, sh);
       const __m256i lo16 = _mm256_set1_epi32(0xFFFF);  // a scale as the int16 pair (scale, 0)
       for (int m = 0; m < 4; ++m) {
         // lane j less 32 * (bsum[2j] sc[2j] + bsum[2j+1] sc[2j+1]); the aux holds -32 * bsum per 16
@@ -320,7 +405,7 @@ void group_dot(const uint8_t* group, int64_t nb, A act, L_& L, bool stream) {
 template <class Q, int T, bool Tiled>
 inline void group_tokens(const uint8_t* group, int64_t nb, const Acts& a, int64_t t0, int n_valid, float* y,
                          int64_t ldy, int n_rows, bool stream = T == 1) {
-  LaneAccFor<Q, T> L;
+  AccFor<Q, T> L;
   group_dot<Q, T>(group, nb, Toks<T, Tiled>(a, t0), L, stream);
   if (n_rows == R) {
     for (int t = 0; t < T && t < n_valid; ++t) _mm256_storeu_ps(y + (t0 + t) * ldy, L.result(t));
@@ -335,7 +420,8 @@ inline void group_tokens(const uint8_t* group, int64_t nb, const Acts& a, int64_
 // decode), so the kernel prefetches them as the one-token decode does.
 constexpr int64_t kStreamTokens = 8;
 
-// One token slot per pass: eight f32 lanes per slot (ggml's order) fill half the 16 ymm registers.
+// ggml's order: one token slot per pass (its eight f32 lanes fill half the 16 ymm registers).
+// kFastest: one accumulator per slot, 4 tokens (legacy) or 2 (K-quants) per pass.
 template <class Q>
 void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1, float* y, int64_t ldy) {
   const int64_t nb = w.cols / Q::kBlock;
@@ -349,7 +435,15 @@ void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0
       continue;
     }
     const bool stream = a.n_tokens <= kStreamTokens;
-    for (int64_t t = t0; t < t1; ++t) group_tokens<Q, 1, true>(group, nb, a, t, 1, yg, ldy, n, stream);
+    int64_t t = t0;
+    if constexpr (!Q::kLanes) {
+      constexpr int TB = Q::kScales == ScaleKind::kBlock ? 4 : 2;
+      for (; t + TB <= t1; t += TB) group_tokens<Q, TB, true>(group, nb, a, t, TB, yg, ldy, n, stream);
+      if constexpr (TB > 2) {
+        if (t + 2 <= t1) group_tokens<Q, 2, true>(group, nb, a, t, 2, yg, ldy, n, stream), t += 2;
+      }
+    }
+    for (; t < t1; ++t) group_tokens<Q, 1, true>(group, nb, a, t, 1, yg, ldy, n, stream);
   }
 }
 
@@ -366,8 +460,9 @@ template <GgmlType Ty, class Q>
 constexpr Kernel make() {
   constexpr AuxKind aux = Q::kScales == ScaleKind::kK32Min ? AuxKind::kPairs16
                           : Q::kScales == ScaleKind::kK16  ? AuxKind::kHalfSum
-                          : Q::kOffset != 0                ? AuxKind::kQuadSum
-                                                           : AuxKind::kNone;
+                          : Q::kOffset == 0                ? AuxKind::kNone
+                          : Q::kLanes                      ? AuxKind::kQuadSum
+                                                           : AuxKind::kBlockSum;
   return Kernel{.isa = Isa::kAvx2,
                 .row_block = R,
                 .packed_bytes = packed_bytes<Ty>,
@@ -386,17 +481,26 @@ constexpr Kernel kQ8_0 = make<GgmlType::Q8_0, Q8_0>();
 constexpr Kernel kQ4_K = make<GgmlType::Q4_K, Q4_K>();
 constexpr Kernel kQ5_K = make<GgmlType::Q5_K, Q5_K>();
 constexpr Kernel kQ6_K = make<GgmlType::Q6_K, Q6_K>();
+constexpr Kernel kQ4_0Fast = make<GgmlType::Q4_0, Fast<Q4_0>>();
+constexpr Kernel kQ4_1Fast = make<GgmlType::Q4_1, Fast<Q4_1>>();
+constexpr Kernel kQ5_0Fast = make<GgmlType::Q5_0, Fast<Q5_0>>();
+constexpr Kernel kQ5_1Fast = make<GgmlType::Q5_1, Fast<Q5_1>>();
+constexpr Kernel kQ8_0Fast = make<GgmlType::Q8_0, Fast<Q8_0>>();
+constexpr Kernel kQ4_KFast = make<GgmlType::Q4_K, Fast<Q4_K>>();
+constexpr Kernel kQ5_KFast = make<GgmlType::Q5_K, Fast<Q5_K>>();
+constexpr Kernel kQ6_KFast = make<GgmlType::Q6_K, Fast<Q6_K>>();
 
-const Kernel* lookup(GgmlType t) {
+const Kernel* lookup(GgmlType t, SumOrder order) {
+  const bool fast = order == SumOrder::kFastest;
   switch (t) {
-    case GgmlType::Q4_0: return &kQ4_0;
-    case GgmlType::Q4_1: return &kQ4_1;
-    case GgmlType::Q5_0: return &kQ5_0;
-    case GgmlType::Q5_1: return &kQ5_1;
-    case GgmlType::Q8_0: return &kQ8_0;
-    case GgmlType::Q4_K: return &kQ4_K;
-    case GgmlType::Q5_K: return &kQ5_K;
-    case GgmlType::Q6_K: return &kQ6_K;
+    case GgmlType::Q4_0: return fast ? &kQ4_0Fast : &kQ4_0;
+    case GgmlType::Q4_1: return fast ? &kQ4_1Fast : &kQ4_1;
+    case GgmlType::Q5_0: return fast ? &kQ5_0Fast : &kQ5_0;
+    case GgmlType::Q5_1: return fast ? &kQ5_1Fast : &kQ5_1;
+    case GgmlType::Q8_0: return fast ? &kQ8_0Fast : &kQ8_0;
+    case GgmlType::Q4_K: return fast ? &kQ4_KFast : &kQ4_K;
+    case GgmlType::Q5_K: return fast ? &kQ5_KFast : &kQ5_K;
+    case GgmlType::Q6_K: return fast ? &kQ6_KFast : &kQ6_K;
     default: return nullptr;
   }
 }

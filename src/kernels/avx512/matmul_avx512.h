@@ -5,7 +5,7 @@
 
 namespace smolvlm::kernels::mm::avx512 {
 
-const Kernel* quant_kernel(GgmlType t);  // needs AVX-512 VNNI
+const Kernel* quant_kernel(GgmlType t, SumOrder order);  // needs AVX-512 VNNI
 const Kernel* float_kernel(GgmlType t);  // F32, F16, BF16
 
 }  // namespace smolvlm::kernels::mm::avx512
