@@ -10,12 +10,13 @@
 //    normalization (once at the end instead of per probability) differ: ~1e-7 relative.
 //  * F16 cache: q is rounded to fp16 before the dot product, as ggml does (it converts q to the
 //    K type's vec_dot_type, f16); the dot product itself accumulates in float. ggml then also
-//    rounds the probabilities (non-flash) or the value accumulator (flash) to fp16; we do not:
-//    probabilities and the value sum stay in float.
+//    rounds the probabilities (non-flash) or the value accumulator (flash) to fp16; these tiles do
+//    not: probabilities and the value sum stay in float.
 //
 // Order::kGgml (attention_ggml below; the row kernels are attention_ggml_row in ops_scalar.cpp and
 // ops_attention_ggml_simd.h) instead computes each (query, head) row as llama.cpp's non-flash graph
-// does, in ggml's float order: with an F32 cache the same bits as llama.cpp.
+// does, in ggml's float order and with its fp16 roundings: the same bits as llama.cpp, F32 or F16
+// cache.
 #include <algorithm>
 #include <cstdint>
 #include <vector>

@@ -36,9 +36,9 @@ void embed_rows(const WeightView& table, const int32_t* ids, int64_t n, float* o
 // style online softmax), parallel over (query tile, head) on the pool.
 //
 // order: kTiled computes flash-attention style (above); kGgml computes what llama.cpp's non-flash
-// CPU graph computes, bit for bit with an F32 cache (kq = mul_mat(k, q), soft_max_ext, kqv =
-// mul_mat(v, kq) in a ggml AVX-512 build's float order; ggml orders the value sums one way for a
-// batch of one token and another for more, hence one_token). kGgml keeps a score row per query and
+// CPU graph computes, bit for bit with an F32 or F16 cache (kq = mul_mat(k, q), soft_max_ext, kqv =
+// mul_mat(v, kq) in a ggml AVX-512 build's float order; ggml orders the sums one way for a batch
+// of one token and another for more, hence one_token). kGgml keeps a score row per query and
 // head and 64 value accumulators; it is meant for decode steps and short prompts.
 struct AttentionArgs {
   const float* q = nullptr;

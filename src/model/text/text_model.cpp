@@ -43,9 +43,9 @@ void silu_mul_rows(ThreadPool& pool, float* gate, const float* up, int64_t n, in
   });
 }
 
-// Attention of a chunk of T tokens: llama.cpp's non-flash order (bit for bit with an F32 cache) for
-// decode steps and short prompts, flash-attention tiles for long chunks (image prompts), where
-// its score rows would grow with T x positions.
+// Attention of a chunk of T tokens: llama.cpp's non-flash order (its bits, F32 or F16 cache) for
+// decode steps and chunks up to llama.cpp's default micro-batch (our default n_batch too); the
+// flash-attention tiles for longer chunks (a larger --batch), where score rows grow with T.
 kernels::AttentionArgs::Order attention_order(int64_t T) {
   return T <= kGgmlAttentionTokens ? kernels::AttentionArgs::Order::kGgml : kernels::AttentionArgs::Order::kTiled;
 }
