@@ -403,9 +403,9 @@ inline void group_tokens(const uint8_t* group, size_t stride, int64_t nb, const 
 constexpr int64_t kStreamTokens = 8;
 
 // Eight f32 lanes per (group, token) slot in ggml's order, so two slots fill the 32 zmm registers:
-// a batch takes Q8_0 two row groups at a time (each activation broadcast and offset serves both),
-// the 4/5-bit types two tokens per group (each decoded weight vector serves both); decode one
-// group per token.
+// a prefill batch takes Q8_0 two row groups at a time (each activation broadcast and offset serves
+// both), the 4/5-bit types and a few streamed tokens (batched decode) two tokens per group (each
+// weight vector, loaded or decoded, serves both); decode one group per token.
 template <class Q>
 void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1, float* y, int64_t ldy) {
   const int64_t nb = w.cols / Q::kBlock;
@@ -438,7 +438,7 @@ void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0
       continue;
     }
     if constexpr (Q::kBits == 8) {
-      if (g0 + 2 * R <= r1) {  // two full groups
+      if (!stream && g0 + 2 * R <= r1) {  // two full groups
         for (int64_t t = t0; t < t1; ++t) group_tokens<Q, 1, true, 2>(group, group_bytes, nb, a, t, 1, yg, ldy, rows, stream);
         g0 += R;
         continue;
