@@ -48,6 +48,19 @@ void check(const AttentionArgs& a) {
   if (a.n_q > 0 && a.n_kv == 0) fail("attention: no keys to attend to");
 }
 
+// per_thread floats (a multiple of 16) for each of the pool's threads, 64-byte aligned: thread i
+// owns base + i * per_thread. Kept per calling thread and grown only: a decode step calls attention
+// once per layer, and a fresh zero-filled buffer each time costs more than the attention itself.
+// Every kernel writes its scratch before reading it.
+float* pool_scratch(size_t per_thread, const ThreadPool& pool) {
+  thread_local std::vector<float> scratch;
+  const size_t need = per_thread * static_cast<size_t>(pool.size()) + 16;
+  if (scratch.size() < need) scratch.resize(need);
+  float* base = scratch.data();
+  while (reinterpret_cast<uintptr_t>(base) % 64 != 0) ++base;
+  return base;
+}
+
 }  // namespace
 
 void attention_tiled(const AttentionArgs& a, ThreadPool& pool, int64_t q_tile, int64_t kv_block) {
@@ -64,14 +77,7 @@ void attention_tiled(const AttentionArgs& a, ThreadPool& pool, int64_t q_tile, i
   const int64_t n_tasks = n_qt * a.n_kv_heads * groups_per_kv;
 
   const size_t per_thread = (attn_scratch_floats(q_tile * n_g, kv_block, D) + 15) / 16 * 16;
-  // Kept per calling thread and grown only: a decode step calls this once per layer, and a fresh
-  // zero-filled buffer each time costs more than the attention itself. Every tile kernel writes
-  // the scratch before reading it.
-  thread_local std::vector<float> scratch;
-  const size_t need = per_thread * static_cast<size_t>(pool.size()) + 16;
-  if (scratch.size() < need) scratch.resize(need);
-  float* base = scratch.data();
-  while (reinterpret_cast<uintptr_t>(base) % 64 != 0) ++base;
+  float* base = pool_scratch(per_thread, pool);
 
   const size_t elt = a.kv_type == GgmlType::F16 ? 2 : 4;
   const auto tile_kernel = ops_table(active_isa()).attention_tile;
@@ -126,11 +132,7 @@ void attention_ggml(const AttentionArgs& a, ThreadPool& pool) {
   const int64_t rep = a.n_heads / a.n_kv_heads, D = a.head_dim;
   const size_t score_floats = size_t((a.n_kv + 63) / 64 * 64), acc_floats = size_t(64 * attn_pad_dim(D));
   const size_t per_thread = score_floats + acc_floats;
-  thread_local std::vector<float> scratch;
-  const size_t need = per_thread * static_cast<size_t>(pool.size()) + 16;
-  if (scratch.size() < need) scratch.resize(need);
-  float* base = scratch.data();
-  while (reinterpret_cast<uintptr_t>(base) % 64 != 0) ++base;
+  float* base = pool_scratch(per_thread, pool);
   const size_t elt = a.kv_type == GgmlType::F16 ? 2 : 4;
   const auto row_kernel = ops_table(active_isa()).attention_ggml_row;
   pool.run(a.n_q * a.n_heads, [&](int64_t task, int thread) {

@@ -102,10 +102,10 @@ void f16_to_f32(const uint16_t* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(src[i]);
 }
 
-// Reads element d of the key or value at position j.
-float kv_at(const AttnTile& t, const void* base, int64_t j, int64_t d) {
-  const auto* row = static_cast<const uint8_t*>(base) + static_cast<size_t>(j) * t.kv_stride;
-  if (t.f16) {
+// Reads element d of the key or value at position j of a cache with rows `stride` bytes apart.
+float kv_elem(const void* base, size_t stride, bool f16, int64_t j, int64_t d) {
+  const auto* row = static_cast<const uint8_t*>(base) + static_cast<size_t>(j) * stride;
+  if (f16) {
     uint16_t h;
     std::memcpy(&h, row + 2 * d, 2);
     return fp16_to_fp32(h);
@@ -114,6 +114,7 @@ float kv_at(const AttnTile& t, const void* base, int64_t j, int64_t d) {
   std::memcpy(&f, row + 4 * d, 4);
   return f;
 }
+float kv_at(const AttnTile& t, const void* base, int64_t j, int64_t d) { return kv_elem(base, t.kv_stride, t.f16, j, d); }
 
 // Online-softmax attention for one tile, key block by key block. For an fp16 cache the query is
 // rounded to fp16 first, as ggml does (it converts q to K's vec_dot_type before the dot product);
@@ -160,37 +161,26 @@ void attention_tile(const AttnTile& t) {
 
 void attention_ggml_row(const GgmlAttnRow& r) {
   const int64_t D = r.head_dim, n = r.n_vis, D64 = D / 64 * 64;
-  auto at = [&](const void* base, int64_t j) { return static_cast<const uint8_t*>(base) + size_t(j) * r.kv_stride; };
-  auto elem = [&](const uint8_t* row, int64_t d) {
-    if (r.f16) {
-      uint16_t h;
-      std::memcpy(&h, row + 2 * d, 2);
-      return fp16_to_fp32(h);
-    }
-    float f;
-    std::memcpy(&f, row + 4 * d, 4);
-    return f;
-  };
+  auto key = [&](int64_t j, int64_t d) { return kv_elem(r.k, r.kv_stride, r.f16, j, d); };
+  auto value = [&](int64_t j, int64_t d) { return kv_elem(r.v, r.kv_stride, r.f16, j, d); };
   // kq = ggml_vec_dot_f32(k_j, q): 64 lanes (4 vectors of 16) over the whole 64-blocks, reduced as
   // (s0 + s2) + (s1 + s3) and then across the 16 lanes; a rest of head_dim % 64 added one by one.
   // An fp16 cache takes q rounded to fp16, as ggml converts q to K's vec_dot_type; in a batch that
   // copy is contiguous, so ggml takes tinyBLAS for it: 16 lanes along head_dim, then the tree.
-  std::vector<float> q(r.q, r.q + D);
-  if (r.f16)
-    for (float& x : q) x = fp16_to_fp32(fp32_to_fp16(x));
+  float* q = r.acc;  // the value accumulators are not in use yet
+  for (int64_t d = 0; d < D; ++d) q[d] = r.f16 ? fp16_to_fp32(fp32_to_fp16(r.q[d])) : r.q[d];
   float mx = -INFINITY;
   for (int64_t j = 0; j < n; ++j) {
-    const uint8_t* kj = at(r.k, j);
     float lanes[64] = {}, x[16];
     float dot;
     if (r.f16 && !r.one_token && D % 16 == 0) {  // q converted to fp16 is contiguous: tinyBLAS, 16 lanes
-      for (int64_t d = 0; d < D; ++d) x[d % 16] = d < 16 ? std::fma(elem(kj, d), q[d], 0.0f) : std::fma(elem(kj, d), q[d], x[d % 16]);
+      for (int64_t d = 0; d < D; ++d) x[d % 16] = std::fma(key(j, d), q[d], d < 16 ? 0.0f : x[d % 16]);
       dot = ggml::tree16(x);
     } else {
-      for (int64_t d = 0; d < D64; ++d) lanes[d % 64] = std::fma(elem(kj, d), q[d], lanes[d % 64]);
+      for (int64_t d = 0; d < D64; ++d) lanes[d % 64] = std::fma(key(j, d), q[d], lanes[d % 64]);
       for (int l = 0; l < 16; ++l) x[l] = (lanes[l] + lanes[32 + l]) + (lanes[16 + l] + lanes[48 + l]);
       dot = ggml::tree16(x);
-      for (int64_t d = D64; d < D; ++d) dot = std::fma(elem(kj, d), q[d], dot);
+      for (int64_t d = D64; d < D; ++d) dot = std::fma(key(j, d), q[d], dot);
     }
     r.scores[j] = dot * r.scale;
     mx = std::fmax(mx, r.scores[j]);
@@ -213,9 +203,8 @@ void attention_ggml_row(const GgmlAttnRow& r) {
   const int rows = r.one_token ? 64 : 16;
   std::fill(r.acc, r.acc + rows * D, 0.0f);
   for (int64_t j = 0; j < n; ++j) {
-    const uint8_t* vj = at(r.v, j);
     float* a = r.acc + (j % rows) * D;
-    for (int64_t d = 0; d < D; ++d) a[d] = std::fma(r.scores[j], elem(vj, d), a[d]);
+    for (int64_t d = 0; d < D; ++d) a[d] = std::fma(r.scores[j], value(j, d), a[d]);
   }
   for (int64_t d = 0; d < D; ++d) {
     float x[16];

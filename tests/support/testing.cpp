@@ -119,10 +119,10 @@ void write_file(const fs::path& p, const void* data, size_t n) {
   if (!f) throw std::runtime_error("cannot write " + p.string());
 }
 
-std::string sha256_hex(const std::vector<uint8_t>& bytes) {
+std::string sha256_hex(const void* data, size_t n) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  EVP_Digest(data, n, md, &len, EVP_sha256(), nullptr);
   return hex_lower(md, len);
 }
 

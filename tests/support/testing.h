@@ -54,6 +54,7 @@ RunResult run_smolvlm(const std::vector<std::string>& args);
 
 std::vector<uint8_t> read_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, const void* data, size_t n);
-std::string sha256_hex(const std::vector<uint8_t>& bytes);
+std::string sha256_hex(const void* data, size_t n);
+inline std::string sha256_hex(const std::vector<uint8_t>& bytes) { return sha256_hex(bytes.data(), bytes.size()); }
 
 }  // namespace smolvlm::testing

@@ -22,11 +22,7 @@ inline nlohmann::json preprocess_json(const std::string& name) {
 
 inline std::string sha256_of(const RgbImage& im) { return sha256_hex(im.pixels); }
 
-inline std::string sha256_of(const float* data, size_t n) {
-  std::vector<uint8_t> bytes(n * sizeof(float));  // x86-64: already little-endian
-  std::memcpy(bytes.data(), data, bytes.size());
-  return sha256_hex(bytes);
-}
+inline std::string sha256_of(const float* data, size_t n) { return sha256_hex(data, n * sizeof(float)); }  // x86-64: little-endian
 
 inline uint32_t f32_bits(float v) {
   uint32_t u;

@@ -4,7 +4,6 @@
 // F32 KV cache, so parity runs use one too.
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "base/file_util.h"
@@ -130,6 +129,10 @@ INSTANTIATE_TEST_SUITE_P(Golden, TextGoldenF32,
 
 using VariantParam = std::tuple<std::string, std::string, std::string>;  // model, variant, ISA
 class TextGoldenVariant : public ::testing::TestWithParam<VariantParam> {};
+std::string variant_name(const ::testing::TestParamInfo<VariantParam>& p) {
+  return std::get<0>(p.param) + "_" + std::get<1>(p.param) + "_" + std::get<2>(p.param);
+}
+
 
 TEST_P(TextGoldenVariant, LogitsAndGreedyMatchLlamaCpp) {
   const auto& [model_name, variant, isa] = GetParam();
@@ -163,9 +166,7 @@ TEST_P(TextGoldenVariant, LogitsAndGreedyMatchLlamaCpp) {
 class TextF16CacheVariant : public ::testing::TestWithParam<VariantParam> {};
 
 std::string f32_sha256(const std::vector<float>& v) {
-  std::vector<uint8_t> bytes(v.size() * sizeof(float));  // x86-64: little-endian already
-  std::memcpy(bytes.data(), v.data(), bytes.size());
-  return testing::sha256_hex(bytes);
+  return testing::sha256_hex(v.data(), v.size() * sizeof(float));  // x86-64: little-endian already
 }
 
 TEST_P(TextF16CacheVariant, LogitsAndGreedyEqualLlamaCpp) {
@@ -194,13 +195,8 @@ INSTANTIATE_TEST_SUITE_P(LlamaCpp, TextF16CacheVariant,
                          ::testing::Combine(::testing::Values("tiny512", "tiny384"),
                                             ::testing::Values("F32", "F16", "Q8_0", "Q4_0", "Q4_K_M", "Q5_K_M"),
                                             ::testing::Values("scalar", "avx2", "avx512")),
-                         [](const ::testing::TestParamInfo<VariantParam>& p) {
-                           return std::get<0>(p.param) + "_" + std::get<1>(p.param) + "_" + std::get<2>(p.param);
-                         });
+                         variant_name);
 
-std::string variant_name(const ::testing::TestParamInfo<VariantParam>& p) {
-  return std::get<0>(p.param) + "_" + std::get<1>(p.param) + "_" + std::get<2>(p.param);
-}
 
 INSTANTIATE_TEST_SUITE_P(Golden, TextGoldenVariant,
                          ::testing::Combine(::testing::Values("tiny512", "tiny384"),
