@@ -45,22 +45,32 @@ void layer_norm(const float* x, const float* w, const float* b, float eps, int64
 
 // The angle table follows ggml_rope_cache_init: theta starts at (float)pos and is multiplied by
 // theta_scale = powf(freq_base, -2/n_rot) once per pair, in float; cos/sin are cosf/sinf of it.
-// The table is built here (same bits for every ISA); the rotation itself is the ISA kernel.
+void rope_cos_sin(const int32_t* pos, int64_t n_tokens, int64_t n_rot, float freq_base, float* cs) {
+  if (n_tokens < 0 || n_rot <= 0 || n_rot % 2 != 0) fail("rope_cos_sin: bad shape (n_rot ", n_rot, ")");
+  const float theta_scale = std::pow(freq_base, -2.0f / static_cast<float>(n_rot));
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    float theta = static_cast<float>(pos[t]);
+    for (int64_t i = 0; i < n_rot / 2; ++i, cs += 2) {
+      cs[0] = std::cos(theta);
+      cs[1] = std::sin(theta);
+      theta *= theta_scale;
+    }
+  }
+}
+
+// The table is built by rope_cos_sin (same bits for every ISA); the rotation itself is the ISA kernel.
 void rope_norm(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t n_rot, const int32_t* pos,
                float freq_base) {
   if (n_tokens < 0 || n_heads <= 0 || head_dim <= 0 || n_rot <= 0 || n_rot % 2 != 0 || n_rot > head_dim)
     fail("rope_norm: bad shape (heads ", n_heads, ", head_dim ", head_dim, ", n_rot ", n_rot, ")");
   const auto& k = ops();
-  const float theta_scale = std::pow(freq_base, -2.0f / static_cast<float>(n_rot));
-  std::vector<float> cos2(static_cast<size_t>(n_rot)), sin2(static_cast<size_t>(n_rot));
+  std::vector<float> cs(static_cast<size_t>(n_rot)), cos2(static_cast<size_t>(n_rot)), sin2(static_cast<size_t>(n_rot));
   for (int64_t t = 0; t < n_tokens; ++t) {
-    float theta = static_cast<float>(pos[t]);
+    rope_cos_sin(pos + t, 1, n_rot, freq_base, cs.data());
     for (int64_t i = 0; i < n_rot; i += 2) {
-      const float c = std::cos(theta), s = std::sin(theta);
-      cos2[i] = cos2[i + 1] = c;
-      sin2[i] = -s;
-      sin2[i + 1] = s;
-      theta *= theta_scale;
+      cos2[i] = cos2[i + 1] = cs[i];
+      sin2[i] = -cs[i + 1];
+      sin2[i + 1] = cs[i + 1];
     }
     k.rope_rows(x + t * n_heads * head_dim, n_heads, head_dim, n_rot, cos2.data(), sin2.data());
   }

@@ -19,6 +19,9 @@ void layer_norm(const float* x, const float* w, const float* b, float eps, int64
 // dims of every head by pos * freq_base^(-2i/n_rot). x: [n_tokens, n_heads, head_dim].
 void rope_norm(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t n_rot, const int32_t* pos,
                float freq_base);
+// The angles of rope_norm: cs[t, i] = (cos, sin) of pos[t] * freq_base^(-2i/n_rot), i < n_rot / 2,
+// in ggml's float order (cs: [n_tokens, n_rot / 2, 2]). What a GPU backend uploads for its rotation.
+void rope_cos_sin(const int32_t* pos, int64_t n_tokens, int64_t n_rot, float freq_base, float* cs);
 void softmax(float* x, int64_t n);                                 // in place, max-subtracted
 void silu_mul(const float* gate, const float* up, float* y, int64_t n);  // y = silu(gate) * up
 void gelu_tanh(float* x, int64_t n);                               // in place, tanh approximation

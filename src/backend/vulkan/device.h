@@ -1,0 +1,112 @@
+// Vulkan instance and devices: what each device offers (DeviceInfo, for `smolvlm devices` and
+// the choice of a device) and the limits the backend works within (Caps: queried, never assumed).
+// The SMOLVLM_VK_* switches are read here, once, into Switches:
+//   SMOLVLM_VK_VALIDATE=1       the Khronos validation layer with synchronization validation; every
+//                               message is printed and counted (validation_messages())
+//   SMOLVLM_VK_NO_SUBGROUP=1    shared-memory reductions instead of subgroup operations
+//   SMOLVLM_VK_NO_FP16=1        no fp16 arithmetic (f32 matmul tiles)
+//   SMOLVLM_VK_MAX_RANGE=BYTES  a smaller maxStorageBufferRange (tests the range splitting)
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backend/vulkan/loader.h"
+
+namespace smolvlm::vk {
+
+struct Switches {
+  bool validate = false;
+  bool no_subgroup = false;
+  bool no_fp16 = false;
+  uint64_t max_range = 0;  // 0: the device's
+};
+const Switches& switches();  // from the environment, read once
+
+// One physical device as the loader lists it.
+struct DeviceInfo {
+  int index = 0;               // position in the loader's list (what --device N names)
+  std::string name;            // "NVIDIA GeForce RTX 4070 Laptop GPU", "llvmpipe (LLVM 15.0.6, 256 bits)"
+  std::string type;            // discrete, integrated, virtual, cpu, other
+  std::string driver;          // "NVIDIA 550.54", "llvmpipe Mesa 22.3.6"
+  std::string api;             // "1.3.239"
+  uint64_t memory = 0;         // the largest device-local heap
+  uint64_t budget = 0;         // what this process may still use of it (VK_EXT_memory_budget, else the heap)
+  bool usable = false;         // meets smolvlm's requirements
+  std::string unusable_reason; // when not
+  std::vector<std::string> features;  // the features smolvlm uses that it has
+};
+
+// The limits and features the backend works within (after the switches).
+struct Caps {
+  uint32_t subgroup_size = 0;       // 0: no subgroup arithmetic in compute shaders (or switched off)
+  bool fp16 = false;                // shaderFloat16
+  bool memory_budget = false;       // VK_EXT_memory_budget
+  bool coopmat_nv = false;          // VK_NV_cooperative_matrix (reported; not used yet)
+  uint64_t max_storage_range = 0;   // maxStorageBufferRange (or the forced one)
+  uint64_t max_allocation = 0;      // maxMemoryAllocationSize
+  uint64_t storage_align = 0;       // minStorageBufferOffsetAlignment
+  uint32_t max_shared = 0;          // maxComputeSharedMemorySize
+  uint32_t max_groups[3] = {};      // maxComputeWorkGroupCount
+  uint32_t max_group_size = 0;      // maxComputeWorkGroupInvocations
+  uint32_t max_push_constants = 0;  // maxPushConstantsSize
+};
+
+class Instance;
+
+// Lists every Vulkan device. Empty (and why, in `why`) without a loader or devices.
+std::vector<DeviceInfo> list_devices(std::string* why);
+
+// The device smolvlm uses by default: the first usable discrete GPU, else an integrated one; a
+// CPU-type device (lavapipe) only when named. -1 when none.
+int default_device(const std::vector<DeviceInfo>& devices);
+// The device `spec` names: an index, or a case-insensitive substring of the name. Throws Error
+// listing the devices when none or several match, or the match is unusable.
+int find_device(const std::vector<DeviceInfo>& devices, const std::string& spec);
+
+// An opened device: logical device, one compute queue, caps. Shared by every model on it.
+class Context {
+ public:
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  // Opens device `index` of list_devices() (the same Context for the same index while one lives).
+  static std::shared_ptr<Context> open(int index);
+
+  const DeviceInfo& info() const { return info_; }
+  const Caps& caps() const { return caps_; }
+  VkDevice device() const { return device_; }
+  VkPhysicalDevice physical() const { return physical_; }
+  uint32_t queue_family() const { return queue_family_; }
+  // Submits under the queue's lock (a queue is externally synchronized).
+  void submit(const VkSubmitInfo& info, VkFence fence);
+  // Device-local memory this process may still allocate (budget - usage, or heap - our allocations).
+  uint64_t free_memory() const;
+  // Memory type index for `type_bits` with `flags` (preferring `preferred` on top); throws if none.
+  uint32_t memory_type(uint32_t type_bits, VkMemoryPropertyFlags flags, VkMemoryPropertyFlags preferred = 0) const;
+  void count_allocation(int64_t bytes) { allocated_ += bytes; }  // device-local bytes we hold
+
+ private:
+  Context() = default;
+  std::shared_ptr<Instance> instance_;
+  DeviceInfo info_;
+  Caps caps_;
+  VkPhysicalDevice physical_ = VK_NULL_HANDLE;
+  VkDevice device_ = VK_NULL_HANDLE;
+  VkQueue queue_ = VK_NULL_HANDLE;
+  uint32_t queue_family_ = 0;
+  uint32_t device_heap_ = 0;
+  VkPhysicalDeviceMemoryProperties memory_{};
+  std::mutex queue_mutex_;
+  std::atomic<int64_t> allocated_{0};
+};
+
+// Validation-layer messages (warnings and errors) seen so far in this process.
+uint64_t validation_messages();
+
+}  // namespace smolvlm::vk

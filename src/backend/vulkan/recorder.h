@@ -1,0 +1,79 @@
+// Records one pass of work for the device into a command buffer and runs it at the sync point
+// (finish): dispatches with push descriptors, host->device copies staged through mapped memory,
+// device->host copies delivered after the fence. Memory barriers are inserted only where a
+// dispatch or copy touches a range written (or writes a range read) since the last barrier, so
+// independent dispatches (q, k and v; gate and up) run without one between them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "backend/vulkan/memory.h"
+#include "backend/vulkan/pipelines.h"
+
+namespace smolvlm::vk {
+
+struct Bind {
+  VkBuffer buffer = VK_NULL_HANDLE;
+  uint64_t offset = 0;
+  uint64_t range = 0;
+  bool write = false;
+};
+
+struct RecorderStats {
+  uint64_t dispatches = 0, barriers = 0, submits = 0, uploads = 0, downloads = 0;
+};
+
+class Recorder {
+ public:
+  explicit Recorder(Context& ctx);
+  ~Recorder();
+  Recorder(const Recorder&) = delete;
+  Recorder& operator=(const Recorder&) = delete;
+
+  void dispatch(const Pipeline& p, std::span<const Bind> binds, const void* push, uint32_t push_bytes, uint32_t gx,
+                uint32_t gy = 1, uint32_t gz = 1);
+  // Copies `bytes` from src now (into staging); the device copy runs in order with the dispatches.
+  void upload(VkBuffer dst, uint64_t offset, const void* src, uint64_t bytes);
+  // dst receives the bytes when finish() returns.
+  void download(VkBuffer src, uint64_t offset, void* dst, uint64_t bytes);
+  // Submits what was recorded, waits for it, delivers the downloads. Throws Error (device lost,
+  // timeout); the recorder is then reset and can record again.
+  void finish();
+  // Drops what was recorded and not run (a pass abandoned by an exception).
+  void abandon();
+  bool empty() const { return !recording_; }
+  const RecorderStats& stats() const { return stats_; }
+
+ private:
+  struct Range {
+    VkBuffer buffer;
+    uint64_t lo, hi;
+  };
+  struct Pending {
+    const uint8_t* src;
+    void* dst;
+    uint64_t bytes;
+  };
+  void begin();
+  void access(std::span<const Bind> binds);  // barrier if needed, then track
+  uint8_t* stage(std::vector<std::unique_ptr<DeviceBuffer>>& ring, size_t& cursor, MemoryKind kind, uint64_t bytes,
+                 VkBuffer* buffer, uint64_t* offset);
+  void reset();
+
+  Context& ctx_;
+  VkCommandPool pool_ = VK_NULL_HANDLE;
+  VkCommandBuffer cmd_ = VK_NULL_HANDLE;
+  VkFence fence_ = VK_NULL_HANDLE;
+  bool recording_ = false;
+  std::vector<Range> written_, read_;
+  std::vector<std::unique_ptr<DeviceBuffer>> uploads_, readbacks_;
+  size_t upload_cursor_ = 0, readback_cursor_ = 0;  // index into the ring; the offset is in used_
+  uint64_t upload_used_ = 0, readback_used_ = 0;
+  std::vector<Pending> pending_;
+  RecorderStats stats_;
+};
+
+}  // namespace smolvlm::vk

@@ -1,0 +1,28 @@
+#version 450
+// y[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * w, one workgroup per row (x and y may alias).
+// Bindings: 0 x [n, dim] f32, 1 w [dim] f32, 2 y [n, dim] f32.
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint WG_SIZE = 64;  // = the workgroup size
+#include "reduce.glsl"
+layout(binding = 0, std430) readonly buffer X { float x[]; };
+layout(binding = 1, std430) readonly buffer W { float w[]; };
+layout(binding = 2, std430) writeonly buffer Y { float y[]; };
+
+layout(push_constant) uniform Params {
+  uint dim;
+  uint n_rows;
+  float eps;
+  uint x_off;  // first float of x
+  uint y_off;  // first float of y
+} p;
+
+void main() {
+  const uint r = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+  if (r >= p.n_rows) return;
+  const uint xb = p.x_off + r * p.dim, yb = p.y_off + r * p.dim, tid = gl_LocalInvocationID.x;
+  float s = 0.0;
+  for (uint i = tid; i < p.dim; i += WG_SIZE) s += x[xb + i] * x[xb + i];
+  const float scale = inversesqrt(workgroup_sum(s) / float(p.dim) + p.eps);
+  for (uint i = tid; i < p.dim; i += WG_SIZE) y[yb + i] = x[xb + i] * scale * w[i];
+}

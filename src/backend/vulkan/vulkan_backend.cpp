@@ -1,0 +1,130 @@
+#include <algorithm>
+#include <map>
+
+#include "backend/vulkan/vulkan_internal.h"
+#include "base/error.h"
+
+namespace smolvlm::vk {
+namespace {
+
+constexpr uint64_t kUploadChunk = 32ull << 20;  // weights go up in pieces of this size
+
+bool gpu_weight_type(GgmlType t) {
+  switch (t) {
+    case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16: case GgmlType::Q8_0: case GgmlType::Q4_0:
+    case GgmlType::Q4_1: case GgmlType::Q5_0: case GgmlType::Q5_1: case GgmlType::Q4_K: case GgmlType::Q5_K:
+    case GgmlType::Q6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+VulkanDevice::VulkanDevice(std::shared_ptr<Context> ctx) : ctx_(std::move(ctx)), pipelines_(*ctx_) {}
+
+VulkanDevice::~VulkanDevice() { fn().vkDeviceWaitIdle(ctx_->device()); }
+
+std::unique_ptr<backend::Buffer> VulkanDevice::alloc(size_t bytes, const std::string& what) {
+  return std::make_unique<VulkanBuffer>(*ctx_, bytes, what);
+}
+
+bool VulkanDevice::supports(GgmlType t, int64_t cols) const {
+  return gpu_weight_type(t) && cols > 0 && cols % 32 == 0 && ggml_row_size(t, cols) <= ctx_->caps().max_storage_range;
+}
+
+void VulkanDevice::upload_bytes(VkBuffer dst, const void* src, uint64_t bytes) {
+  std::unique_ptr<Slot> slot = take_slot();
+  for (uint64_t at = 0; at < bytes; at += kUploadChunk) {
+    slot->recorder.upload(dst, at, static_cast<const uint8_t*>(src) + at, std::min(kUploadChunk, bytes - at));
+    slot->recorder.finish();
+  }
+  return_slot(std::move(slot));
+}
+
+std::unique_ptr<backend::Matrix> VulkanDevice::upload(const kernels::WeightView& w, kernels::SumOrder) {
+  if (!supports(w.type, w.cols))
+    fail("the GPU backend cannot run a ", ggml_type_name(w.type), " matrix of ", w.cols, " columns");
+  const uint64_t bytes = ggml_row_size(w.type, w.cols) * static_cast<uint64_t>(w.rows);
+  auto buf = std::make_unique<VulkanBuffer>(*ctx_, bytes, cat("a ", ggml_type_name(w.type), " weight [", w.rows, ", ", w.cols, "]"));
+  upload_bytes(buf->handle(), w.data, bytes);
+  weight_bytes_ += bytes;
+  return std::make_unique<VulkanMatrix>(std::move(buf), w.type, w.rows, w.cols);
+}
+
+backend::Tensor VulkanDevice::upload_f32(const float* data, int64_t rows, int64_t cols, std::unique_ptr<backend::Buffer>& keep) {
+  const uint64_t bytes = static_cast<uint64_t>(rows * cols) * sizeof(float);
+  auto buf = std::make_unique<VulkanBuffer>(*ctx_, bytes, "a norm weight");
+  upload_bytes(buf->handle(), data, bytes);
+  weight_bytes_ += bytes;
+  keep = std::move(buf);
+  return {keep.get(), 0, GgmlType::F32, rows, cols};
+}
+
+std::unique_ptr<Slot> VulkanDevice::take_slot() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!free_slots_.empty()) {
+      auto s = std::move(free_slots_.back());
+      free_slots_.pop_back();
+      return s;
+    }
+  }
+  return std::make_unique<Slot>(*ctx_);
+}
+
+void VulkanDevice::return_slot(std::unique_ptr<Slot> slot) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (free_slots_.size() < 8) {
+    free_slots_.push_back(std::move(slot));
+    return;
+  }
+  const RecorderStats& s = slot->recorder.stats();
+  retired_.dispatches += s.dispatches;
+  retired_.barriers += s.barriers;
+  retired_.submits += s.submits;
+}
+
+std::unique_ptr<backend::Ops> VulkanDevice::begin(kernels::ThreadPool& pool) {
+  ++passes_;
+  return make_vulkan_ops(*this, pool);
+}
+
+BackendStats VulkanDevice::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  BackendStats b;
+  b.passes = passes_;
+  b.weight_bytes = weight_bytes_;
+  b.dispatches = retired_.dispatches;
+  b.barriers = retired_.barriers;
+  b.submits = retired_.submits;
+  for (const auto& s : free_slots_) {
+    b.dispatches += s->recorder.stats().dispatches;
+    b.barriers += s->recorder.stats().barriers;
+    b.submits += s->recorder.stats().submits;
+  }
+  return b;
+}
+
+std::shared_ptr<backend::Device> open_backend(int index) {
+  static std::mutex m;
+  static std::map<int, std::weak_ptr<backend::Device>> open;
+  std::lock_guard<std::mutex> lock(m);
+  if (auto d = open[index].lock()) return d;
+  auto d = std::make_shared<VulkanDevice>(Context::open(index));
+  open[index] = d;
+  return d;
+}
+
+BackendStats backend_stats(const backend::Device& device) {
+  const auto* v = dynamic_cast<const VulkanDevice*>(&device);
+  return v != nullptr ? v->stats() : BackendStats{};
+}
+
+const Context* context_of(const backend::Device& device) {
+  const auto* v = dynamic_cast<const VulkanDevice*>(&device);
+  return v != nullptr ? &v->ctx() : nullptr;
+}
+
+}  // namespace smolvlm::vk

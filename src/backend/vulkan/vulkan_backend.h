@@ -1,0 +1,27 @@
+// The Vulkan device as a backend::Device. Compiled in when the build found glslc (SMOLVLM_VULKAN);
+// otherwise open() says so and smolvlm runs on the CPU.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/vulkan/device.h"
+
+namespace smolvlm::vk {
+
+// Device `index` of list_devices() as a backend device (the same one while it lives). Throws Error.
+std::shared_ptr<backend::Device> open_backend(int index);
+
+// Counters of one backend device, for tests and `bench` (whole process, all passes).
+struct BackendStats {
+  uint64_t passes = 0, submits = 0, dispatches = 0, barriers = 0;
+  uint64_t weight_bytes = 0;  // uploaded weights
+};
+BackendStats backend_stats(const backend::Device& device);
+
+// The opened context behind a backend device (null for the CPU).
+const Context* context_of(const backend::Device& device);
+
+}  // namespace smolvlm::vk

@@ -1,0 +1,303 @@
+// Every op of the Vulkan backend against the CPU: on the test GPU (lavapipe in CI), at SmolVLM's
+// widths (576, 960, 2048; head_dim 64) with odd row counts, for every weight type. The CTest
+// entries vulkan.* rerun these with the fallback paths forced (no subgroups, no fp16, a 1 MiB
+// storage range so weights are bound in row ranges), other lavapipe subgroup sizes, and under the
+// validation layer with synchronization validation.
+//
+// Matrix products are compared with the exact product of the dequantized weights (float64; the
+// weights decoded by quant/, ggml's reference) by NMSE = sum (y - ref)^2 / sum ref^2:
+//   f32 tiles / matvec: 1e-10 (f32 sums of up to 2048 products: measured ~1e-14)
+//   fp16 tiles (prefill with shaderFloat16): 1e-5 (weights and activations rounded to fp16:
+//     2^-11 relative each, measured ~2e-7)
+// and with the CPU kernels (which round activations to Q8 blocks for quantized weights, like
+// ggml): 1e-3. Element-wise ops, norms, RoPE and attention: max |gpu - cpu| / max |cpu| <= 1e-5
+// (f32 everywhere; the GPU's exp and inversesqrt differ from libm in the last bits); attention
+// also against float64 over the cache contents (1e-5), since with an F16 cache the CPU kernel
+// rounds q and the probabilities to fp16 like ggml (2e-3 from the GPU's f32).
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/vulkan/vulkan_backend.h"
+#include "base/fp16.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "quant/quant.h"
+#include "support/gpu.h"
+#include "support/testing.h"
+#include "test_ops_util.h"
+
+namespace smolvlm {
+namespace {
+
+using backend::Buffer;
+using backend::Device;
+using backend::Tensor;
+using testing::random_normal;
+
+// Device tensors of one test, kept alive together.
+class Arena {
+ public:
+  explicit Arena(Device& d) : d_(d) {}
+  Tensor make(int64_t rows, int64_t cols, GgmlType type = GgmlType::F32) {
+    bufs_.push_back(d_.alloc(ggml_row_size(type, cols) * size_t(rows), "test tensor"));
+    return {bufs_.back().get(), 0, type, rows, cols};
+  }
+
+ private:
+  Device& d_;
+  std::vector<std::unique_ptr<Buffer>> bufs_;
+};
+
+double nmse(const std::vector<float>& y, const std::vector<double>& ref) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    num += (y[i] - ref[i]) * (y[i] - ref[i]);
+    den += ref[i] * ref[i];
+  }
+  return num / den;
+}
+
+double max_rel(const std::vector<float>& y, const std::vector<float>& ref) {
+  double d = 0, m = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    d = std::max(d, double(std::abs(y[i] - ref[i])));
+    m = std::max(m, double(std::abs(ref[i])));
+  }
+  return d / m;
+}
+
+struct Shape {
+  int64_t rows, cols;
+};
+
+bool k_quant(GgmlType t) { return t == GgmlType::Q4_K || t == GgmlType::Q5_K || t == GgmlType::Q6_K; }
+
+std::vector<Shape> shapes(GgmlType t) {
+  // the last shape of each is over 1 MiB in F32/F16/BF16: bound in row ranges by the vulkan.small_range run
+  if (k_quant(t)) return {{5, 256}, {33, 1536}, {67, 2048}};
+  return {{67, 576}, {33, 960}, {257, 2048}};
+}
+
+class VulkanMatmul : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(VulkanMatmul, MatchesTheExactProductAndTheCpuKernels) {
+  SMOLVLM_REQUIRE_GPU(gpu);
+  const GgmlType t = *ggml_type_from_name(GetParam());
+  kernels::ThreadPool pool(2);
+  for (const Shape& s : shapes(t)) {
+    const auto wf = random_normal(size_t(s.rows * s.cols), 11);
+    std::vector<uint8_t> wq(ggml_row_size(t, s.cols) * size_t(s.rows));
+    quantize_rows(t, wf.data(), wq.data(), s.rows, s.cols);
+    std::vector<float> wd(wf.size());
+    for (int64_t r = 0; r < s.rows; ++r)
+      dequantize_row(t, wq.data() + ggml_row_size(t, s.cols) * size_t(r), wd.data() + r * s.cols, s.cols);
+    const kernels::WeightView view{t, s.rows, s.cols, wq.data()};
+    const auto w_gpu = gpu->upload(view, kernels::SumOrder::kFastest);
+    const auto w_cpu = kernels::pack_weight(view);
+    for (const int64_t n : {1, 2, 8, 9, 77}) {
+      const auto x = random_normal(size_t(n * s.cols), 12 + uint32_t(n));
+      std::vector<double> ref(size_t(n * s.rows));
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t r = 0; r < s.rows; ++r) {
+          double acc = 0;
+          for (int64_t k = 0; k < s.cols; ++k) acc += double(wd[size_t(r * s.cols + k)]) * x[size_t(i * s.cols + k)];
+          ref[size_t(i * s.rows + r)] = acc;
+        }
+      Arena a(*gpu);
+      const Tensor tx = a.make(n, s.cols), ty = a.make(n, s.rows);
+      std::vector<float> y(ref.size()), y_cpu(ref.size());
+      auto ops = gpu->begin(pool);
+      ops->write(tx, x.data());
+      ops->matmul(*w_gpu, tx, ty);
+      ops->read(ty, y.data());
+      ops->finish();
+      kernels::matmul(*w_cpu, x.data(), n, y_cpu.data(), pool);
+      std::vector<double> cpu_as_ref(y_cpu.begin(), y_cpu.end());
+      const double e = nmse(y, ref), e_cpu = nmse(y, cpu_as_ref);
+      const bool fp16_tiles = n > 8 && vk::context_of(*gpu)->caps().fp16;
+      const double tol = fp16_tiles ? 1e-5 : 1e-10;
+      EXPECT_LE(e, tol) << GetParam() << " [" << s.rows << ", " << s.cols << "] x " << n << " tokens";
+      EXPECT_LE(e_cpu, 1e-3) << GetParam() << " [" << s.rows << ", " << s.cols << "] x " << n << " vs the CPU";
+      if (n == 1 || n == 77)
+        std::printf("  %s [%lld, %lld] x %lld: NMSE %.1e vs exact, %.1e vs CPU kernels\n", GetParam().c_str(),
+                    (long long)s.rows, (long long)s.cols, (long long)n, e, e_cpu);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, VulkanMatmul,
+                         ::testing::Values("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K",
+                                           "Q5_K", "Q6_K"),
+                         [](const auto& p) { return p.param; });
+
+class VulkanEmbedRows : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(VulkanEmbedRows, EqualsTheCpuLookup) {
+  SMOLVLM_REQUIRE_GPU(gpu);
+  const GgmlType t = *ggml_type_from_name(GetParam());
+  kernels::ThreadPool pool(1);
+  const int64_t rows = 601, cols = k_quant(t) ? 512 : 576;  // F32/F16: over 1 MiB
+  const auto wf = random_normal(size_t(rows * cols), 5);
+  std::vector<uint8_t> wq(ggml_row_size(t, cols) * size_t(rows));
+  quantize_rows(t, wf.data(), wq.data(), rows, cols);
+  const kernels::WeightView view{t, rows, cols, wq.data()};
+  const auto table = gpu->upload(view, kernels::SumOrder::kGgml);
+  const std::vector<int32_t> ids = {0, 600, 7, 7, 450, 599, 1, 300};
+  std::vector<float> ref(ids.size() * size_t(cols)), got(ref.size());
+  kernels::embed_rows(view, ids.data(), int64_t(ids.size()), ref.data());
+  Arena a(*gpu);
+  const Tensor out = a.make(int64_t(ids.size()), cols);
+  auto ops = gpu->begin(pool);
+  ops->embed_rows(*table, ids.data(), out);
+  ops->read(out, got.data());
+  ops->finish();
+  EXPECT_LE(max_rel(got, ref), 1e-6) << GetParam();
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, VulkanEmbedRows,
+                         ::testing::Values("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K",
+                                           "Q5_K", "Q6_K"),
+                         [](const auto& p) { return p.param; });
+
+TEST(VulkanOps, RmsNormSiluMulAddAndRopeMatchTheCpu) {
+  SMOLVLM_REQUIRE_GPU(gpu);
+  kernels::ThreadPool pool(1);
+  for (const int64_t dim : {576, 960, 2048}) {
+    for (const int64_t n : {1, 7, 64}) {
+      const auto x = random_normal(size_t(n * dim), 1, 0.5f, 2.0f), w = random_normal(size_t(dim), 2);
+      const auto u = random_normal(size_t(n * dim), 3, 0.0f, 4.0f);
+      std::vector<int32_t> pos(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i) pos[size_t(i)] = int32_t(1000 + 37 * i);
+      const int64_t heads = dim / 64;
+      // CPU
+      std::vector<float> norm_ref(x.size()), silu_ref(x.size()), add_ref = x, rope_ref = x;
+      kernels::rms_norm(x.data(), w.data(), 1e-5f, n, dim, norm_ref.data());
+      kernels::silu_mul(x.data(), u.data(), silu_ref.data(), n * dim);
+      kernels::add(add_ref.data(), u.data(), n * dim);
+      kernels::rope_norm(rope_ref.data(), n, heads, 64, 64, pos.data(), 100000.0f);
+      // GPU
+      Arena a(*gpu);
+      const Tensor tx = a.make(n, dim), tw = a.make(1, dim), tu = a.make(n, dim), tn = a.make(n, dim),
+                   ts = a.make(n, dim), tadd = a.make(n, dim), trope = a.make(n, dim);
+      std::vector<float> norm(x.size()), silu(x.size()), sum(x.size()), rope(x.size());
+      auto ops = gpu->begin(pool);
+      for (const Tensor& t : {tx, ts, tadd, trope}) ops->write(t, x.data());
+      ops->write(tw, w.data());
+      ops->write(tu, u.data());
+      ops->rms_norm(tx, tw, 1e-5f, tn);
+      ops->silu_mul(ts, tu);
+      ops->add(tadd, tu);
+      ops->rope_norm(trope, heads, 64, 64, pos.data(), 100000.0f);
+      ops->read(tn, norm.data());
+      ops->read(ts, silu.data());
+      ops->read(tadd, sum.data());
+      ops->read(trope, rope.data());
+      ops->finish();
+      EXPECT_LE(max_rel(norm, norm_ref), 1e-5) << "rms_norm " << n << " x " << dim;
+      EXPECT_LE(max_rel(silu, silu_ref), 1e-5) << "silu_mul " << n << " x " << dim;
+      EXPECT_LE(max_rel(sum, add_ref), 1e-6) << "add " << n << " x " << dim;
+      EXPECT_LE(max_rel(rope, rope_ref), 1e-5) << "rope " << n << " x " << dim;
+    }
+  }
+}
+
+TEST(VulkanOps, StoreRowsConvertsLikeTheCpu) {
+  SMOLVLM_REQUIRE_GPU(gpu);
+  kernels::ThreadPool pool(1);
+  const int64_t n = 5, cols = 192, cache_rows = 40, at = 17;
+  auto x = random_normal(size_t(n * cols), 9, 0.0f, 3.0f);
+  x[3] = 70000.0f;  // overflows fp16
+  x[4] = 1e-6f;     // an fp16 subnormal
+  for (const GgmlType t : {GgmlType::F16, GgmlType::F32}) {
+    Arena a(*gpu);
+    const Tensor src = a.make(n, cols), cache = a.make(cache_rows, cols, t);
+    std::vector<uint8_t> ref(ggml_row_size(t, cols) * size_t(n)), got(ref.size());
+    kernels::store_row(t, x.data(), ref.data(), n * cols);
+    auto ops = gpu->begin(pool);
+    ops->write(src, x.data());
+    ops->store_rows(src, cache.slice(at, n));
+    ops->read(cache.slice(at, n), got.data());
+    ops->finish();
+    EXPECT_EQ(got, ref) << ggml_type_name(t);
+  }
+}
+
+// softmax(q k^T * scale) v in float64 over the cache's values (as stored: fp16 or f32), GQA.
+std::vector<float> attention_f64(const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v,
+                                 int64_t n_q, int64_t n_kv, int64_t q_pos0, int64_t heads, int64_t kv_heads, int64_t D,
+                                 bool causal, double scale) {
+  std::vector<float> out(q.size());
+  const int64_t kv_dim = kv_heads * D;
+  for (int64_t i = 0; i < n_q; ++i)
+    for (int64_t h = 0; h < heads; ++h) {
+      const int64_t g = h / (heads / kv_heads), n = causal ? std::min(n_kv, q_pos0 + i + 1) : n_kv;
+      std::vector<double> s(static_cast<size_t>(n));
+      double mx = -1e300, sum = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        double d = 0;
+        for (int64_t e = 0; e < D; ++e) d += double(q[size_t((i * heads + h) * D + e)]) * k[size_t(j * kv_dim + g * D + e)];
+        s[size_t(j)] = d * scale;
+        mx = std::max(mx, s[size_t(j)]);
+      }
+      for (auto& x : s) sum += (x = std::exp(x - mx));
+      for (int64_t e = 0; e < D; ++e) {
+        double acc = 0;
+        for (int64_t j = 0; j < n; ++j) acc += s[size_t(j)] * v[size_t(j * kv_dim + g * D + e)];
+        out[size_t((i * heads + h) * D + e)] = float(acc / sum);
+      }
+    }
+  return out;
+}
+
+struct AttnCase {
+  int64_t n_q, n_kv, q_pos0, heads, kv_heads;
+  bool causal;
+};
+
+TEST(VulkanOps, AttentionMatchesTheCpuForBothCacheTypes) {
+  SMOLVLM_REQUIRE_GPU(gpu);
+  kernels::ThreadPool pool(2);
+  const int64_t D = 64;
+  const AttnCase cases[] = {{1, 1, 0, 9, 3, true},    {1, 300, 299, 9, 3, true}, {9, 40, 31, 15, 5, true},
+                            {77, 77, 0, 9, 3, true},  {5, 100, 95, 32, 32, true}, {64, 64, 0, 4, 4, false}};
+  for (const GgmlType t : {GgmlType::F16, GgmlType::F32}) {
+    for (const AttnCase& c : cases) {
+      const int64_t kv_dim = c.kv_heads * D, ctx = c.n_kv + 3;
+      const auto q = random_normal(size_t(c.n_q * c.heads * D), 21, 0.0f, 2.0f);
+      const auto kf = random_normal(size_t(c.n_kv * kv_dim), 22), vf = random_normal(size_t(c.n_kv * kv_dim), 23);
+      std::vector<uint8_t> k(ggml_row_size(t, kv_dim) * size_t(ctx)), v(k.size());
+      kernels::store_row(t, kf.data(), k.data(), c.n_kv * kv_dim);
+      kernels::store_row(t, vf.data(), v.data(), c.n_kv * kv_dim);
+      std::vector<float> kd(kf.size()), vd(vf.size());  // the cache as stored
+      dequantize_row(t, k.data(), kd.data(), c.n_kv * kv_dim);
+      dequantize_row(t, v.data(), vd.data(), c.n_kv * kv_dim);
+      const auto ref = attention_f64(q, kd, vd, c.n_q, c.n_kv, c.q_pos0, c.heads, c.kv_heads, D, c.causal, 0.125);
+      std::vector<float> cpu(q.size()), got(q.size());
+      kernels::attention({.q = q.data(), .k = k.data(), .v = v.data(), .out = cpu.data(), .kv_type = t, .n_q = c.n_q,
+                          .n_kv = c.n_kv, .n_heads = c.heads, .n_kv_heads = c.kv_heads, .head_dim = D,
+                          .kv_row_stride = ggml_row_size(t, kv_dim), .q_pos0 = c.q_pos0, .causal = c.causal,
+                          .scale = 0.125f},
+                         pool);
+      Arena a(*gpu);
+      const Tensor tq = a.make(c.n_q, c.heads * D), tk = a.make(ctx, kv_dim, t), tv = a.make(ctx, kv_dim, t),
+                   to = a.make(c.n_q, c.heads * D);
+      auto ops = gpu->begin(pool);
+      ops->write(tq, q.data());
+      ops->write(tk, k.data());
+      ops->write(tv, v.data());
+      ops->attention({.q = tq, .k = tk, .v = tv, .out = to, .n_kv = c.n_kv, .n_heads = c.heads,
+                      .n_kv_heads = c.kv_heads, .head_dim = D, .q_pos0 = c.q_pos0, .causal = c.causal, .scale = 0.125f});
+      ops->read(to, got.data());
+      ops->finish();
+      EXPECT_LE(max_rel(got, ref), 1e-5) << ggml_type_name(t) << " n_q " << c.n_q << " n_kv " << c.n_kv;
+      // the CPU rounds q and the probabilities to fp16 with an F16 cache (as ggml does)
+      EXPECT_LE(max_rel(got, cpu), t == GgmlType::F16 ? 2e-3 : 1e-5) << "vs the CPU kernel";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace smolvlm
