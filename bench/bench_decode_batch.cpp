@@ -53,7 +53,7 @@ void BM_DecodeBatch(benchmark::State& state) {
   }
   std::vector<TextState*> ptrs;
   for (TextState& s : states) ptrs.push_back(&s);
-  TextActivations act(m->config(), B);
+  TextActivations act = m->new_activations(B);
   std::vector<float> logits(static_cast<size_t>(B * V));
   std::vector<int32_t> ids(static_cast<size_t>(B), 42);
   for (auto _ : state) {

@@ -32,6 +32,18 @@ class Buffer {
   virtual uint8_t* host() const { return nullptr; }  // its address, when the CPU can address it
 };
 
+// Host memory the caller owns, seen as a Buffer (the CPU's tensors over it: the caller's logits).
+class HostView final : public Buffer {
+ public:
+  HostView(void* data, size_t bytes) : data_(static_cast<uint8_t*>(data)), bytes_(bytes) {}
+  size_t bytes() const override { return bytes_; }
+  uint8_t* host() const override { return data_; }
+
+ private:
+  uint8_t* data_;
+  size_t bytes_;
+};
+
 // rows x cols elements of `type`, row-major and packed, at `offset` bytes into a buffer.
 struct Tensor {
   Buffer* buffer = nullptr;
@@ -116,6 +128,8 @@ class Device {
   // Binds a weight once (uploads it; the CPU packs it for its ISA, in `order`). w.data must
   // outlive the Matrix on the CPU. Throws Error for a type or shape the device cannot run.
   virtual std::unique_ptr<Matrix> upload(const kernels::WeightView& w, kernels::SumOrder order) = 0;
+  // A table read only by embed_rows (the CPU keeps the file's bytes as they are, no packing).
+  virtual std::unique_ptr<Matrix> upload_table(const kernels::WeightView& w) = 0;
   // A vector or small table of f32 (norm weights) [rows, cols], copied or (CPU) referenced.
   virtual Tensor upload_f32(const float* data, int64_t rows, int64_t cols, std::unique_ptr<Buffer>& keep) = 0;
   virtual bool supports(GgmlType weight_type, int64_t cols) const = 0;

@@ -12,7 +12,7 @@ DecodeBatcher::DecodeBatcher(std::shared_ptr<const LoadedModel> model, kernels::
     : model_(std::move(model)), pool_(pool), max_batch_(max_batch), max_wait_(max_wait) {
   if (max_batch_ < 1) fail("decode batch size ", max_batch_, " must be at least 1");
   const TextConfig& c = model_->text().config();
-  act_ = TextActivations(c, max_batch_);
+  act_ = model_->text().new_activations(max_batch_);
   pass_batch_.reserve(static_cast<size_t>(max_batch_));
   pass_ids_.reserve(static_cast<size_t>(max_batch_));
   pass_states_.reserve(static_cast<size_t>(max_batch_));

@@ -63,7 +63,7 @@ TEST_P(DecodeBatch, EqualsDecodingEachSequenceAlone) {
   }
   std::vector<TextState*> ptrs;
   for (TextState& s : states) ptrs.push_back(&s);
-  TextActivations act(model.config(), kSeq);
+  TextActivations act = model.new_activations(kSeq);
   std::vector<float> logits(static_cast<size_t>(kSeq * V));
   double worst = 0;
   for (int64_t step = 0; step < kSteps; ++step) {
@@ -95,14 +95,14 @@ TEST(DecodeBatchErrors, BadCallsChangeNoState) {
   TextStateOptions o;
   o.n_ctx = 4;
   TextState a = model.new_state(o), b = model.new_state(o);
-  TextActivations act(model.config(), 2);
+  TextActivations act = model.new_activations(2);
   std::vector<float> logits(2 * 600);
   const std::vector<int32_t> two = {1, 2};
   std::vector<TextState*> same = {&a, &a}, both = {&a, &b}, one = {&a};
   EXPECT_THROW(model.decode_batch(two, same, act, logits.data(), pool), Error);
   EXPECT_THROW(model.decode_batch(two, one, act, logits.data(), pool), Error);
   EXPECT_THROW(model.decode_batch(std::vector<int32_t>{1, 600}, both, act, logits.data(), pool), Error);
-  TextActivations small(model.config(), 1);
+  TextActivations small = model.new_activations(1);
   EXPECT_THROW(model.decode_batch(two, both, small, logits.data(), pool), Error);
   EXPECT_EQ(a.n_past(), 0);
   EXPECT_EQ(b.n_past(), 0);

@@ -103,7 +103,8 @@ TEST(TextModel, EmbeddingsInputEqualsTokenInput) {
   const int64_t E = m.config().n_embd, V = m.config().n_vocab;
   const auto ids = prompt3("tiny512");
   std::vector<float> rows(ids.size() * E);
-  kernels::embed_rows(m.weights().embed_tokens, ids.data(), int64_t(ids.size()), rows.data());
+  const GgufTensorInfo& embd = *m.file().find_tensor("token_embd.weight");
+  kernels::embed_rows({embd.type, V, E, m.file().tensor_data(embd).data()}, ids.data(), int64_t(ids.size()), rows.data());
 
   kernels::ThreadPool pool(2);
   TextState s = m.new_state({.n_ctx = 128, .n_batch = 16});

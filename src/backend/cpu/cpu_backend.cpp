@@ -35,14 +35,16 @@ class HostBuffer final : public Buffer {
   bool owned_ = false;
 };
 
+// A packed weight for the matmul kernels, or (table) only the file's rows for embed_rows.
 class CpuMatrix final : public Matrix {
  public:
   CpuMatrix(const kernels::WeightView& view, kernels::SumOrder order)
       : view_(view), packed_(kernels::pack_weight(view, order)) {}
+  explicit CpuMatrix(const kernels::WeightView& table) : view_(table) {}
   GgmlType type() const override { return view_.type; }
   int64_t rows() const override { return view_.rows; }
   int64_t cols() const override { return view_.cols; }
-  size_t bytes() const override { return packed_->bytes(); }
+  size_t bytes() const override { return packed_ ? packed_->bytes() : ggml_row_size(view_.type, view_.cols) * size_t(view_.rows); }
   const kernels::WeightView& view() const { return view_; }
   const kernels::PackedWeight& packed() const { return *packed_; }
 
@@ -128,6 +130,9 @@ class CpuDevice final : public Device {
   }
   std::unique_ptr<Matrix> upload(const kernels::WeightView& w, kernels::SumOrder order) override {
     return std::make_unique<CpuMatrix>(w, order);
+  }
+  std::unique_ptr<Matrix> upload_table(const kernels::WeightView& w) override {
+    return std::make_unique<CpuMatrix>(w);
   }
   Tensor upload_f32(const float* data, int64_t rows, int64_t cols, std::unique_ptr<Buffer>& keep) override {
     keep = std::make_unique<HostBuffer>(data, static_cast<size_t>(rows * cols) * sizeof(float));

@@ -62,6 +62,9 @@ class VulkanDevice final : public backend::Device {
   bool is_cpu() const override { return false; }
   std::unique_ptr<backend::Buffer> alloc(size_t bytes, const std::string& what) override;
   std::unique_ptr<backend::Matrix> upload(const kernels::WeightView& w, kernels::SumOrder order) override;
+  std::unique_ptr<backend::Matrix> upload_table(const kernels::WeightView& w) override {
+    return upload(w, kernels::SumOrder::kGgml);
+  }
   backend::Tensor upload_f32(const float* data, int64_t rows, int64_t cols, std::unique_ptr<backend::Buffer>& keep) override;
   bool supports(GgmlType t, int64_t cols) const override;
   std::unique_ptr<backend::Ops> begin(kernels::ThreadPool& pool) override;

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <functional>
+#include <vector>
 
 #include "base/error.h"
 #include "kernels/matmul.h"
@@ -14,46 +14,77 @@
 
 namespace smolvlm {
 
+using backend::Tensor;
 using kernels::ThreadPool;
 
 namespace {
 
 constexpr int64_t kGgmlAttentionTokens = 512;
 
-// Row-wise kernels (norms, activations) are single-threaded; a prefill chunk splits its rows over
-// the pool. fn(first_row, n_rows).
-void for_rows(ThreadPool& pool, int64_t n_rows, const std::function<void(int64_t, int64_t)>& fn) {
-  const int64_t parts = std::min<int64_t>(pool.size(), n_rows / 8);
-  if (parts <= 1) return fn(0, n_rows);
-  pool.run(parts, [&](int64_t p, int) {
-    const int64_t r0 = n_rows * p / parts, r1 = n_rows * (p + 1) / parts;
-    fn(r0, r1 - r0);
-  });
-}
-
-// y[r] = rms_norm(x[r]) * w for n rows of width dim.
-void rms_norm_rows(ThreadPool& pool, const float* x, const float* w, float eps, int64_t n, int64_t dim, float* y) {
-  for_rows(pool, n, [&](int64_t r, int64_t m) { kernels::rms_norm(x + r * dim, w, eps, m, dim, y + r * dim); });
-}
-
-// gate[r] = silu(gate[r]) * up[r] for n rows of width dim.
-void silu_mul_rows(ThreadPool& pool, float* gate, const float* up, int64_t n, int64_t dim) {
-  for_rows(pool, n, [&](int64_t r, int64_t m) {
-    kernels::silu_mul(gate + r * dim, up + r * dim, gate + r * dim, m * dim);
-  });
-}
-
-// Attention of a chunk of T tokens: llama.cpp's non-flash order (its bits, F32 or F16 cache) for
-// decode steps and chunks up to llama.cpp's default micro-batch (our default n_batch too); the
-// flash-attention tiles for longer chunks (a larger --batch), where score rows grow with T.
+// Attention of a chunk of T tokens on the CPU: llama.cpp's non-flash order (its bits, F32 or F16
+// cache) for decode steps and chunks up to llama.cpp's default micro-batch (our default n_batch
+// too); the flash-attention tiles for longer chunks (a larger --batch), where score rows grow
+// with T. A GPU computes in its own order.
 kernels::AttentionArgs::Order attention_order(int64_t T) {
   return T <= kGgmlAttentionTokens ? kernels::AttentionArgs::Order::kGgml : kernels::AttentionArgs::Order::kTiled;
 }
 
 }  // namespace
 
-TextModel::TextModel(GgufFile file) : file_(std::move(file)), config_(read_text_config(file_)) {
-  weights_ = bind_text_weights(file_, config_);
+// The ops of one pass on the devices it uses (begun on first use, each synced once at the end),
+// and where the residual stream is: a pass that goes from the CPU's layers to the GPU's copies
+// the hidden rows across once.
+class TextPass {
+ public:
+  TextPass(TextActivations& act, ThreadPool& pool, backend::Device* start) : act_(act), pool_(pool), here_(start) {}
+
+  backend::Ops& ops(backend::Device* d) {
+    for (Entry& e : entries_)
+      if (e.device == d) return *e.ops;
+    entries_.push_back({d, d->begin(pool_)});
+    return *entries_.back().ops;
+  }
+  TextActivations::OnDevice& act(backend::Device* d) { return act_.on(d); }
+  const int32_t* pos() const { return act_.pos.data(); }
+
+  // Rows [first, first + n) of the residual stream onto device `to`.
+  void move_hidden(backend::Device* to, int64_t first, int64_t n) {
+    if (to == here_) return;
+    const Tensor src = act(here_).hidden.slice(first, n), dst = act(to).hidden.slice(first, n);
+    if (here_->is_cpu()) {
+      ops(to).write(dst, src.data());
+    } else if (to->is_cpu()) {
+      ops(here_).read(src, dst.data());
+      ops(here_).finish();
+    } else {
+      std::vector<float> host(src.bytes() / sizeof(float));
+      ops(here_).read(src, host.data());
+      ops(here_).finish();
+      ops(to).write(dst, host.data());
+    }
+    here_ = to;
+  }
+
+  void finish() {
+    for (Entry& e : entries_) e.ops->finish();
+  }
+
+ private:
+  struct Entry {
+    backend::Device* device;
+    std::unique_ptr<backend::Ops> ops;
+  };
+  TextActivations& act_;
+  ThreadPool& pool_;
+  backend::Device* here_;
+  std::vector<Entry> entries_;
+};
+
+TextModel::TextModel(GgufFile file, TextPlacement place)
+    : file_(std::move(file)), config_(read_text_config(file_)), place_(std::move(place)) {
+  if (!place_.layers.empty() && static_cast<int64_t>(place_.layers.size()) != config_.n_layer)
+    fail(file_.path(), ": a placement of ", place_.layers.size(), " layers for a model of ", config_.n_layer);
+  weights_ = bind_text_weights(file_, config_, place_);
 }
 
 void TextModel::check_state(const TextState& s) const {
@@ -98,40 +129,47 @@ void TextModel::forward(const TextInput& in, TextState& s, LogitRows rows, float
   }
 }
 
+void TextModel::embed(TextPass& pass, const TextInput& in, int64_t first, int64_t T) const {
+  const int64_t E = config_.n_embd;
+  backend::Ops& o = pass.ops(place_.input);
+  const Tensor hidden = pass.act(place_.input).hidden.slice(0, T);  // [T, E]
+  if (in.ids != nullptr) {
+    // hidden = embed_tokens(input_ids)
+    o.embed_rows(*weights_.embed_tokens, in.ids + first, hidden);
+    for (const EmbeddingSpan& sp : in.spliced) {  // image features at their placeholders
+      const int64_t lo = std::max(sp.first, first), hi = std::min(sp.first + sp.n, first + T);
+      if (lo < hi) o.write(hidden.slice(lo - first, hi - lo), sp.rows + (lo - sp.first) * E);
+    }
+  } else {
+    o.write(hidden, in.embeddings + first * E);  // the given input embeddings
+  }
+}
+
 void TextModel::forward_chunk(const TextInput& in, int64_t first, int64_t T, int64_t n_out, TextState& s,
                               float* logits, ThreadPool& pool) const {
   const TextConfig& c = config_;
-  const int64_t E = c.n_embd, H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim;
+  const int64_t H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim;
   const int64_t pos0 = s.n_past();
-  TextActivations& a = s.act;
-  for (int64_t i = 0; i < T; ++i) a.pos[i] = static_cast<int32_t>(pos0 + i);
+  for (int64_t i = 0; i < T; ++i) s.act.pos[static_cast<size_t>(i)] = static_cast<int32_t>(pos0 + i);
+  TextPass pass(s.act, pool, place_.input);
 
   // hidden = embed_tokens(input_ids), or the given input embeddings                    [T, E]
-  float* hidden = a.hidden.data();
-  if (in.ids != nullptr) {
-    kernels::embed_rows(weights_.embed_tokens, in.ids + first, T, hidden);
-    for (const EmbeddingSpan& sp : in.spliced) {  // image features at their placeholders
-      const int64_t lo = std::max(sp.first, first), hi = std::min(sp.first + sp.n, first + T);
-      if (lo < hi)
-        std::memcpy(hidden + (lo - first) * E, sp.rows + (lo - sp.first) * E,
-                    static_cast<size_t>((hi - lo) * E) * sizeof(float));
-    }
-  } else {
-    std::memcpy(hidden, in.embeddings + first * E, static_cast<size_t>(T * E) * sizeof(float));
-  }
+  embed(pass, in, first, T);
 
   const float attn_scale = 1.0f / std::sqrt(static_cast<float>(D));
   // past_key_value.update(k, v): positions pos0 .. pos0+T-1 of this layer's cache
-  const auto store = [&](int64_t l, const float* k, const float* v) { s.kv.store(l, pos0, T, k, v); };
-  // softmax(q k^T / sqrt(D), causal) v over cached positions 0 .. pos0+T-1, GQA
-  const auto attend = [&](int64_t l, const float* q, int64_t q_first, int64_t n, float* attn) {
-        kernels::attention({.q = q, .k = s.kv.keys(l), .v = s.kv.values(l), .out = attn, .kv_type = s.kv.type(),
-                            .n_q = n, .n_kv = pos0 + T, .n_heads = H, .n_kv_heads = Hkv, .head_dim = D,
-                            .kv_row_stride = s.kv.row_bytes(), .q_pos0 = pos0 + q_first, .causal = true,
-                            .scale = attn_scale, .order = attention_order(T), .one_token = T == 1},
-                           pool);
+  const auto store = [&](backend::Ops& o, int64_t l, const Tensor& k, const Tensor& v) {
+    o.store_rows(k, s.kv.keys(l).slice(pos0, T));
+    o.store_rows(v, s.kv.values(l).slice(pos0, T));
   };
-  layers_and_head(T, n_out, a, store, attend, logits, pool);
+  // softmax(q k^T / sqrt(D), causal) v over cached positions 0 .. pos0+T-1, GQA
+  const auto attend = [&](backend::Ops& o, int64_t l, const Tensor& q, int64_t q_first, const Tensor& attn) {
+    o.attention({.q = q, .k = s.kv.keys(l), .v = s.kv.values(l), .out = attn, .n_kv = pos0 + T, .n_heads = H,
+                 .n_kv_heads = Hkv, .head_dim = D, .q_pos0 = pos0 + q_first, .causal = true, .scale = attn_scale,
+                 .order = attention_order(T), .one_token = T == 1});
+  };
+  layers_and_head(pass, T, n_out, store, attend, logits);
+  pass.finish();
 }
 
 void TextModel::decode_batch(std::span<const int32_t> ids, std::span<TextState* const> states, TextActivations& a,
@@ -147,94 +185,114 @@ void TextModel::decode_batch(std::span<const int32_t> ids, std::span<TextState* 
     check_input(TextInput::tokens(ids.subspan(static_cast<size_t>(i), 1)), *states[static_cast<size_t>(i)]);
     for (int64_t j = 0; j < i; ++j)
       if (states[static_cast<size_t>(j)] == states[static_cast<size_t>(i)]) fail("decode_batch: sequence ", i, " twice");
-    a.pos[i] = static_cast<int32_t>(states[static_cast<size_t>(i)]->n_past());
+    a.pos[static_cast<size_t>(i)] = static_cast<int32_t>(states[static_cast<size_t>(i)]->n_past());
   }
+  TextPass pass(a, pool, place_.input);
 
   // hidden = embed_tokens(ids): one row per sequence                                   [B, E]
-  kernels::embed_rows(weights_.embed_tokens, ids.data(), B, a.hidden.data());
+  embed(pass, TextInput::tokens(ids), 0, B);
 
   const float attn_scale = 1.0f / std::sqrt(static_cast<float>(D));
-  const int64_t KV = c.kv_dim();
+  const auto cache = [&](int64_t i) -> const KvCache& { return states[static_cast<size_t>(i)]->kv; };
+  const auto pos = [&](int64_t i) { return int64_t{a.pos[static_cast<size_t>(i)]}; };
   // row i's k, v go to position pos[i] of sequence i's cache
-  const auto store = [&](int64_t l, const float* k, const float* v) {
-    for (int64_t i = 0; i < B; ++i) states[static_cast<size_t>(i)]->kv.store(l, a.pos[i], 1, k + i * KV, v + i * KV);
-  };
-  // row i attends over its own sequence's positions 0 .. pos[i]
-  const auto attend = [&](int64_t l, const float* q, int64_t q_first, int64_t n, float* attn) {
-        for (int64_t r = 0; r < n; ++r) {
-          KvCache& cache = states[static_cast<size_t>(q_first + r)]->kv;
-          const int64_t p = a.pos[q_first + r];
-          kernels::attention({.q = q + r * H * D, .k = cache.keys(l), .v = cache.values(l), .out = attn + r * H * D,
-                              .kv_type = cache.type(), .n_q = 1, .n_kv = p + 1, .n_heads = H, .n_kv_heads = Hkv,
-                              .head_dim = D, .kv_row_stride = cache.row_bytes(), .q_pos0 = p, .causal = true,
-                              .scale = attn_scale, .order = attention_order(1), .one_token = true},
-                             pool);
+  const auto store = [&](backend::Ops& o, int64_t l, const Tensor& k, const Tensor& v) {
+    for (int64_t i = 0; i < B; ++i) {
+      o.store_rows(k.slice(i, 1), cache(i).keys(l).slice(pos(i), 1));
+      o.store_rows(v.slice(i, 1), cache(i).values(l).slice(pos(i), 1));
     }
   };
-  layers_and_head(B, B, a, store, attend, logits, pool);
+  // row i attends over its own sequence's positions 0 .. pos[i]
+  const auto attend = [&](backend::Ops& o, int64_t l, const Tensor& q, int64_t q_first, const Tensor& attn) {
+    for (int64_t r = 0; r < q.rows; ++r) {
+      const int64_t i = q_first + r;
+      o.attention({.q = q.slice(r, 1), .k = cache(i).keys(l), .v = cache(i).values(l), .out = attn.slice(r, 1),
+                   .n_kv = pos(i) + 1, .n_heads = H, .n_kv_heads = Hkv, .head_dim = D, .q_pos0 = pos(i),
+                   .causal = true, .scale = attn_scale, .order = attention_order(1), .one_token = true});
+    }
+  };
+  layers_and_head(pass, B, B, store, attend, logits);
+  pass.finish();
   for (TextState* s : states) s->kv.advance(1);
 }
 
 template <class Store, class Attend>
-void TextModel::layers_and_head(int64_t T, int64_t n_out, TextActivations& a, const Store& store,
-                                const Attend& attend, float* logits, ThreadPool& pool) const {
+void TextModel::layers_and_head(TextPass& pass, int64_t T, int64_t n_out, const Store& store, const Attend& attend,
+                                float* logits) const {
   const TextConfig& c = config_;
-  const int64_t E = c.n_embd, F = c.n_ff, H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim;
-  float* hidden = a.hidden.data();  // [T, E]
-  float* h = a.normed.data();       // [T, E]
-  float* q = a.q.data();            // [T, H*D]
-  float* k = a.k.data();            // [T, Hkv*D]
-  float* v = a.v.data();            // [T, Hkv*D]
-  float* attn = a.attn.data();      // [T, H*D]
-  float* gate = a.gate.data();      // [T, F]
-  float* up = a.up.data();          // [T, F]
-  const int32_t* pos = a.pos.data();
+  const int64_t H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim, V = c.n_vocab;
 
   int64_t n = T, q_first = 0;  // rows still computed: all of them, except in the last layer (below)
   for (int64_t l = 0; l < c.n_layer; ++l) {
     const TextLayerWeights& w = weights_.layers[static_cast<size_t>(l)];
+    backend::Device* dev = place_.layer(l);
+    pass.move_hidden(dev, 0, T);
+    backend::Ops& o = pass.ops(dev);
+    const TextActivations::OnDevice& a = pass.act(dev);
+    Tensor hidden = a.hidden.slice(0, T);  // [T, E]
+    Tensor h = a.normed.slice(0, T);       // [T, E]
+    Tensor q = a.q.slice(0, T);            // [T, H*D]
+    const Tensor k = a.k.slice(0, T);      // [T, Hkv*D]
+    const Tensor v = a.v.slice(0, T);      // [T, Hkv*D]
 
     // ---- self_attn ----
     // h = input_layernorm(hidden)                                                       [T, E]
-    rms_norm_rows(pool, hidden, w.input_layernorm, c.rms_eps, T, E, h);
+    o.rms_norm(hidden, w.input_layernorm, c.rms_eps, h);
     // q = q_proj(h), k = k_proj(h), v = v_proj(h), in one pass over h      [T, H*D], [T, Hkv*D] x 2
-    const kernels::MatmulOut qkv[] = {{w.q_proj.get(), q}, {w.k_proj.get(), k}, {w.v_proj.get(), v}};
-    kernels::matmul_many(qkv, 3, h, T, pool);
+    const backend::MatmulOut qkv[] = {{w.q_proj.get(), q}, {w.k_proj.get(), k}, {w.v_proj.get(), v}};
+    o.matmul_many(qkv, h);
     // rotary embedding of every q and k head at its position (adjacent pairs: the GGUF rows are permuted)
-    kernels::rope_norm(q, T, H, D, c.n_rot, pos, c.rope_freq_base);
-    kernels::rope_norm(k, T, Hkv, D, c.n_rot, pos, c.rope_freq_base);
+    o.rope_norm(q, H, D, c.n_rot, pass.pos(), c.rope_freq_base);
+    o.rope_norm(k, Hkv, D, c.n_rot, pass.pos(), c.rope_freq_base);
     // past_key_value.update(k, v)
-    store(l, k, v);
+    store(o, l, k, v);
 
     // In the last layer only the rows whose logits are wanted go on (llama.cpp does the same):
     // the cache is complete, and nothing else reads the other rows.
     if (l == c.n_layer - 1) {
       if (n_out == 0) return;
-      q_first = T - n_out;
-      hidden += q_first * E, q += q_first * H * D, n = n_out;
+      q_first = T - n_out, n = n_out;
+      hidden = hidden.slice(q_first, n), q = q.slice(q_first, n);
     }
+    h = h.slice(0, n);
+    const Tensor attn = a.attn.slice(0, n);  // [n, H*D]
+    const Tensor gate = a.gate.slice(0, n);  // [n, F]
+    const Tensor up = a.up.slice(0, n);      // [n, F]
     // attn = softmax(q k^T / sqrt(D), causal) v, GQA                                   [n, H*D]
-    attend(l, q, q_first, n, attn);
+    attend(o, l, q, q_first, attn);
     // hidden = hidden + o_proj(attn)                                                    [n, E]
-    kernels::matmul(*w.o_proj, attn, n, h, pool);
-    kernels::add(hidden, h, n * E);
+    o.matmul(*w.o_proj, attn, h);
+    o.add(hidden, h);
 
     // ---- mlp ----
     // h = post_attention_layernorm(hidden)                                              [n, E]
-    rms_norm_rows(pool, hidden, w.post_attention_layernorm, c.rms_eps, n, E, h);
+    o.rms_norm(hidden, w.post_attention_layernorm, c.rms_eps, h);
     // gate = gate_proj(h), up = up_proj(h), in one pass over h                         [n, F]
-    const kernels::MatmulOut gate_up[] = {{w.gate_proj.get(), gate}, {w.up_proj.get(), up}};
-    kernels::matmul_many(gate_up, 2, h, n, pool);
+    const backend::MatmulOut gate_up[] = {{w.gate_proj.get(), gate}, {w.up_proj.get(), up}};
+    o.matmul_many(gate_up, h);
     // gate = act_fn(gate) * up  (SiLU)                                                  [n, F]
-    silu_mul_rows(pool, gate, up, n, F);
+    o.silu_mul(gate, up);
     // hidden = hidden + down_proj(gate)                                                 [n, E]
-    kernels::matmul(*w.down_proj, gate, n, h, pool);
-    kernels::add(hidden, h, n * E);
+    o.matmul(*w.down_proj, gate, h);
+    o.add(hidden, h);
   }
 
   // logits = lm_head(norm(hidden))                                                      [n_out, V]
-  kernels::rms_norm(hidden, weights_.norm, c.rms_eps, n, E, h);
-  kernels::matmul(*weights_.lm_head, h, n, logits, pool);
+  pass.move_hidden(place_.output, q_first, n);
+  backend::Ops& o = pass.ops(place_.output);
+  const TextActivations::OnDevice& a = pass.act(place_.output);
+  const Tensor h = a.normed.slice(0, n);
+  o.rms_norm(a.hidden.slice(q_first, n), weights_.norm, c.rms_eps, h);
+  if (place_.output->is_cpu()) {
+    backend::HostView out(logits, static_cast<size_t>(n * V) * sizeof(float));
+    o.matmul(*weights_.lm_head, h, {&out, 0, GgmlType::F32, n, V});
+    return;
+  }
+  for (int64_t r = 0; r < n; r += a.logits.rows) {  // in chunks of the device's logits rows
+    const int64_t m = std::min(a.logits.rows, n - r);
+    o.matmul(*weights_.lm_head, h.slice(r, m), a.logits.slice(0, m));
+    o.read(a.logits.slice(0, m), logits + r * V);
+  }
 }
 
 }  // namespace smolvlm

@@ -1,5 +1,8 @@
 // The Llama text decoder of SmolVLM2 (SmolLM2) over a llama text GGUF: ours, llama-quantize's or
 // ggml-org's. Immutable after load; per-sequence state (KV cache, activations) lives in TextState.
+// Each part runs on the backend device its TextPlacement names (all on the CPU by default; the
+// last layers and the output on a GPU when offloaded): the forward pass is written once, over
+// backend::Ops, and a pass ends with one sync point per device it used.
 //
 //   TextModel model = TextModel::open("text-Q8_0.gguf");
 //   TextState state = model.new_state({.n_ctx = 2048});
@@ -48,18 +51,26 @@ struct TextInput {
   static TextInput embedding_rows(const float* rows, int64_t n) { return {nullptr, rows, n, {}}; }
 };
 
+class TextPass;  // one forward pass (text_model.cpp)
+
 class TextModel {
  public:
-  // Reads the hyper-parameters and binds the weights for the active ISA (force an ISA before
-  // loading). Throws Error naming the file and the tensor or key at fault.
-  explicit TextModel(GgufFile file);
-  static TextModel open(const std::string& path) { return TextModel(GgufFile::open(path)); }
+  // Reads the hyper-parameters and binds the weights on their devices (CPU weights for the active
+  // ISA: force an ISA before loading). `place` (n_layer layer devices, or none: all on the CPU)
+  // comes from the offload planner. Throws Error naming the file and the tensor or key at fault.
+  explicit TextModel(GgufFile file, TextPlacement place = {});
+  static TextModel open(const std::string& path, TextPlacement place = {}) {
+    return TextModel(GgufFile::open(path), std::move(place));
+  }
 
   const TextConfig& config() const { return config_; }
   const TextWeights& weights() const { return weights_; }
   const GgufFile& file() const { return file_; }
+  const TextPlacement& placement() const { return place_; }
 
-  TextState new_state(const TextStateOptions& options = {}) const { return TextState(config_, options); }
+  TextState new_state(const TextStateOptions& options = {}) const { return TextState(config_, options, place_); }
+  // Activations for passes of up to `rows` rows on this model's devices (decode_batch's).
+  TextActivations new_activations(int64_t rows) const { return TextActivations(config_, rows, place_); }
 
   // Runs `in` at positions state.n_past() .. n_past + n - 1 (appending to the KV cache) in chunks
   // of state.n_batch() rows and writes the requested logits (row-major, n_vocab per row). Throws
@@ -79,19 +90,22 @@ class TextModel {
   // One chunk of n <= n_batch rows, starting at input row `first`; logits for its last n_out rows.
   void forward_chunk(const TextInput& in, int64_t first, int64_t n, int64_t n_out, TextState& s, float* logits,
                      kernels::ThreadPool& pool) const;
-  // act.hidden [T, E] at positions act.pos through every decoder layer. store(l, k, v) puts layer
-  // l's keys and values [T, Hkv*D] into the cache(s); attend(l, q, first, n, attn) writes attn
-  // [n, H*D] for query rows first .. first+n-1 (q points at row `first`). The last layer computes
-  // only the last n_out rows; then logits [n_out, V] (nothing when n_out is 0). Defined and
-  // instantiated in text_model.cpp only (callables, so a decode step allocates nothing).
+  // hidden [T, E] (on the input device) at positions act.pos through every decoder layer.
+  // store(ops, l, k, v) puts layer l's keys and values [T, Hkv*D] into the cache(s);
+  // attend(ops, l, q, first, attn) writes attn [n, H*D] for query rows first .. first+n-1 (q: those
+  // rows). The last layer computes only the last n_out rows; then logits [n_out, V] (nothing when
+  // n_out is 0). Defined and instantiated in text_model.cpp only.
   template <class Store, class Attend>
-  void layers_and_head(int64_t T, int64_t n_out, TextActivations& act, const Store& store, const Attend& attend,
-                       float* logits, kernels::ThreadPool& pool) const;
+  void layers_and_head(TextPass& pass, int64_t T, int64_t n_out, const Store& store, const Attend& attend,
+                       float* logits) const;
+  // hidden = the input rows [first, first + T) of `in`: token embeddings, spliced media rows.
+  void embed(TextPass& pass, const TextInput& in, int64_t first, int64_t T) const;
   void check_input(const TextInput& in, const TextState& s) const;
   void check_state(const TextState& s) const;
 
   GgufFile file_;  // the mapping the weight views point into
   TextConfig config_;
+  TextPlacement place_;
   TextWeights weights_;
 };
 

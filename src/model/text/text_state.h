@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
-#include <new>
+#include <memory>
 #include <vector>
 
+#include "backend/backend.h"
 #include "io/ggml_type.h"
 #include "model/text/kv_cache.h"
 #include "model/text/text_config.h"
+#include "model/text/text_placement.h"
 
 namespace smolvlm {
 
@@ -19,40 +21,36 @@ struct TextStateOptions {
   static constexpr int64_t kDefaultCtx = 4096;
 };
 
-// 64-byte aligned storage for activations (whole cache lines for the SIMD kernels).
-template <typename T>
-struct AlignedAllocator {
-  using value_type = T;
-  AlignedAllocator() = default;
-  template <typename U>
-  AlignedAllocator(const AlignedAllocator<U>&) {}
-  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
-  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(64)); }
-  bool operator==(const AlignedAllocator&) const { return true; }
-};
-using FloatBuffer = std::vector<float, AlignedAllocator<float>>;
-
 // The activations of one pass of up to `rows` rows (prefill chunk, decode step or a batch of
-// decode steps of several sequences); names as in the forward pass.
+// decode steps of several sequences) on each device the model uses; names as in the forward pass.
 struct TextActivations {
-  TextActivations() = default;
-  TextActivations(const TextConfig& c, int64_t rows);
-  int64_t rows() const { return static_cast<int64_t>(pos.size()); }
+  struct OnDevice {
+    backend::Device* device = nullptr;
+    std::unique_ptr<backend::Buffer> mem;
+    backend::Tensor hidden;  // [B, E]    the residual stream
+    backend::Tensor normed;  // [B, E]    norm output, then o_proj / down_proj output
+    backend::Tensor q;       // [B, H*D]
+    backend::Tensor k;       // [B, Hkv*D]
+    backend::Tensor v;       // [B, Hkv*D]
+    backend::Tensor attn;    // [B, H*D]
+    backend::Tensor gate;    // [B, F]
+    backend::Tensor up;      // [B, F]
+    backend::Tensor logits;  // [min(B, kLogitRows), V] on a GPU that runs lm_head (the CPU writes the caller's)
+  };
+  static constexpr int64_t kLogitRows = 16;
 
-  FloatBuffer hidden;  // [B, E]    the residual stream
-  FloatBuffer normed;  // [B, E]    norm output, then o_proj / down_proj output
-  FloatBuffer q;       // [B, H*D]
-  FloatBuffer k;       // [B, Hkv*D]
-  FloatBuffer v;       // [B, Hkv*D]
-  FloatBuffer attn;    // [B, H*D]
-  FloatBuffer gate;    // [B, F]
-  FloatBuffer up;      // [B, F]
-  std::vector<int32_t> pos;  // [B] positions of the rows
+  TextActivations() = default;
+  TextActivations(const TextConfig& c, int64_t rows, const TextPlacement& placement);
+  int64_t rows() const { return static_cast<int64_t>(pos.size()); }
+  OnDevice& on(const backend::Device* d);
+
+  std::vector<OnDevice> sets;  // one per device of the placement
+  std::vector<int32_t> pos;    // [B] positions of the rows
 };
 
 class TextState {
  public:
-  TextState(const TextConfig& config, const TextStateOptions& options);
+  TextState(const TextConfig& config, const TextStateOptions& options, const TextPlacement& placement);
 
   const TextConfig& config() const { return config_; }
   int64_t n_batch() const { return n_batch_; }
@@ -68,5 +66,8 @@ class TextState {
   TextConfig config_;
   int64_t n_batch_ = 0;
 };
+
+// The context size a state gets for these options (0: min(trained context, kDefaultCtx)).
+int64_t text_context_size(const TextConfig& c, const TextStateOptions& o);
 
 }  // namespace smolvlm

@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "io/gguf.h"
+#include "kernels/matmul.h"
 #include "quant/quant.h"
 
 namespace smolvlm {
@@ -37,30 +38,40 @@ class Binder {
     return *t;
   }
 
-  const float* norm(const std::string& name, int64_t n) const {
+  backend::Tensor norm(const std::string& name, int64_t n, backend::Device& d,
+                       std::vector<std::unique_ptr<backend::Buffer>>& owned) const {
     const GgufTensorInfo& t = tensor(name, {n});
     if (t.type != GgmlType::F32)
       fail(f_.path(), ": tensor '", name, "' has type ", ggml_type_name(t.type), "; norm weights must be F32");
-    return reinterpret_cast<const float*>(f_.tensor_data(t).data());
+    owned.emplace_back();
+    return bind(name, [&] {
+      return d.upload_f32(reinterpret_cast<const float*>(f_.tensor_data(t).data()), 1, n, owned.back());
+    });
   }
 
   kernels::WeightView view(const GgufTensorInfo& t) const {
     return kernels::WeightView{t.type, t.ne.size() > 1 ? t.ne[1] : 1, t.ne[0], f_.tensor_data(t).data()};
   }
 
-  // A projection y = W x with W of `rows` x `cols`, packed for the active ISA.
-  std::unique_ptr<kernels::PackedWeight> matrix(const std::string& name, int64_t rows, int64_t cols) const {
-    return pack(tensor(name, {cols, rows}));
+  // A projection y = W x with W of `rows` x `cols`, bound on device d.
+  std::unique_ptr<backend::Matrix> matrix(const std::string& name, int64_t rows, int64_t cols, backend::Device& d) const {
+    return pack(tensor(name, {cols, rows}), d);
   }
 
-  std::unique_ptr<kernels::PackedWeight> pack(const GgufTensorInfo& t) const {
+  std::unique_ptr<backend::Matrix> pack(const GgufTensorInfo& t, backend::Device& d) const {
     if (!kernels::matmul_supports(t.type))
       fail(f_.path(), ": tensor '", t.name, "' has type ", ggml_type_name(t.type),
            ", which the matmul kernels do not support (supported: ", matmul_type_list(), ")");
+    return bind(t.name, [&] { return d.upload(view(t), kernels::SumOrder::kGgml); });
+  }
+
+  // Runs a device's bind step; its errors name the file and the tensor.
+  template <class Fn>
+  auto bind(const std::string& name, const Fn& fn) const -> decltype(fn()) {
     try {
-      return kernels::pack_weight(view(t));
+      return fn();
     } catch (const Error& e) {
-      fail(f_.path(), ": tensor '", t.name, "' (", ggml_type_name(t.type), "): ", e.what());
+      fail(f_.path(), ": tensor '", name, "': ", e.what());
     }
   }
 
@@ -100,6 +111,12 @@ void reject_unsupported_extras(const GgufFile& f) {
 
 }  // namespace
 
+size_t TextLayerWeights::bytes() const {
+  size_t n = input_layernorm.bytes() + post_attention_layernorm.bytes();
+  for (const auto* w : {&q_proj, &k_proj, &v_proj, &o_proj, &gate_proj, &up_proj, &down_proj}) n += (*w)->bytes();
+  return n;
+}
+
 size_t TextWeights::matmul_bytes() const {
   size_t n = lm_head ? lm_head->bytes() : 0;
   for (const auto& l : layers) {
@@ -109,7 +126,26 @@ size_t TextWeights::matmul_bytes() const {
   return n;
 }
 
-TextWeights bind_text_weights(const GgufFile& f, TextConfig& c) {
+TextWeightSizes text_weight_sizes(const GgufFile& f, const TextConfig& c) {
+  const auto size = [&](const std::string& name) -> uint64_t {
+    const GgufTensorInfo* t = f.find_tensor(name);
+    return t == nullptr ? 0 : f.tensor_data(*t).size();
+  };
+  TextWeightSizes s;
+  for (int64_t i = 0; i < c.n_layer; ++i) {
+    const std::string p = "blk." + std::to_string(i) + ".";
+    uint64_t n = 0;
+    for (const char* t : {"attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up",
+                          "ffn_down"})
+      n += size(p + t + ".weight");
+    s.layers.push_back(n);
+  }
+  s.input = size("token_embd.weight");
+  s.output = size("output_norm.weight") + (f.find_tensor("output.weight") ? size("output.weight") : s.input);
+  return s;
+}
+
+TextWeights bind_text_weights(const GgufFile& f, TextConfig& c, const TextPlacement& place) {
   const Binder b(f);
   reject_unsupported_extras(f);
   const int64_t E = c.n_embd, F = c.n_ff, Q = c.q_dim(), KV = c.kv_dim();
@@ -126,25 +162,26 @@ TextWeights bind_text_weights(const GgufFile& f, TextConfig& c) {
   if (!can_dequantize(embd->type))
     fail(f.path(), ": tensor 'token_embd.weight' has type ", ggml_type_name(embd->type),
          ", which cannot be read as embedding rows");
-  w.embed_tokens = b.view(*embd);
+  w.embed_tokens = b.bind(embd->name, [&] { return place.input->upload_table(b.view(*embd)); });
 
   w.layers.resize(static_cast<size_t>(c.n_layer));
   for (int64_t i = 0; i < c.n_layer; ++i) {
     const std::string p = "blk." + std::to_string(i) + ".";
     TextLayerWeights& l = w.layers[static_cast<size_t>(i)];
-    l.input_layernorm = b.norm(p + "attn_norm.weight", E);
-    l.q_proj = b.matrix(p + "attn_q.weight", Q, E);
-    l.k_proj = b.matrix(p + "attn_k.weight", KV, E);
-    l.v_proj = b.matrix(p + "attn_v.weight", KV, E);
-    l.o_proj = b.matrix(p + "attn_output.weight", E, Q);
-    l.post_attention_layernorm = b.norm(p + "ffn_norm.weight", E);
-    l.gate_proj = b.matrix(p + "ffn_gate.weight", F, E);
-    l.up_proj = b.matrix(p + "ffn_up.weight", F, E);
-    l.down_proj = b.matrix(p + "ffn_down.weight", E, F);
+    backend::Device& d = *place.layer(i);
+    l.input_layernorm = b.norm(p + "attn_norm.weight", E, d, l.owned);
+    l.q_proj = b.matrix(p + "attn_q.weight", Q, E, d);
+    l.k_proj = b.matrix(p + "attn_k.weight", KV, E, d);
+    l.v_proj = b.matrix(p + "attn_v.weight", KV, E, d);
+    l.o_proj = b.matrix(p + "attn_output.weight", E, Q, d);
+    l.post_attention_layernorm = b.norm(p + "ffn_norm.weight", E, d, l.owned);
+    l.gate_proj = b.matrix(p + "ffn_gate.weight", F, E, d);
+    l.up_proj = b.matrix(p + "ffn_up.weight", F, E, d);
+    l.down_proj = b.matrix(p + "ffn_down.weight", E, F, d);
   }
-  w.norm = b.norm("output_norm.weight", E);
+  w.norm = b.norm("output_norm.weight", E, *place.output, w.owned);
   w.tied_lm_head = f.find_tensor("output.weight") == nullptr;
-  w.lm_head = w.tied_lm_head ? b.pack(*embd) : b.matrix("output.weight", c.n_vocab, E);
+  w.lm_head = w.tied_lm_head ? b.pack(*embd, *place.output) : b.matrix("output.weight", c.n_vocab, E, *place.output);
   return w;
 }
 
