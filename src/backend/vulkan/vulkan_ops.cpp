@@ -64,8 +64,11 @@ class VulkanOps final : public backend::Ops {
     const auto row_blocks = u32(K / ggml_type_info(w.type()).block_size);
     const Bound bx = bind(x, false), by = bind(y.slice(0, n), true);
     const bool vec = n <= kMatvecMaxCols;
+    // fp16 tiles round the decoded weights and the activations to fp16: fine for F16 and quantized
+    // weights (ggml rounds activations to fp16 for F16 weights too), not for F32 or BF16 ones
+    const bool f16_tiles = dev_.ctx().caps().fp16 && w.type() != GgmlType::F32 && w.type() != GgmlType::BF16;
     const Pipeline& p = vec ? pipeline(variant("matvec_" + type), 3, {kMatvecThreads, kMatvecRows, u32(n)})
-                            : pipeline(dev_.ctx().caps().fp16 ? "matmul_" + type + "_f16" : "matmul_" + type, 3, {});
+                            : pipeline(f16_tiles ? "matmul_" + type + "_f16" : "matmul_" + type, 3, {});
     for_row_ranges(M, row_bytes, [&](int64_t r0, int64_t nr) {
       const Bind b[] = {{m.handle(), uint64_t(r0) * row_bytes, uint64_t(nr) * row_bytes, false}, bx.bind, by.bind};
       const struct {
