@@ -17,12 +17,20 @@
 #include <span>
 #include <string>
 
+#include "base/error.h"
 #include "io/ggml_type.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/thread_pool.h"
 
 namespace smolvlm::backend {
+
+// A device without room for an allocation (a loader fitting layers automatically retries with
+// fewer on the GPU).
+class OutOfDeviceMemory : public Error {
+ public:
+  using Error::Error;
+};
 
 // Memory of one device.
 class Buffer {

@@ -237,8 +237,11 @@ int run_batch(BatchArgs& a) {
   tok::utf8_validate(a.settings.system, "the system message");
 
   Shared sh;
-  sh.model = LoadedModel::load(files.text, files.mmproj);
   const int workers = static_cast<int>(std::min<size_t>(static_cast<size_t>(a.parallel), todo.size()));
+  LoadOptions load = a.settings.load_options();
+  load.n_seq = workers;
+  sh.model = LoadedModel::load(files.text, files.mmproj, load);
+  if (a.settings.verbose) std::fprintf(stderr, "%s\n", sh.model->offload().summary.c_str());
   kernels::ThreadPool pool(a.settings.threads);
   MediaEncoder media(sh.model);
   Progress progress("batch", todo.size());

@@ -1,5 +1,5 @@
 // `smolvlm bench MODEL... [--threads N] [--json[=FILE]] [-p 512] [-n 128] [-r 5] [--kv-type f16|f32]
-//                [--batch 512] [--mmproj M] [--image I [--image-repeats 3]]`
+//                [--batch 512] [--mmproj M] [--image I [--image-repeats 3]] [--num-gpu N|all] [--device D]`
 //
 // Text-model speed like llama-bench, for one model or several (a GGUF file, a store name, or a
 // folder with text + mmproj GGUFs): pp<P> = P random prompt tokens prefilled into an empty cache
@@ -15,7 +15,8 @@
 // Output: one table with a block of rows per model. --json with one model prints that model's
 // flat object (below) as before; --json with several models prints, and --json=FILE writes,
 // {"machine": {...}, "settings": {...}, "models": [flat object, ...]} (bench_report.py reads it).
-// Flat object keys: pp<P>, tg<N>, bound_tg, bandwidth_gbs, bandwidth_before_after_gbs,
+// Flat object keys: pp<P>, tg<N>, bound_tg, bandwidth_gbs, bandwidth_before_after_gbs, device,
+// gpu_layers, offload, [gpu_bandwidth_gbs, gpu_weight_bytes_per_token],
 // weight_bytes_per_token, tg_of_bound, isa, threads, model, kv_type, repeats, name, file, type,
 // params, size_bytes, n_prompt, n_gen, pp_min_max, tg_min_max, config, peak_rss_mib,
 // peak_rss_reset, [mmproj, mmproj_type, mmproj_params, mmproj_size_bytes, + bench_image.h's keys].
@@ -42,7 +43,10 @@
 #include "kernels/isa.h"
 #include "kernels/peak.h"
 #include "kernels/thread_pool.h"
+#include "backend/vulkan/vulkan_backend.h"
+#include "cli/run_options.h"
 #include "model/text/text_model.h"
+#include "runtime/loaded_model.h"
 #include "store/gguf_info.h"
 #include "store/model_store.h"
 
@@ -64,6 +68,8 @@ struct BenchArgs {
   std::string mmproj, image;
   int image_repeats = 3;
   std::string child_name;  // hidden --bench-child NAME: run models[0] (already resolved), print its JSON
+  int64_t num_gpu = -1;    // decoder layers on the GPU (-1: as many as fit)
+  std::string device;      // --device / SMOLVLM_DEVICE
 };
 BenchArgs args;
 CLI::App* bench_app = nullptr;
@@ -105,12 +111,15 @@ void describe_gguf(Json& j, const std::string& path, const std::string& prefix) 
 // The text half: pp and tg; fills the flat object's speed keys.
 void bench_text(const BenchArgs& a, const std::string& text, kernels::ThreadPool& pool, Json& j,
                 std::vector<double>& pp, std::vector<double>& tg) {
-  const TextModel model = TextModel::open(text);
-  const int64_t V = model.config().n_vocab;
   TextStateOptions o;
   o.n_ctx = std::max<int64_t>(1, std::max(a.n_prompt, a.n_gen));
   o.kv_type = a.kv_type == "f32" ? GgmlType::F32 : GgmlType::F16;
   o.n_batch = a.batch;
+  backend::OffloadPlan plan;
+  const TextModel model = open_text_model(
+      text, {.num_gpu = a.num_gpu, .device = a.device, .n_ctx = o.n_ctx, .kv_type = o.kv_type, .n_batch = a.batch},
+      &plan);
+  const int64_t V = model.config().n_vocab;
   TextState state = model.new_state(o);
   const std::vector<int32_t> tokens = bench_tokens(std::max(a.n_prompt, a.n_gen), V);
   std::vector<float> logits(static_cast<size_t>(V));
@@ -138,6 +147,19 @@ void bench_text(const BenchArgs& a, const std::string& text, kernels::ThreadPool
   }
   j["weight_bytes_per_token"] = model.weights().matmul_bytes();
   j["config"] = model.config().summary();
+  // the GPU's share of the bytes per token (its layers' matrices, lm_head with the output layer)
+  const TextPlacement& place = model.placement();
+  size_t gpu_bytes = place.output->is_cpu() ? 0 : model.weights().lm_head->bytes();
+  for (int64_t l = 0; l < model.config().n_layer; ++l)
+    if (!place.layer(l)->is_cpu()) gpu_bytes += model.weights().layers[size_t(l)].bytes();
+  j["gpu_weight_bytes_per_token"] = gpu_bytes;
+  j["gpu_layers"] = plan.gpu_layers;
+  j["offload"] = plan.summary;
+  for (backend::Device* d : place.devices())
+    if (!d->is_cpu()) {
+      j["device"] = d->name();
+      j["gpu_bandwidth_gbs"] = vk::measure_bandwidth_gbs(*d);
+    }
 }
 
 // One model in this process: the flat JSON object. `files.text` / `files.mmproj` are resolved.
@@ -156,7 +178,12 @@ Json bench_one(const BenchArgs& a, const std::string& name, const ModelFiles& fi
   const double bandwidth_after = measure_read_bandwidth(pool);
   const double bandwidth = std::max(bandwidth_before, bandwidth_after);
   const size_t weight_bytes = m["weight_bytes_per_token"].get<size_t>();
-  const double bound_tg = bandwidth * 1e9 / static_cast<double>(weight_bytes);
+  // each device reads its own share of the bytes at its own bandwidth
+  const size_t gpu_bytes = std::min(weight_bytes, m["gpu_weight_bytes_per_token"].get<size_t>());
+  const double gpu_bandwidth = m.value("gpu_bandwidth_gbs", 0.0);
+  const double seconds_per_token = static_cast<double>(weight_bytes - gpu_bytes) / (bandwidth * 1e9) +
+                                   (gpu_bytes > 0 ? static_cast<double>(gpu_bytes) / (gpu_bandwidth * 1e9) : 0.0);
+  const double bound_tg = 1.0 / seconds_per_token;
 
   Json j;  // the keys (and order) of the single-model --json before several models were supported
   if (!pp.empty()) j[cat("pp", a.n_prompt)] = stats(pp).median;
@@ -172,6 +199,13 @@ Json bench_one(const BenchArgs& a, const std::string& name, const ModelFiles& fi
   j["kv_type"] = a.kv_type;
   j["repeats"] = a.repeats;
   for (const auto& [k, v] : image.items()) j[k] = v;
+  j["device"] = m.value("device", "CPU");
+  j["gpu_layers"] = m["gpu_layers"];
+  j["offload"] = m["offload"];
+  if (m.contains("gpu_bandwidth_gbs")) {
+    j["gpu_bandwidth_gbs"] = m["gpu_bandwidth_gbs"];
+    j["gpu_weight_bytes_per_token"] = m["gpu_weight_bytes_per_token"];
+  }
   // Added with several models: what the report groups by, the spreads, the memory.
   j["name"] = name;
   describe_gguf(j, files.text, "");
@@ -208,7 +242,9 @@ ModelFiles resolve(const std::string& model, const std::string& mmproj) {
 std::vector<std::string> child_args(const BenchArgs& a, const std::string& name, const ModelFiles& f, int threads) {
   std::vector<std::string> v = {"bench", f.text, "--bench-child", name, "--json", "-t", std::to_string(threads),
                                 "-p", std::to_string(a.n_prompt), "-n", std::to_string(a.n_gen),
-                                "-r", std::to_string(a.repeats), "--kv-type", a.kv_type, "-b", std::to_string(a.batch)};
+                                "-r", std::to_string(a.repeats), "--kv-type", a.kv_type, "-b", std::to_string(a.batch),
+                                "--num-gpu", std::to_string(a.num_gpu)};
+  if (!a.device.empty()) v.insert(v.end(), {"--device", a.device});
   if (!a.image.empty()) {
     v.insert(v.end(), {"--mmproj", f.mmproj, "--image", a.image, "--image-repeats", std::to_string(a.image_repeats)});
   }
@@ -308,7 +344,8 @@ const CommandRegistrar kRegistrar{Command{
           "tg_of_bound, isa, threads, model, kv_type, repeats, name, file, type, params, size_bytes,\n"
           "peak_rss_mib, ...); several models print {\"machine\", \"settings\", \"models\": [...]}; --json=FILE\n"
           "writes that document to FILE and prints the table (scripts/bench_report.py makes a report of it).\n"
-          "SMOLVLM_FORCE_ISA=scalar|avx2|avx512 applies.");
+          "SMOLVLM_FORCE_ISA=scalar|avx2|avx512 applies. With layers on a GPU (--num-gpu, default: as many as\n"
+          "fit), bound_tg adds the GPU's share of the bytes at its own copy bandwidth (gpu_bandwidth_gbs).");
       sub->add_option("model", args.models,
                       "Models: text GGUF files, store names (smolvlm2:256m) or folders with the text (+ mmproj) GGUFs")
           ->required();
@@ -339,6 +376,7 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("--image-repeats", args.image_repeats, "Timed runs of each image measure")
           ->check(CLI::PositiveNumber)
           ->capture_default_str();
+      add_device_options(sub, args.num_gpu, args.device);
       sub->add_option("--bench-child", args.child_name)->group("");  // internal: one model per process
       return sub;
     },

@@ -22,9 +22,11 @@
 #include "base/error.h"
 #include "cli/command.h"
 #include "cli/npy.h"
+#include "cli/run_options.h"
 #include "kernels/thread_pool.h"
 #include "model/text/text_generate.h"
 #include "model/text/text_model.h"
+#include "runtime/loaded_model.h"
 #include "runtime/media_encoder.h"
 
 namespace smolvlm::cli {
@@ -44,6 +46,8 @@ struct LogitsArgs {
   std::string kv_type = "f16";
   int64_t batch = 512;
   int64_t ctx = 0;
+  int64_t num_gpu = 0;  // the CPU unless asked: the parity tool, bit-exact with llama.cpp there
+  std::string device;
 };
 LogitsArgs args;
 
@@ -62,7 +66,13 @@ void print_top(const float* logits, int64_t V, int64_t position) {
 int run_logits(const LogitsArgs& a) {
   if (a.ids.empty() == a.text.empty()) fail("give the prompt as either --ids or --text");
   if (!a.images.empty() && a.mmproj.empty()) fail("--image needs --mmproj (the vision projector GGUF)");
-  const auto loaded = LoadedModel::load(a.model, a.mmproj);
+  LoadOptions load;
+  load.num_gpu = a.num_gpu;
+  load.device = a.device;
+  load.n_ctx = a.ctx;
+  load.kv_type = a.kv_type == "f32" ? GgmlType::F32 : GgmlType::F16;
+  const auto loaded = LoadedModel::load(a.model, a.mmproj, load);
+  if (a.num_gpu != 0) std::fprintf(stderr, "%s\n", loaded->offload().summary.c_str());
   const TextModel& model = loaded->text();
   kernels::ThreadPool pool(a.threads);
   Prompt prompt;
@@ -137,6 +147,7 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("--batch,-b", args.batch, "Prompt tokens per prefill pass")
           ->check(CLI::PositiveNumber)
           ->capture_default_str();
+      add_device_options(sub, args.num_gpu, args.device, /*cpu_default=*/true);
       sub->add_option("--ctx,-c", args.ctx, "Context size (default: min(trained, 4096), at least the tokens run)")
           ->check(CLI::NonNegativeNumber);
       return sub;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/offload_plan.h"
 #include "cli/command.h"
 #include "cli/table_format.h"
 #include "cli/server_client.h"
@@ -40,21 +41,12 @@ std::string until(const std::string& rfc3339) {
   return human_duration(ahead) + " from now";
 }
 
-// PROCESSOR from size_vram / size, as Ollama computes it.
-std::string processor(int64_t size, int64_t vram) {
-  if (vram == 0) return "100% CPU";
-  if (vram == size) return "100% GPU";
-  if (vram > size || size == 0) return "Unknown";
-  const long cpu = std::lround(100.0 * static_cast<double>(size - vram) / static_cast<double>(size));
-  return cat(cpu, "%/", 100 - cpu, "% CPU/GPU");
-}
-
 int run_ps() {
   const nlohmann::json j = ServerClient().get("/api/ps");
   std::vector<std::vector<std::string>> rows = {{"NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL"}};
   for (const auto& m : j.value("models", nlohmann::json::array())) {
     const int64_t size = m.value("size", int64_t{0}), vram = m.value("size_vram", int64_t{0});
-    rows.push_back({m.value("name", ""), m.value("digest", "").substr(0, 12), human_bytes(size), processor(size, vram),
+    rows.push_back({m.value("name", ""), m.value("digest", "").substr(0, 12), human_bytes(size), backend::processor_string(uint64_t(size), uint64_t(vram)),
                     std::to_string(m.value("context_length", int64_t{0})), until(m.value("expires_at", ""))});
   }
   print_table(rows);

@@ -76,7 +76,8 @@ int run_model(RunArgs& a) {
   if (!media.empty() && files.mmproj.empty())
     fail(files.text, " is a text model: images and videos need its vision projector (--mmproj mmproj-….gguf, or "
          "name the folder holding both files)");
-  ChatRunner chat(LoadedModel::load(files.text, files.mmproj), a.settings);
+  ChatRunner chat(LoadedModel::load(files.text, files.mmproj, a.settings.load_options()), a.settings);
+  if (a.settings.verbose) std::fprintf(stderr, "%s\n", chat.model().offload().summary.c_str());
   return converse(chat, prompt, media);
 }
 

@@ -9,6 +9,7 @@
 
 #include "cli/command.h"
 #include "cli/model_conversion.h"
+#include "cli/run_options.h"
 #include "server/http_server.h"
 #include "server/template_renderer.h"
 #include "store/model_store.h"
@@ -18,6 +19,8 @@ namespace {
 
 struct ServeArgs {
   std::string host;
+  int64_t num_gpu = -1;
+  std::string device;
 };
 ServeArgs args;
 
@@ -28,6 +31,8 @@ int run_serve() {
     options.host = a.host;
     options.port = a.port;
   }
+  options.manager.num_gpu = args.num_gpu;
+  options.manager.device = args.device;
   options.renderer = server::ollama_template_renderer();
   options.convert_checkpoint = convert_checkpoint;
   options.quantize = quantize_gguf;
@@ -67,9 +72,12 @@ const CommandRegistrar kRegistrar{Command{
       sub->footer(
           "Environment: SMOLVLM_HOST / OLLAMA_HOST ([scheme://]host[:port], default 127.0.0.1:11434),\n"
           "OLLAMA_MODELS, OLLAMA_ORIGINS, OLLAMA_KEEP_ALIVE (default 5m), OLLAMA_NUM_PARALLEL (1),\n"
-          "OLLAMA_MAX_QUEUE (512), OLLAMA_MAX_LOADED_MODELS (3), SMOLVLM_MAX_BODY (bytes, default 512 MiB).\n"
+          "OLLAMA_MAX_QUEUE (512), OLLAMA_MAX_LOADED_MODELS (3), SMOLVLM_MAX_BODY (bytes, default 512 MiB),\n"
+          "SMOLVLM_DEVICE (as --device). A request's or Modelfile's num_gpu overrides --num-gpu; the log\n"
+          "names the device and the split of each model loaded.\n"
           "format \"json\" and JSON schemas are enforced by constrained decoding (docs/SERVER.md).");
       sub->add_option("--host", args.host, "Listen address, as OLLAMA_HOST (overrides the environment)");
+      add_device_options(sub, args.num_gpu, args.device);
       return sub;
     },
     [] { return run_serve(); },

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <exception>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "cli/command.h"
@@ -36,10 +38,20 @@ int main(int argc, char** argv) {
     }
     subs.emplace_back(c.setup(*parent), &c);
   }
+  // llama.cpp's -ngl N (CLI11 takes single-dash names of one letter only)
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (std::string& a : args) {
+    if (a == "-ngl") a = "--num-gpu";
+    else if (a.rfind("-ngl=", 0) == 0) a = "--num-gpu=" + a.substr(5);
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes the arguments last first
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const Error& e) {  // an option's own check (--num-gpu x)
+    std::fprintf(stderr, "smolvlm: error: %s\n", e.what());
+    return 1;
   }
   try {
     for (auto& [sub, cmd] : subs) {

@@ -53,6 +53,7 @@ json RemoteChat::options(const RunSettings& s) {
   put("num_predict", s.generate.num_predict, d.generate.num_predict);
   put("num_ctx", s.num_ctx, d.num_ctx);
   put("num_thread", s.threads, d.threads);
+  put("num_gpu", s.num_gpu, d.num_gpu);
   put("max_tiles", s.media.max_tiles, d.media.max_tiles);
   if (!s.generate.stop.empty()) o["stop"] = s.generate.stop;
   return o;

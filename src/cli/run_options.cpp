@@ -1,5 +1,8 @@
 #include "cli/run_options.h"
 
+#include <cstdlib>
+#include <string>
+
 namespace smolvlm::cli {
 
 void add_media_options(CLI::App* sub, RunSettings& s) {
@@ -11,6 +14,19 @@ void add_media_options(CLI::App* sub, RunSettings& s) {
   sub->add_option("--video-fps", s.media.video_fps, "Video frames sampled per second")->capture_default_str();
   sub->add_option("--video-max-frames", s.media.video_max_frames, "At most this many video frames")
       ->capture_default_str();
+}
+
+void add_device_options(CLI::App* sub, int64_t& num_gpu, std::string& device, bool cpu_default) {
+  sub->add_option_function<std::string>(
+         "--num-gpu", [&num_gpu](const std::string& v) { num_gpu = parse_num_gpu(v, "--num-gpu"); },
+         std::string("Decoder layers on the GPU (alias -ngl): N (the last N, with the output layer), all, 0 for the "
+                     "CPU only; default: ") +
+             (cpu_default ? "0 (the CPU, bit-exact with llama.cpp)" : "as many as fit"))
+      ->type_name("N|all");
+  if (const char* env = std::getenv("SMOLVLM_DEVICE"); env != nullptr) device = env;
+  sub->add_option("--device", device,
+                  "GPU to use: an index or name from `smolvlm devices`, or cpu (default: $SMOLVLM_DEVICE, else the "
+                  "first discrete GPU, else an integrated one)");
 }
 
 void add_generation_options(CLI::App* sub, RunSettings& s) {
@@ -38,6 +54,7 @@ void add_generation_options(CLI::App* sub, RunSettings& s) {
   sub->add_option("--ctx,-c", s.num_ctx, "Context size in tokens (default: min(trained, 4096))")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--kv-type", s.kv_type, "KV cache type")->check(CLI::IsMember({"f16", "f32"}))->capture_default_str();
+  add_device_options(sub, s.num_gpu, s.device);
   sub->add_option_function<std::string>(
          "--format", [&s](const std::string&) { s.generate.json = JsonKind::kAny; },
          "Response format: json (each reply is one JSON value, enforced by constrained decoding)")
@@ -52,6 +69,7 @@ void apply_model_settings(const ResolvedModel& m, const CLI::App& sub, RunSettin
       {"presence_penalty", "--presence-penalty"}, {"frequency_penalty", "--frequency-penalty"},
       {"seed", "--seed"},                     {"num_predict", "--num-predict"},
       {"num_ctx", "--ctx"},                   {"num_thread", "--threads"},
+      {"num_gpu", "--num-gpu"},
       {"stop", "--stop"}};
   for (const auto& [name, flag] : kFlag) {
     if (!m.params.contains(name) || sub.count(flag) > 0) continue;

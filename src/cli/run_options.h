@@ -11,8 +11,12 @@ namespace smolvlm::cli {
 
 // --max-tiles --no-split --video-fps --video-max-frames
 void add_media_options(CLI::App* sub, RunSettings& s);
+// --num-gpu (-ngl) N|all and --device (default $SMOLVLM_DEVICE)
+// cpu_default: the command's num_gpu defaults to 0 (says so in --help).
+void add_device_options(CLI::App* sub, int64_t& num_gpu, std::string& device, bool cpu_default = false);
 // --temperature --top-k --top-p --min-p --repeat-penalty --repeat-last-n --presence-penalty
 // --frequency-penalty --seed -n/--num-predict --stop --system --threads/-t --ctx/-c --kv-type --format
+// and the device options
 void add_generation_options(CLI::App* sub, RunSettings& s);
 
 // The model's PARAMETERs and SYSTEM, except where the command line (`sub`) set the same thing.

@@ -12,7 +12,7 @@ namespace {
 
 const char* const kNames =
     "temperature, top_k, top_p, min_p, repeat_penalty, repeat_last_n, presence_penalty, frequency_penalty, seed, "
-    "num_predict, num_ctx, num_thread, stop, max_tiles";
+    "num_predict, num_ctx, num_thread, num_gpu, stop, max_tiles";
 
 double parse_number(std::string_view name, std::string_view value) {
   double v = 0;
@@ -61,6 +61,8 @@ void RunSettings::set_parameter(std::string_view name, std::string_view value) {
     const int64_t v = parse_int(name, value);
     if (v < 0 || v > 1024) fail("parameter num_thread: ", value, " is out of range (0 = physical cores)");
     threads = static_cast<int>(v);
+  } else if (name == "num_gpu") {
+    num_gpu = parse_num_gpu(std::string(value), "parameter num_gpu");
   } else if (name == "max_tiles") {
     const int64_t v = parse_int(name, value);
     if (v < 0 || v > 1024) fail("parameter max_tiles: ", value, " is out of range (0 = the model's full resolution)");
@@ -94,9 +96,20 @@ std::string RunSettings::describe() const {
   if (generate.num_predict >= 0) line("num_predict", num(static_cast<double>(generate.num_predict)));
   if (num_ctx > 0) line("num_ctx", num(static_cast<double>(num_ctx)));
   if (threads > 0) line("num_thread", num(threads));
+  if (num_gpu >= kNumGpuAll) line("num_gpu", "all");
+  else if (num_gpu >= 0) line("num_gpu", num(static_cast<double>(num_gpu)));
   if (media.max_tiles > 0) line("max_tiles", num(media.max_tiles));
   for (const std::string& st : generate.stop) line("stop", cat("\"", st, "\""));
   return out.empty() ? "No parameters set; Ollama's defaults apply (temperature 0.8, top_k 40, top_p 0.9).\n" : out;
+}
+
+LoadOptions RunSettings::load_options() const {
+  LoadOptions o;
+  o.num_gpu = num_gpu;
+  o.device = device;
+  o.n_ctx = num_ctx;
+  o.kv_type = kv_type == "f32" ? GgmlType::F32 : GgmlType::F16;
+  return o;
 }
 
 }  // namespace smolvlm::cli

@@ -6,17 +6,81 @@
 
 namespace smolvlm {
 
+namespace {
+
+// The text model on the devices the plan names: the last plan.gpu_layers layers (and the output,
+// the input) on the GPU.
+TextPlacement placement(const backend::OffloadPlan& plan, const std::shared_ptr<backend::Device>& gpu, int64_t n_layer) {
+  TextPlacement p;
+  if (!gpu || plan.gpu_layers == 0) return p;
+  p.keep = gpu;
+  for (int64_t l = 0; l < n_layer; ++l) p.layers.push_back(l >= n_layer - plan.gpu_layers ? gpu.get() : &backend::cpu());
+  if (plan.output) p.output = gpu.get();
+  if (plan.input) p.input = gpu.get();
+  return p;
+}
+
+// Binds the text model as planned; out of GPU memory while fitting automatically, plans again
+// with one layer fewer on the GPU (down to none).
+TextModel load_text(const std::string& path, const LoadOptions& o, backend::OffloadPlan& plan) {
+  GgufFile file = GgufFile::open(path);
+  const TextConfig config = read_text_config(file);
+  GpuChoice gpu;
+  if (o.num_gpu != 0) gpu = choose_gpu(o.device);
+  const backend::OffloadNeeds needs = text_offload_needs(file, config, o);
+  if (!gpu.device) {
+    plan = backend::plan_offload(needs, 0, 0, "");
+    if (o.num_gpu != 0) plan.summary = cat("offload: none (", gpu.why_none, "): everything on the CPU");
+    return TextModel(std::move(file));
+  }
+  plan = backend::plan_offload(needs, o.num_gpu, gpu.free_bytes, gpu.device->name());
+  for (;;) {
+    try {
+      return TextModel(std::move(file), placement(plan, gpu.device, config.n_layer));
+    } catch (const backend::OutOfDeviceMemory& e) {
+      if (o.num_gpu != backend::kNumGpuAuto)
+        fail(e.what(), ": ", plan.gpu_layers, " layers do not fit on the GPU; set a lower num_gpu (--num-gpu N, "
+             "PARAMETER num_gpu N) or a smaller num_ctx, or num_gpu 0 for the CPU");
+      if (plan.gpu_layers == 0) throw;
+      const std::string why = e.what();
+      plan = backend::plan_offload(needs, plan.gpu_layers - 1, gpu.free_bytes, gpu.device->name());
+      if (plan.gpu_layers == 0) plan = backend::plan_offload(needs, 0, 0, "");
+      plan.summary += cat(" (after: ", why, ")");
+      file = GgufFile::open(path);
+      if (plan.gpu_layers == 0) return TextModel(std::move(file));
+    }
+  }
+}
+
+}  // namespace
+
+TextModel open_text_model(const std::string& path, const LoadOptions& options, backend::OffloadPlan* plan) {
+  backend::OffloadPlan p;
+  TextModel m = load_text(path, options, p);
+  if (plan != nullptr) *plan = std::move(p);
+  return m;
+}
+
 LoadedModel::LoadedModel(std::string path, TextModel text, Tokenizer tokenizer, std::unique_ptr<VisionModel> vision,
-                         double load_seconds)
+                         double load_seconds, backend::OffloadPlan offload)
     : path_(std::move(path)),
       text_(std::move(text)),
       tokenizer_(std::move(tokenizer)),
       vision_(std::move(vision)),
-      load_seconds_(load_seconds) {}
+      load_seconds_(load_seconds),
+      offload_(std::move(offload)) {}
 
-std::shared_ptr<const LoadedModel> LoadedModel::load(const std::string& path, const std::string& mmproj_path) {
+std::string LoadedModel::device_name() const {
+  for (backend::Device* d : text_.placement().devices())
+    if (!d->is_cpu()) return d->name();
+  return "CPU";
+}
+
+std::shared_ptr<const LoadedModel> LoadedModel::load(const std::string& path, const std::string& mmproj_path,
+                                                     const LoadOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
-  TextModel text = TextModel::open(path);
+  backend::OffloadPlan plan;
+  TextModel text = load_text(path, options, plan);
   Tokenizer tokenizer = Tokenizer::from_gguf(text.file());
   if (tokenizer.n_vocab() != text.config().n_vocab)
     fail(path, ": the tokenizer has ", tokenizer.n_vocab(), " tokens but token_embd.weight has ", text.config().n_vocab,
@@ -29,7 +93,8 @@ std::shared_ptr<const LoadedModel> LoadedModel::load(const std::string& path, co
            " is ", text.config().n_embd, " wide: they are not parts of the same model");
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return std::make_shared<const LoadedModel>(path, std::move(text), std::move(tokenizer), std::move(vision), secs);
+  return std::make_shared<const LoadedModel>(path, std::move(text), std::move(tokenizer), std::move(vision), secs,
+                                             std::move(plan));
 }
 
 }  // namespace smolvlm

@@ -133,6 +133,7 @@ void apply_options(const json& options, RequestSettings& s) {
         const int64_t n = as_int(v, key);
         if (key == "num_ctx") s.num_ctx = n;
         else if (key == "num_thread") s.num_thread = static_cast<int>(n);
+        else if (key == "num_gpu") s.num_gpu = n < -1 ? -1 : n;
         else if (key == "seed") p.seed = n;
         else if (key == "num_predict") s.generate.num_predict = n;
         else if (key == "top_k") p.top_k = static_cast<int32_t>(n);

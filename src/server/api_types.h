@@ -51,6 +51,7 @@ struct RequestSettings {
   GenerateOptions generate;
   int64_t num_ctx = 0;    // 0: the default
   int num_thread = 0;     // 0: the default
+  int64_t num_gpu = -1;   // decoder layers on the GPU: -1 the default (as many as fit), 0 none
   int max_tiles = 0;      // our extension: images at most this many tiles (0: full resolution)
 };
 

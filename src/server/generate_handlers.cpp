@@ -143,7 +143,7 @@ void load_or_unload(const RouteContext& ctx, const ResolvedModel& m, const std::
     ctx.models.unload(m.name);
     out["done_reason"] = "unload";
   } else {
-    ctx.models.acquire(m, keep_alive, s.num_ctx, s.num_thread);  // released at once: the timer starts
+    ctx.models.acquire(m, keep_alive, s.num_ctx, s.num_thread, s.num_gpu);  // released at once: the timer starts
     out["done_reason"] = "load";
   }
   send_json(res, out);
@@ -184,7 +184,7 @@ void generate(const RouteContext& ctx, const httplib::Request& req, httplib::Res
   RequestSettings s = settings_for(m, options);
   if (prompt.empty() && images.empty()) return load_or_unload(ctx, m, job->model, false, keep_alive, s, res);
 
-  job->lease = ctx.models.acquire(m, keep_alive, s.num_ctx, s.num_thread);
+  job->lease = ctx.models.acquire(m, keep_alive, s.num_ctx, s.num_thread, s.num_gpu);
   job->options = s.generate;
   job->options.json_schema = format;
   job->with_context = !raw;
@@ -250,7 +250,7 @@ void chat(const RouteContext& ctx, const httplib::Request& req, httplib::Respons
   for (const json& hm : m.messages) all.push_back({hm.value("role", "user"), hm.value("content", ""), {}});
   all.insert(all.end(), messages.begin(), messages.end());
 
-  job->lease = ctx.models.acquire(m, keep_alive, s.num_ctx, s.num_thread);
+  job->lease = ctx.models.acquire(m, keep_alive, s.num_ctx, s.num_thread, s.num_gpu);
   job->options = s.generate;
   job->options.json_schema = format;
   job->prompt = chat_prompt(*job->lease, all, m.template_text, &ctx.options.renderer, s.max_tiles);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 
 #include "base/error.h"
 
@@ -69,13 +71,24 @@ std::vector<ListedModel> ModelManager::list() const {
   }
 }
 
-std::shared_ptr<ModelManager::Entry> ModelManager::get_or_load(const ResolvedModel& model, double& load_seconds,
+std::shared_ptr<ModelManager::Entry> ModelManager::get_or_load(const ResolvedModel& model, int64_t num_gpu,
+                                                               int64_t num_ctx, double& load_seconds,
                                                                std::unique_lock<std::mutex>& lock) {
   for (;;) {
     cv_.wait(lock, [&] { return !loading_.count(model.name); });
     auto it = entries_.find(model.name);
-    if (it != entries_.end() && it->second->resolved.digest == model.digest) return it->second;
-    if (it != entries_.end() && it->second->active == 0) entries_.erase(it);  // replaced in the store
+    if (it != entries_.end()) {
+      const Entry& e = *it->second;
+      // loaded for another num_gpu, or for a smaller context than this request's on the GPU
+      const bool replan = e.num_gpu != num_gpu ||
+                          (e.model->offload().gpu_bytes > 0 && num_ctx > 0 && num_ctx > e.plan_ctx);
+      if (e.resolved.digest == model.digest && !replan) return it->second;
+      if (e.active > 0) {  // the requests using it finish first
+        cv_.wait(lock);
+        continue;
+      }
+      entries_.erase(it);  // replaced in the store, or loaded otherwise
+    }
     // Make room: unload the idle model that expires first; wait while every model is busy.
     if (static_cast<int>(entries_.size()) >= config_.max_loaded) {
       std::shared_ptr<Entry> victim;
@@ -94,7 +107,16 @@ std::shared_ptr<ModelManager::Entry> ModelManager::get_or_load(const ResolvedMod
   auto entry = std::make_shared<Entry>();
   entry->resolved = model;
   try {
-    entry->model = LoadedModel::load(model.text_path, model.mmproj_path);
+    LoadOptions o;
+    o.num_gpu = num_gpu;
+    o.device = config_.device;
+    o.n_ctx = num_ctx;
+    o.n_seq = config_.num_parallel;
+    entry->model = LoadedModel::load(model.text_path, model.mmproj_path, o);
+    entry->num_gpu = num_gpu;
+    entry->plan_ctx = text_context_size(entry->model->text().config(), {.n_ctx = num_ctx});
+    std::fprintf(stderr, "smolvlm serve: loaded %s in %.1f s; %s\n", model.short_name.c_str(),
+                 entry->model->load_seconds(), entry->model->offload().summary.c_str());
     if (entry->model->vision() != nullptr) entry->media = std::make_unique<MediaEncoder>(entry->model);
   } catch (const std::exception& e) {
     lock.lock();
@@ -118,7 +140,8 @@ std::shared_ptr<ModelManager::Entry> ModelManager::get_or_load(const ResolvedMod
 
 std::unique_ptr<ModelManager::Lease> ModelManager::acquire(const ResolvedModel& model,
                                                            std::optional<Seconds> keep_alive, int64_t num_ctx,
-                                                           int num_thread) {
+                                                           int num_thread, int64_t num_gpu) {
+  if (num_gpu < 0) num_gpu = config_.num_gpu;
   if (++waiting_ > config_.max_queue) {
     --waiting_;
     throw ApiError(503, "server busy, please try again.  maximum pending requests exceeded");
@@ -130,7 +153,7 @@ std::unique_ptr<ModelManager::Lease> ModelManager::acquire(const ResolvedModel& 
   std::unique_lock<std::mutex> lock(mu_);
 
   double load_seconds = 0;
-  std::shared_ptr<Entry> entry = get_or_load(model, load_seconds, lock);
+  std::shared_ptr<Entry> entry = get_or_load(model, num_gpu, num_ctx, load_seconds, lock);
   Slot* slot = nullptr;
   cv_.wait(lock, [&] {
     for (Slot& s : entry->slots)
@@ -240,14 +263,20 @@ nlohmann::json ModelManager::ps() const {
     for (const Slot& s : e->slots)
       if (s.session) n_ctx = std::max(n_ctx, s.session->n_ctx());
     const auto far = Clock::now() + std::chrono::hours(24 * 365 * 100);  // "forever"
+    // the memory it takes (weights, KV caches as planned, the GPU's buffers) and the GPU's share,
+    // as Ollama reports them; the projector's file on top (it runs on the CPU)
+    const backend::OffloadPlan& plan = e->model->offload();
+    std::error_code ec;
+    const uint64_t projector = e->resolved.mmproj_path.empty() ? 0 : std::filesystem::file_size(e->resolved.mmproj_path, ec);
+    const uint64_t size = plan.total_bytes + (ec ? 0 : projector);
     models.push_back({{"name", e->resolved.short_name},
                       {"model", e->resolved.short_name},
-                      {"size", e->resolved.size},
+                      {"size", size},
                       {"digest", digest},
                       {"details", {{"parent_model", ""}, {"format", "gguf"}, {"family", f.architecture()},
                                    {"families", {f.architecture()}}}},
                       {"expires_at", rfc3339(expires_at(*e, far))},
-                      {"size_vram", 0},
+                      {"size_vram", plan.gpu_bytes},
                       {"context_length", n_ctx}});
   }
   return models;

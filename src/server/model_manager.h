@@ -44,6 +44,8 @@ struct ManagerConfig {
   int max_loaded = 3;         // OLLAMA_MAX_LOADED_MODELS (0 -> 3)
   std::optional<Seconds> keep_alive = Seconds(300);  // OLLAMA_KEEP_ALIVE; nullopt: forever
   int threads = 0;            // kernel threads (0: the physical cores)
+  int64_t num_gpu = -1;       // decoder layers on the GPU unless a request or Modelfile says (-1: as many as fit)
+  std::string device;         // --device / SMOLVLM_DEVICE: "" the default GPU, "cpu", an index or a name
   // With num_parallel > 1: how long a batched decode pass waits for a session slow to queue its step.
   std::chrono::microseconds batch_wait{2000};
 };
@@ -70,6 +72,8 @@ class ModelManager {
     std::optional<Seconds> keep_alive;
     std::chrono::system_clock::time_point expires;  // when idle
     bool forever = false;
+    int64_t num_gpu = -1;   // as requested when loaded (a different request reloads it)
+    int64_t plan_ctx = 0;   // the context its GPU memory was planned for
   };
 
   // One leased slot; returning it (destruction) starts the keep_alive timer when the model is idle.
@@ -108,9 +112,11 @@ class ModelManager {
   // Loads the model when needed and waits for a free slot (503 when OLLAMA_MAX_QUEUE requests are
   // already waiting). keep_alive: the idle time after this request (nullopt: forever). num_ctx and
   // num_thread > 0 rebuild the slot's session / pool when they differ (num_thread: only with one
-  // slot; shared pools keep their size).
+  // slot; shared pools keep their size). A num_gpu other than the one the model was loaded with
+  // (-1: the config's) reloads it once it is idle, as does a num_ctx larger than its GPU memory was
+  // planned for.
   std::unique_ptr<Lease> acquire(const ResolvedModel& model, std::optional<Seconds> keep_alive, int64_t num_ctx,
-                                 int num_thread);
+                                 int num_thread, int64_t num_gpu = -1);
   // Unloads the model now if idle, else as soon as its running requests end.
   void unload(const std::string& resolved_name);
   nlohmann::json ps() const;  // /api/ps "models"
@@ -123,8 +129,8 @@ class ModelManager {
  private:
   void release(Entry& e, Slot& s);
   void reap_loop();
-  std::shared_ptr<Entry> get_or_load(const ResolvedModel& model, double& load_seconds,
-                                     std::unique_lock<std::mutex>& lock);
+  std::shared_ptr<Entry> get_or_load(const ResolvedModel& model, int64_t num_gpu, int64_t num_ctx,
+                                     double& load_seconds, std::unique_lock<std::mutex>& lock);
 
   ManagerConfig config_;
   ModelSource source_;

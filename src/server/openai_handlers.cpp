@@ -172,7 +172,7 @@ void chat_completions(const RouteContext& ctx, const httplib::Request& req, http
   apply_options(options, s);
   if (!m.system.empty() && msgs.front().role != "system") msgs.insert(msgs.begin(), {"system", m.system, {}});
 
-  job->lease = ctx.models.acquire(m, ctx.options.manager.keep_alive, s.num_ctx, s.num_thread);
+  job->lease = ctx.models.acquire(m, ctx.options.manager.keep_alive, s.num_ctx, s.num_thread, s.num_gpu);
   job->options = s.generate;
   job->options.json_schema = format;
   job->prompt = chat_prompt(*job->lease, msgs, m.template_text, &ctx.options.renderer, s.max_tiles);
@@ -241,7 +241,7 @@ void completions(const RouteContext& ctx, const httplib::Request& req, httplib::
   std::vector<InputMessage> msgs;
   if (!m.system.empty()) msgs.push_back({"system", m.system, {}});
   msgs.push_back({"user", prompt, {}});
-  job->lease = ctx.models.acquire(m, ctx.options.manager.keep_alive, s.num_ctx, s.num_thread);
+  job->lease = ctx.models.acquire(m, ctx.options.manager.keep_alive, s.num_ctx, s.num_thread, s.num_gpu);
   job->options = s.generate;
   job->prompt = chat_prompt(*job->lease, msgs, m.template_text, &ctx.options.renderer, s.max_tiles);
   job->id = cat("cmpl-", g_next_id++ % 999);

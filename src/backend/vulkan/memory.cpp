@@ -1,18 +1,10 @@
 #include "backend/vulkan/memory.h"
 
-#include <cstdio>
-
+#include "backend/backend.h"
+#include "backend/offload_plan.h"
 #include "base/error.h"
 
 namespace smolvlm::vk {
-
-std::string human_bytes(uint64_t b) {
-  char s[32];
-  if (b >= (1ull << 30)) std::snprintf(s, sizeof s, "%.1f GiB", double(b) / double(1ull << 30));
-  else if (b >= (1ull << 20)) std::snprintf(s, sizeof s, "%.0f MiB", double(b) / double(1ull << 20));
-  else std::snprintf(s, sizeof s, "%.0f KiB", double(b) / 1024.0);
-  return s;
-}
 
 DeviceBuffer::DeviceBuffer(Context& ctx, uint64_t bytes, MemoryKind kind, const std::string& what) : ctx_(ctx) {
   const Functions& f = fn();
@@ -42,8 +34,9 @@ DeviceBuffer::DeviceBuffer(Context& ctx, uint64_t bytes, MemoryKind kind, const 
                                                            : f.vkAllocateMemory(ctx.device(), &ai, nullptr, &memory_);
   if (r != VK_SUCCESS) {
     f.vkDestroyBuffer(ctx.device(), buffer_, nullptr);
-    fail("the GPU (", ctx.info().name, ") could not allocate ", human_bytes(req.size), " for ", what, ": ",
-         result_name(r), " (", human_bytes(ctx.free_memory()), " free)");
+    throw backend::OutOfDeviceMemory(cat("the GPU (", ctx.info().name, ") could not allocate ",
+                                         backend::human_bytes(req.size), " for ", what, ": ", result_name(r), " (",
+                                         backend::human_bytes(ctx.free_memory()), " free)"));
   }
   check(f.vkBindBufferMemory(ctx.device(), buffer_, memory_, 0), "vkBindBufferMemory");
   if (kind != MemoryKind::kDevice) {

@@ -1,6 +1,6 @@
 // Vulkan memory: one VkBuffer with its own memory (weights arenas, KV caches, activations,
 // staging for uploads and readbacks). Device-local memory that the device cannot give is an
-// Error naming the size and what it was for.
+// backend::OutOfDeviceMemory naming the size and what it was for.
 #pragma once
 
 #include <cstdint>
@@ -36,8 +36,5 @@ class DeviceBuffer {
   bool device_local_ = false;
   uint64_t allocated_ = 0;
 };
-
-// "1.5 GiB", "120 MiB", "4 KiB" for messages and logs.
-std::string human_bytes(uint64_t bytes);
 
 }  // namespace smolvlm::vk

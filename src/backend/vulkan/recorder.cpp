@@ -135,6 +135,15 @@ void Recorder::upload(VkBuffer dst, uint64_t offset, const void* src, uint64_t b
   ++stats_.uploads;
 }
 
+void Recorder::copy(VkBuffer src, uint64_t src_offset, VkBuffer dst, uint64_t dst_offset, uint64_t bytes) {
+  if (bytes == 0) return;
+  begin();
+  const Bind b[] = {{src, src_offset, bytes, false}, {dst, dst_offset, bytes, true}};
+  access(b);
+  const VkBufferCopy region{src_offset, dst_offset, bytes};
+  fn().vkCmdCopyBuffer(cmd_, src, dst, 1, &region);
+}
+
 void Recorder::download(VkBuffer src, uint64_t offset, void* dst, uint64_t bytes) {
   if (bytes == 0) return;
   begin();

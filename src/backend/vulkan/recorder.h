@@ -37,6 +37,8 @@ class Recorder {
                 uint32_t gy = 1, uint32_t gz = 1);
   // Copies `bytes` from src now (into staging); the device copy runs in order with the dispatches.
   void upload(VkBuffer dst, uint64_t offset, const void* src, uint64_t bytes);
+  // A device-side copy between buffers, in order with the dispatches.
+  void copy(VkBuffer src, uint64_t src_offset, VkBuffer dst, uint64_t dst_offset, uint64_t bytes);
   // dst receives the bytes when finish() returns.
   void download(VkBuffer src, uint64_t offset, void* dst, uint64_t bytes);
   // Submits what was recorded, waits for it, delivers the downloads. Throws Error (device lost,

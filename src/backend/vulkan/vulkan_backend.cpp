@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <chrono>
 #include <map>
 
 #include "backend/vulkan/vulkan_internal.h"
@@ -115,6 +116,29 @@ std::shared_ptr<backend::Device> open_backend(int index) {
   auto d = std::make_shared<VulkanDevice>(Context::open(index));
   open[index] = d;
   return d;
+}
+
+double measure_bandwidth_gbs(backend::Device& device) {
+  auto* v = dynamic_cast<VulkanDevice*>(&device);
+  if (v == nullptr) return 0;
+  const uint64_t bytes = std::min<uint64_t>(256ull << 20, v->ctx().free_memory() / 4) / 16 * 16;
+  if (bytes < (1ull << 20)) return 0;
+  VulkanBuffer a(v->ctx(), bytes, "the bandwidth probe"), b(v->ctx(), bytes, "the bandwidth probe");
+  std::unique_ptr<Slot> slot = v->take_slot();
+  double best = 0;
+  constexpr int kCopies = 8;
+  for (int run = 0; run < 4; ++run) {
+    for (int i = 0; i < kCopies; ++i) {
+      if (i % 2 == 0) slot->recorder.copy(a.handle(), 0, b.handle(), 0, bytes);
+      else slot->recorder.copy(b.handle(), 0, a.handle(), 0, bytes);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    slot->recorder.finish();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (run > 0) best = std::max(best, 2.0 * double(bytes) * kCopies / s / 1e9);  // the first one warms up
+  }
+  v->return_slot(std::move(slot));
+  return best;
 }
 
 BackendStats backend_stats(const backend::Device& device) {

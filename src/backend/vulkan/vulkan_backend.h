@@ -21,6 +21,11 @@ struct BackendStats {
 };
 BackendStats backend_stats(const backend::Device& device);
 
+// The device's copy bandwidth in GB/s (bytes read + written per second by vkCmdCopyBuffer between
+// two device-local buffers of up to 256 MiB; the best of a few runs): the denominator of the
+// decode bound on the GPU. 0 for the CPU.
+double measure_bandwidth_gbs(backend::Device& device);
+
 // The opened context behind a backend device (null for the CPU).
 const Context* context_of(const backend::Device& device);
 

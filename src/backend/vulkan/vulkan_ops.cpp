@@ -5,6 +5,7 @@
 #include <numeric>
 #include <vector>
 
+#include "backend/offload_plan.h"
 #include "backend/vulkan/vulkan_internal.h"
 #include "base/error.h"
 
@@ -191,7 +192,7 @@ class VulkanOps final : public backend::Ops {
     const uint64_t start = t.offset / align() * align();
     const uint64_t range = t.offset + t.bytes() - start;
     if (range > dev_.ctx().caps().max_storage_range)
-      fail("GPU op: a tensor of ", human_bytes(range), " exceeds the device's storage binding range");
+      fail("GPU op: a tensor of ", backend::human_bytes(range), " exceeds the device's storage binding range");
     return {{handle(t), start, range, write}, u32(static_cast<int64_t>((t.offset - start) / elem))};
   }
 
