@@ -32,6 +32,13 @@ class OutOfDeviceMemory : public Error {
   using Error::Error;
 };
 
+// The device stopped working (a GPU reset, a driver crash): the work of the pass is lost, and so is
+// everything on that device; a server unloads the model so that the next request loads it again.
+class DeviceLost : public Error {
+ public:
+  using Error::Error;
+};
+
 // Memory of one device.
 class Buffer {
  public:

@@ -1,6 +1,8 @@
 #include "runtime/loaded_model.h"
 
+#include <algorithm>
 #include <chrono>
+#include <vector>
 
 #include "base/error.h"
 
@@ -36,7 +38,18 @@ TextModel load_text(const std::string& path, const LoadOptions& o, backend::Offl
   plan = backend::plan_offload(needs, o.num_gpu, gpu.free_bytes, gpu.device->name());
   for (;;) {
     try {
-      return TextModel(std::move(file), placement(plan, gpu.device, config.n_layer));
+      TextModel m(std::move(file), placement(plan, gpu.device, config.n_layer));
+      // the caches the plan counted must fit too: allocated once now (and freed), so that a
+      // device short of memory shows at load, where fewer layers can be tried
+      std::vector<TextState> caches;
+      for (int64_t s = 0; s < std::max<int64_t>(1, o.n_seq) && plan.gpu_layers > 0; ++s)
+        caches.push_back(m.new_state({.n_ctx = o.n_ctx, .kv_type = o.kv_type, .n_batch = o.n_batch}));
+      return m;
+    } catch (const backend::DeviceLost& e) {
+      if (o.num_gpu != backend::kNumGpuAuto) throw;
+      plan = backend::plan_offload(needs, 0, 0, "");
+      plan.summary = cat("offload: none (", e.what(), "): everything on the CPU");
+      return TextModel(GgufFile::open(path));
     } catch (const backend::OutOfDeviceMemory& e) {
       if (o.num_gpu != backend::kNumGpuAuto)
         fail(e.what(), ": ", plan.gpu_layers, " layers do not fit on the GPU; set a lower num_gpu (--num-gpu N, "
@@ -44,7 +57,10 @@ TextModel load_text(const std::string& path, const LoadOptions& o, backend::Offl
       if (plan.gpu_layers == 0) throw;
       const std::string why = e.what();
       plan = backend::plan_offload(needs, plan.gpu_layers - 1, gpu.free_bytes, gpu.device->name());
-      if (plan.gpu_layers == 0) plan = backend::plan_offload(needs, 0, 0, "");
+      if (plan.gpu_layers == 0) {
+        plan = backend::plan_offload(needs, 0, 0, "");
+        plan.summary = cat("offload: none: not even one layer fits on ", gpu.device->name(), "; everything on the CPU");
+      }
       plan.summary += cat(" (after: ", why, ")");
       file = GgufFile::open(path);
       if (plan.gpu_layers == 0) return TextModel(std::move(file));

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "backend/backend.h"
 #include "base/error.h"
 #include "tokenizer/utf8.h"
 
@@ -154,6 +155,10 @@ GenerateResult run_generation(ModelManager::Lease& lease, const Prompt& prompt, 
     if (r.reason == DoneReason::kCancelled) ++lease.manager().cancelled_generations;
     else if (!pending.empty()) on_piece(pending);  // an unfinished character at the end (invalid UTF-8)
     return r;
+  } catch (const backend::DeviceLost& e) {  // its weights and caches are gone: loaded again next time
+    lease.manager().unload(lease.resolved().name);
+    std::fprintf(stderr, "smolvlm serve: %s: %s; unloading it\n", lease.resolved().short_name.c_str(), e.what());
+    throw ApiError(500, cat(e.what(), " while running this request; the model is loaded again with the next one"));
   } catch (const Error& e) {
     throw ApiError(500, e.what());
   }

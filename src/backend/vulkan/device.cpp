@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 
+#include "backend/backend.h"
 #include "base/error.h"
 
 namespace smolvlm::vk {
@@ -60,8 +61,13 @@ const Switches& switches() {
     w.validate = env_flag("SMOLVLM_VK_VALIDATE");
     w.no_subgroup = env_flag("SMOLVLM_VK_NO_SUBGROUP");
     w.no_fp16 = env_flag("SMOLVLM_VK_NO_FP16");
-    if (const char* r = std::getenv("SMOLVLM_VK_MAX_RANGE"); r != nullptr && *r != '\0')
-      w.max_range = std::strtoull(r, nullptr, 10);
+    const auto bytes = [](const char* name) -> uint64_t {
+      const char* v = std::getenv(name);
+      return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : 0;
+    };
+    w.max_range = bytes("SMOLVLM_VK_MAX_RANGE");
+    w.alloc_limit = bytes("SMOLVLM_VK_ALLOC_LIMIT");
+    w.lose_after = bytes("SMOLVLM_VK_LOSE_DEVICE_AFTER");
     return w;
   }();
   return s;
@@ -314,7 +320,7 @@ std::shared_ptr<Context> Context::open(int index) {
   static std::mutex m;
   static std::map<int, std::weak_ptr<Context>> open_contexts;
   std::lock_guard<std::mutex> lock(m);
-  if (auto c = open_contexts[index].lock()) return c;
+  if (auto c = open_contexts[index].lock(); c && !c->lost()) return c;
 
   std::string why;
   std::shared_ptr<Instance> inst = Instance::get(&why);
@@ -368,8 +374,14 @@ Context::~Context() {
 }
 
 void Context::submit(const VkSubmitInfo& info, VkFence fence) {
+  if (lost_) throw backend::DeviceLost(cat("the GPU (", info_.name, ") was lost (VK_ERROR_DEVICE_LOST)"));
   std::lock_guard<std::mutex> lock(queue_mutex_);
-  check(fn().vkQueueSubmit(queue_, 1, &info, fence), "vkQueueSubmit");
+  const VkResult r = fn().vkQueueSubmit(queue_, 1, &info, fence);
+  if (r == VK_ERROR_DEVICE_LOST) {
+    lost_ = true;
+    throw backend::DeviceLost(cat("the GPU (", info_.name, ") was lost (VK_ERROR_DEVICE_LOST)"));
+  }
+  check(r, "vkQueueSubmit");
 }
 
 uint64_t Context::free_memory() const {

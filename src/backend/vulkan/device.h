@@ -6,6 +6,11 @@
 //   SMOLVLM_VK_NO_SUBGROUP=1    shared-memory reductions instead of subgroup operations
 //   SMOLVLM_VK_NO_FP16=1        no fp16 arithmetic (f32 matmul tiles)
 //   SMOLVLM_VK_MAX_RANGE=BYTES  a smaller maxStorageBufferRange (tests the range splitting)
+// and, to test the failure paths on any device:
+//   SMOLVLM_VK_ALLOC_LIMIT=BYTES  device-local allocations fail beyond this total (as a device that
+//                               reports more free memory than it can give)
+//   SMOLVLM_VK_LOSE_DEVICE_AFTER=N  the device is "lost" at the N+1-th pass (prefill chunk, decode
+//                               step) of the process
 #pragma once
 
 #include <atomic>
@@ -24,6 +29,8 @@ struct Switches {
   bool no_subgroup = false;
   bool no_fp16 = false;
   uint64_t max_range = 0;  // 0: the device's
+  uint64_t alloc_limit = 0;  // 0: none
+  uint64_t lose_after = 0;   // 0: never
 };
 const Switches& switches();  // from the environment, read once
 
@@ -90,6 +97,14 @@ class Context {
   // Memory type index for `type_bits` with `flags` (preferring `preferred` on top); throws if none.
   uint32_t memory_type(uint32_t type_bits, VkMemoryPropertyFlags flags, VkMemoryPropertyFlags preferred = 0) const;
   void count_allocation(int64_t bytes) { allocated_ += bytes; }  // device-local bytes we hold
+  int64_t allocated() const { return allocated_.load(); }
+  // Lost devices stay lost: every later submit fails.
+  bool lost() const { return lost_.load(); }
+  void mark_lost() { lost_ = true; }
+  // Counts a pass; with SMOLVLM_VK_LOSE_DEVICE_AFTER=N the device is lost from the N+1-th on.
+  void count_pass() {
+    if (switches().lose_after > 0 && ++passes_ > switches().lose_after) lost_ = true;
+  }
 
  private:
   Context() = default;
@@ -104,6 +119,8 @@ class Context {
   VkPhysicalDeviceMemoryProperties memory_{};
   std::mutex queue_mutex_;
   std::atomic<int64_t> allocated_{0};
+  std::atomic<bool> lost_{false};
+  std::atomic<uint64_t> passes_{0};
 };
 
 // Validation-layer messages (warnings and errors) seen so far in this process.

@@ -30,8 +30,11 @@ DeviceBuffer::DeviceBuffer(Context& ctx, uint64_t bytes, MemoryKind kind, const 
   VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
   ai.allocationSize = req.size;
   ai.memoryTypeIndex = ctx.memory_type(req.memoryTypeBits, flags, preferred);
-  const VkResult r = req.size > ctx.caps().max_allocation ? VK_ERROR_OUT_OF_DEVICE_MEMORY
-                                                           : f.vkAllocateMemory(ctx.device(), &ai, nullptr, &memory_);
+  const uint64_t limit = switches().alloc_limit;
+  const bool over = kind == MemoryKind::kDevice && limit > 0 && uint64_t(ctx.allocated()) + req.size > limit;
+  const VkResult r = req.size > ctx.caps().max_allocation || over
+                         ? VK_ERROR_OUT_OF_DEVICE_MEMORY
+                         : f.vkAllocateMemory(ctx.device(), &ai, nullptr, &memory_);
   if (r != VK_SUCCESS) {
     f.vkDestroyBuffer(ctx.device(), buffer_, nullptr);
     throw backend::OutOfDeviceMemory(cat("the GPU (", ctx.info().name, ") could not allocate ",

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "backend/backend.h"
 #include "base/error.h"
 
 namespace smolvlm::vk {
@@ -200,8 +201,10 @@ void Recorder::finish() {
   if (r == VK_SUCCESS)
     for (const Pending& p : pending_) std::memcpy(p.dst, p.src, p.bytes);
   reset();
-  if (r == VK_ERROR_DEVICE_LOST)
-    fail("the GPU (", ctx_.info().name, ") was lost (VK_ERROR_DEVICE_LOST) while running this request");
+  if (r == VK_ERROR_DEVICE_LOST) {
+    ctx_.mark_lost();
+    throw backend::DeviceLost(cat("the GPU (", ctx_.info().name, ") was lost (VK_ERROR_DEVICE_LOST)"));
+  }
   check(r, "running the GPU work");
 }
 

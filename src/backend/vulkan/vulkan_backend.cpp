@@ -112,7 +112,7 @@ std::shared_ptr<backend::Device> open_backend(int index) {
   static std::mutex m;
   static std::map<int, std::weak_ptr<backend::Device>> open;
   std::lock_guard<std::mutex> lock(m);
-  if (auto d = open[index].lock()) return d;
+  if (auto d = open[index].lock(); d && !static_cast<VulkanDevice&>(*d).ctx().lost()) return d;
   auto d = std::make_shared<VulkanDevice>(Context::open(index));
   open[index] = d;
   return d;

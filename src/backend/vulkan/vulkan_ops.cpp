@@ -170,6 +170,7 @@ class VulkanOps final : public backend::Ops {
     rope_ = {};
     slot_->scratch_chunk = 0;
     slot_->scratch_used = 0;
+    if (!rec_.empty()) dev_.ctx().count_pass();
     rec_.finish();
   }
 

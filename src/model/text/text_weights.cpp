@@ -70,6 +70,8 @@ class Binder {
   auto bind(const std::string& name, const Fn& fn) const -> decltype(fn()) {
     try {
       return fn();
+    } catch (const backend::OutOfDeviceMemory& e) {  // the same kind: a loader may retry with fewer layers
+      throw backend::OutOfDeviceMemory(cat(f_.path(), ": tensor '", name, "': ", e.what()));
     } catch (const Error& e) {
       fail(f_.path(), ": tensor '", name, "': ", e.what());
     }
