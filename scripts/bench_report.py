@@ -276,6 +276,13 @@ def report(docs, llama, llama_machine, plot_dir, out_path, note):
         lines.append(f"| {m.get('name')} | {m.get('file')} | {m.get('type')} | {human_number(m.get('params', 0))} | "
                      f"{m.get('size_bytes', 0) / 2**20:.1f} | {mm} |")
     lines += ["", "## Results", ""]
+    gpu = [m for m in models if m.get("device", "CPU") != "CPU"]
+    if gpu:
+        lines += ["Device: " + ", ".join(sorted({f"{m['device']} ({m.get('gpu_layers', '?')} layers on it, copy "
+                                                 f"bandwidth {m.get('gpu_bandwidth_gbs', 0):.0f} GB/s)" for m in gpu})), ""]
+    else:
+        lines += ["GPU: not measured in this report (every model ran on the CPU). `scripts/gpu_check.sh` measures the "
+                  "Vulkan backend on a machine with a GPU; docs/HARDWARE.md gives its figures once measured.", ""]
     lines += metric_tables(models, llama)
     lines += llama_table(models, llama)
     lines += ["## Plots", ""]
