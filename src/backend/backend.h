@@ -113,6 +113,8 @@ class Ops {
   virtual void rms_norm(const Tensor& x, const Tensor& w, float eps, const Tensor& y) = 0;
   // y = x W^T: x [n, cols] f32, y [n, rows] f32
   virtual void matmul(const Matrix& w, const Tensor& x, const Tensor& y) = 0;
+  // y += x W^T (a residual connection); tmp [n, rows] is scratch for a backend that needs it
+  virtual void matmul_add(const Matrix& w, const Tensor& x, const Tensor& y, const Tensor& tmp) = 0;
   // several weights over the same x (q/k/v, gate/up)
   virtual void matmul_many(std::span<const MatmulOut> outs, const Tensor& x) = 0;
   // RoPE NORM in place on x [n, n_heads * head_dim], row i at position pos[i]

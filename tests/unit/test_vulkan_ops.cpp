@@ -107,13 +107,17 @@ TEST_P(VulkanMatmul, MatchesTheExactProductAndTheCpuKernels) {
           ref[size_t(i * s.rows + r)] = acc;
         }
       Arena a(*gpu);
-      const Tensor tx = a.make(n, s.cols), ty = a.make(n, s.rows);
-      std::vector<float> y(ref.size()), y_cpu(ref.size());
+      const Tensor tx = a.make(n, s.cols), ty = a.make(n, s.rows), tres = a.make(n, s.rows);
+      std::vector<float> y(ref.size()), y_cpu(ref.size()), res = random_normal(ref.size(), 77), sum(ref.size());
       auto ops = gpu->begin(pool);
       ops->write(tx, x.data());
       ops->matmul(*w_gpu, tx, ty);
+      ops->write(tres, res.data());
+      ops->matmul_add(*w_gpu, tx, tres, ty);  // tres += the product (ty: scratch the GPU does not touch)
       ops->read(ty, y.data());
+      ops->read(tres, sum.data());
       ops->finish();
+      for (size_t i = 0; i < sum.size(); ++i) ASSERT_EQ(sum[i], res[i] + y[i]) << "matmul_add, element " << i;
       kernels::matmul(*w_cpu, x.data(), n, y_cpu.data(), pool);
       std::vector<double> cpu_as_ref(y_cpu.begin(), y_cpu.end());
       const double e = nmse(y, ref), e_cpu = nmse(y, cpu_as_ref);

@@ -79,6 +79,10 @@ class CpuOps final : public Ops {
   void matmul(const Matrix& w, const Tensor& x, const Tensor& y) override {
     kernels::matmul(cpu_matrix(w).packed(), x.f32(), x.rows, y.f32(), pool_);
   }
+  void matmul_add(const Matrix& w, const Tensor& x, const Tensor& y, const Tensor& tmp) override {
+    matmul(w, x, tmp);  // the product, then the add: the float order the model always had
+    add(y, tmp);
+  }
   void matmul_many(std::span<const MatmulOut> outs, const Tensor& x) override {
     kernels::MatmulOut k[8];
     if (outs.size() > 8) fail("matmul_many: ", outs.size(), " weights (at most 8)");

@@ -55,7 +55,11 @@ class VulkanOps final : public backend::Ops {
     rec_.dispatch(pipeline(variant("rms_norm"), 3, {kNormThreads}), b, &push, sizeof push, gx, gy);
   }
 
-  void matmul(const Matrix& w, const Tensor& x, const Tensor& y) override {
+  void matmul(const Matrix& w, const Tensor& x, const Tensor& y) override { product(w, x, y, false); }
+  void matmul_add(const Matrix& w, const Tensor& x, const Tensor& y, const Tensor&) override { product(w, x, y, true); }
+
+  // y = (or +=) x W^T: the matvec for a few tokens, else the tiled matmul; per row range of W.
+  void product(const Matrix& w, const Tensor& x, const Tensor& y, bool accumulate) {
     const auto& m = static_cast<const VulkanMatrix&>(w);
     const int64_t n = x.rows, K = w.cols(), M = w.rows();
     if (x.cols != K || y.cols != M || y.rows < n)
@@ -73,8 +77,8 @@ class VulkanOps final : public backend::Ops {
     for_row_ranges(M, row_bytes, [&](int64_t r0, int64_t nr) {
       const Bind b[] = {{m.handle(), uint64_t(r0) * row_bytes, uint64_t(nr) * row_bytes, false}, bx.bind, by.bind};
       const struct {
-        uint32_t rows, cols, row_blocks, x_stride, y_stride, y_row0, n, x_off, y_off;
-      } push{u32(nr), u32(K), row_blocks, u32(K), u32(M), u32(r0), u32(n), bx.off, by.off};
+        uint32_t rows, cols, row_blocks, x_stride, y_stride, y_row0, n, x_off, y_off, accumulate;
+      } push{u32(nr), u32(K), row_blocks, u32(K), u32(M), u32(r0), u32(n), bx.off, by.off, accumulate ? 1u : 0u};
       if (vec) {
         uint32_t gx, gy;
         grid(u32((nr + kMatvecRows - 1) / kMatvecRows), &gx, &gy);

@@ -261,8 +261,7 @@ void TextModel::layers_and_head(TextPass& pass, int64_t T, int64_t n_out, const 
     // attn = softmax(q k^T / sqrt(D), causal) v, GQA                                   [n, H*D]
     attend(o, l, q, q_first, attn);
     // hidden = hidden + o_proj(attn)                                                    [n, E]
-    o.matmul(*w.o_proj, attn, h);
-    o.add(hidden, h);
+    o.matmul_add(*w.o_proj, attn, hidden, h);
 
     // ---- mlp ----
     // h = post_attention_layernorm(hidden)                                              [n, E]
@@ -273,8 +272,7 @@ void TextModel::layers_and_head(TextPass& pass, int64_t T, int64_t n_out, const 
     // gate = act_fn(gate) * up  (SiLU)                                                  [n, F]
     o.silu_mul(gate, up);
     // hidden = hidden + down_proj(gate)                                                 [n, E]
-    o.matmul(*w.down_proj, gate, h);
-    o.add(hidden, h);
+    o.matmul_add(*w.down_proj, gate, hidden, h);
   }
 
   // logits = lm_head(norm(hidden))                                                      [n_out, V]

@@ -3,7 +3,7 @@
 // BM weight rows x BN tokens, BK = 32 values of k per step, staged in shared memory (W decoded by
 // quant.glsl). USE_FP16 keeps the tiles in fp16 (half the shared memory traffic; sums stay f32).
 // 256 invocations, each computing TM x TN outputs strided by 16 (conflict-free shared reads).
-// Bindings: 0 W (rows bound), 1 X [n_tokens, x_stride] f32, 2 Y [n_tokens, y_stride] f32.
+// Bindings: 0 W (rows bound), 1 X [n_tokens, x_stride] f32, 2 Y [n_tokens, y_stride] f32 (= or +=).
 #extension GL_EXT_control_flow_attributes : enable
 #include "quant.glsl"
 #if defined(USE_FP16)
@@ -17,7 +17,7 @@ layout(local_size_x = 256) in;
 const uint BM = 64, BN = 64, BK = 32, TM = 4, TN = 4;
 
 layout(binding = 1, std430) readonly buffer X { vec4 x4[]; };
-layout(binding = 2, std430) writeonly buffer Y { float y[]; };
+layout(binding = 2, std430) buffer Y { float y[]; };
 
 layout(push_constant) uniform Params {
   uint rows;        // rows of W bound at binding 0
@@ -29,6 +29,7 @@ layout(push_constant) uniform Params {
   uint n_tokens;
   uint x_off;       // first float of X (a multiple of 4)
   uint y_off;       // first float of Y
+  uint accumulate;  // 1: Y += the product (a residual add)
 } p;
 
 shared TILE As[BK][BM];
@@ -79,7 +80,9 @@ void main() {
     if (t >= p.n_tokens) continue;
     [[unroll]] for (uint i = 0; i < TM; ++i) {
       const uint r = r0 + tm + 16 * i;
-      if (r < p.rows) y[p.y_off + t * p.y_stride + p.y_row0 + r] = acc[j * TM + i];
+      if (r >= p.rows) continue;
+      const uint o = p.y_off + t * p.y_stride + p.y_row0 + r;
+      y[o] = p.accumulate != 0 ? y[o] + acc[j * TM + i] : acc[j * TM + i];
     }
   }
 }

@@ -2,7 +2,7 @@
 // y[c, r] = sum_k W[r, k] x[c, k] for a few activation columns c (a decode step, or the decode steps
 // of up to 8 sequences: each weight is read once for all of them). One workgroup computes
 // NUM_ROWS rows; its threads stride over the row in groups of 8 weights, then reduce.
-// Bindings: 0 W (quant.glsl), 1 x [n_cols, x_stride] f32, 2 y [n_cols, y_stride] f32.
+// Bindings: 0 W (quant.glsl), 1 x [n_cols, x_stride] f32, 2 y [n_cols, y_stride] f32 (= or +=).
 #extension GL_EXT_control_flow_attributes : enable
 #include "quant.glsl"
 
@@ -13,7 +13,7 @@ layout(constant_id = 1) const uint NUM_ROWS = 1;
 layout(constant_id = 2) const uint NUM_COLS = 1;
 
 layout(binding = 1, std430) readonly buffer X { vec4 x4[]; };
-layout(binding = 2, std430) writeonly buffer Y { float y[]; };
+layout(binding = 2, std430) buffer Y { float y[]; };
 
 layout(push_constant) uniform Params {
   uint rows;        // rows of W bound at binding 0
@@ -25,6 +25,7 @@ layout(push_constant) uniform Params {
   uint n_cols;      // activation columns (<= NUM_COLS)
   uint x_off;       // first float of x (a multiple of 4)
   uint y_off;       // first float of y
+  uint accumulate;  // 1: y += the product (a residual add)
 } p;
 
 void main() {
@@ -57,6 +58,9 @@ void main() {
   [[unroll]] for (uint i = 0; i < NUM_ROWS * NUM_COLS; ++i) {
     const float s = workgroup_sum(acc[i]);
     const uint r = i / NUM_COLS, c = i % NUM_COLS;
-    if (tid == 0 && row0 + r < p.rows && c < p.n_cols) y[p.y_off + c * p.y_stride + p.y_row0 + row0 + r] = s;
+    if (tid == 0 && row0 + r < p.rows && c < p.n_cols) {
+      const uint o = p.y_off + c * p.y_stride + p.y_row0 + row0 + r;
+      y[o] = p.accumulate != 0 ? y[o] + s : s;
+    }
   }
 }
