@@ -125,6 +125,16 @@ class Ops {
   virtual void attention(const AttentionOp& a) = 0;
   virtual void silu_mul(const Tensor& gate, const Tensor& up) = 0;  // gate = silu(gate) * up
   virtual void add(const Tensor& y, const Tensor& x) = 0;          // y += x
+  // y[r] = (x[r] - mean) / sqrt(var + eps) * w + b (x, y [n, dim]; may be the same; w, b [1, dim])
+  virtual void layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, float eps, const Tensor& y) = 0;
+  // y[r] += x[r % x.rows] (a bias [1, C]; a position table [Np, C] over B tiles of Np rows)
+  virtual void add_rows(const Tensor& y, const Tensor& x) = 0;
+  virtual void gelu_tanh(const Tensor& x) = 0;  // in place, the tanh approximation
+  // The patches of a stride-`patch` convolution (kernels::conv_patches): tiles [B, 3*S*S] with
+  // S = side -> out [B*n*n, 3*patch*patch], n = side / patch
+  virtual void conv_patches(const Tensor& tiles, int64_t side, int64_t patch, const Tensor& out) = 0;
+  // x [B*side*side, C] -> out [B*(side/s)^2, C*s*s] (kernels::pixel_shuffle)
+  virtual void pixel_shuffle(const Tensor& x, int64_t side, int64_t s, const Tensor& out) = 0;
   // out[i] = row ids[i] of table (an embedding lookup; ids checked by the caller)
   virtual void embed_rows(const Matrix& table, const int32_t* ids, const Tensor& out) = 0;
   // host -> tensor, in order with the ops

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <random>
 
-#include "model/vision/connector.h"
+#include "kernels/layout.h"
 #include "test_vision_model_util.h"
 
 namespace smolvlm {
@@ -44,7 +44,7 @@ TEST(VisionConnector, PixelShuffleMatchesTransformersAndTheSpecIndexMap) {
     std::vector<float> x(static_cast<size_t>(B * side * side * D));
     for (auto& v : x) v = u(rng);
     std::vector<float> out(x.size());
-    pixel_shuffle(x.data(), B, side, D, s, out.data());
+    kernels::pixel_shuffle(x.data(), B, side, D, s, out.data());
     EXPECT_EQ(out, hf_pixel_shuffle(x, B, side, D, s));
     // spec §4.1: out[b, ib*(w/s) + jb, (ir*s + jr)*D + d] = x[b, (s*ib + ir)*w + (s*jb + jr), d]
     const int64_t cw = side / s, N = side * side, No = N / (s * s);
@@ -58,7 +58,7 @@ TEST(VisionConnector, PixelShuffleMatchesTransformersAndTheSpecIndexMap) {
                           x[static_cast<size_t>((b * N + (s * ib + ir) * side + (s * jb + jr)) * D + d)]);
   }
   float x[4] = {}, y[4];
-  TEXT_EXPECT_THROW_MSG(pixel_shuffle(x, 1, 2, 1, 3, y), "not divisible by 3");
+  TEXT_EXPECT_THROW_MSG(kernels::pixel_shuffle(x, 1, 2, 1, 3, y), "not divisible by 3");
 }
 
 TEST(VisionConfig, ReadsBothGoldenTowers) {

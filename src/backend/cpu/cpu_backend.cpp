@@ -8,6 +8,7 @@
 
 #include "backend/backend.h"
 #include "base/error.h"
+#include "kernels/layout.h"
 
 namespace smolvlm::backend {
 namespace {
@@ -56,9 +57,10 @@ class CpuMatrix final : public Matrix {
 const CpuMatrix& cpu_matrix(const Matrix& m) { return static_cast<const CpuMatrix&>(m); }
 
 // Row-wise kernels (norms, activations) are single-threaded; a prefill chunk splits its rows over
-// the pool. fn(first_row, n_rows).
-void for_rows(ThreadPool& pool, int64_t n_rows, const std::function<void(int64_t, int64_t)>& fn) {
-  const int64_t parts = std::min<int64_t>(pool.size(), n_rows / 8);
+// the pool (a vision pass, `fine`: in more parts, each of at least 16 rows). fn(first_row, n_rows).
+// No result depends on the split.
+void for_rows(ThreadPool& pool, int64_t n_rows, const std::function<void(int64_t, int64_t)>& fn, bool fine = false) {
+  const int64_t parts = fine ? std::min<int64_t>(4 * pool.size(), n_rows / 16) : std::min<int64_t>(pool.size(), n_rows / 8);
   if (parts <= 1) return fn(0, n_rows);
   pool.run(parts, [&](int64_t p, int) {
     const int64_t r0 = n_rows * p / parts, r1 = n_rows * (p + 1) / parts;
@@ -110,6 +112,36 @@ class CpuOps final : public Ops {
     for_rows(pool_, gate.rows, [&](int64_t r, int64_t m) { kernels::silu_mul(g + r * dim, u + r * dim, g + r * dim, m * dim); });
   }
   void add(const Tensor& y, const Tensor& x) override { kernels::add(y.f32(), x.f32(), y.rows * y.cols); }
+  void layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, float eps, const Tensor& y) override {
+    const int64_t dim = x.cols;
+    const float *xs = x.f32(), *ws = w.f32(), *bs = b.f32();
+    float* ys = y.f32();
+    for_rows(
+        pool_, x.rows, [&](int64_t r, int64_t m) { kernels::layer_norm(xs + r * dim, ws, bs, eps, m, dim, ys + r * dim); },
+        true);
+  }
+  void add_rows(const Tensor& y, const Tensor& x) override {
+    const int64_t C = y.cols;
+    float* ys = y.f32();
+    const float* xs = x.f32();
+    for_rows(
+        pool_, y.rows,
+        [&](int64_t r0, int64_t m) {
+          for (int64_t r = r0; r < r0 + m; ++r) kernels::add(ys + r * C, xs + (r % x.rows) * C, C);
+        },
+        true);
+  }
+  void gelu_tanh(const Tensor& x) override {
+    const int64_t C = x.cols;
+    float* xs = x.f32();
+    for_rows(pool_, x.rows, [&](int64_t r0, int64_t m) { kernels::gelu_tanh(xs + r0 * C, m * C); }, true);
+  }
+  void conv_patches(const Tensor& tiles, int64_t side, int64_t patch, const Tensor& out) override {
+    kernels::conv_patches(tiles.f32(), tiles.rows, side, patch, out.f32(), pool_);
+  }
+  void pixel_shuffle(const Tensor& x, int64_t side, int64_t s, const Tensor& out) override {
+    kernels::pixel_shuffle(x.f32(), x.rows / (side * side), side, x.cols, s, out.f32());
+  }
   void embed_rows(const Matrix& table, const int32_t* ids, const Tensor& out) override {
     kernels::embed_rows(cpu_matrix(table).view(), ids, out.rows, out.f32());
   }

@@ -147,6 +147,54 @@ class VulkanOps final : public backend::Ops {
 
   void silu_mul(const Tensor& gate, const Tensor& up) override { elementwise("silu_mul", gate, up); }
   void add(const Tensor& y, const Tensor& x) override { elementwise("add", y, x); }
+  void add_rows(const Tensor& y, const Tensor& x) override {
+    if (x.cols != y.cols) fail("GPU add_rows: rows of ", x.cols, " onto rows of ", y.cols);
+    elementwise("add_rows", y, x, y.cols, x.rows);
+  }
+  void gelu_tanh(const Tensor& x) override { elementwise("gelu", x, x); }
+
+  void layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, float eps, const Tensor& y) override {
+    const Bound bx = bind(x, false), bw = bind(w, false), bb = bind(b, false), by = bind(y, true);
+    const struct {
+      uint32_t dim, n_rows;
+      float eps;
+      uint32_t x_off, y_off;
+    } push{u32(x.cols), u32(x.rows), eps, bx.off, by.off};
+    const Bind binds[] = {bx.bind, bw.bind, bb.bind, by.bind};
+    uint32_t gx, gy;
+    grid(u32(x.rows), &gx, &gy);
+    rec_.dispatch(pipeline(variant("layer_norm"), 4, {kNormThreads}), binds, &push, sizeof push, gx, gy);
+  }
+
+  void conv_patches(const Tensor& tiles, int64_t side, int64_t patch, const Tensor& out) override {
+    const int64_t n = side / patch;
+    if (tiles.cols != 3 * side * side || out.rows != tiles.rows * n * n || out.cols != 3 * patch * patch)
+      fail("GPU conv_patches: tiles [", tiles.rows, ", ", tiles.cols, "] -> [", out.rows, ", ", out.cols, "]");
+    const Bound bt = bind(tiles, false), bo = bind(out, true);
+    if (bt.off != 0) fail("GPU conv_patches: the tiles must start a binding");
+    const struct {
+      uint32_t n_tiles, S, P, n, out_off;
+    } push{u32(tiles.rows), u32(side), u32(patch), u32(n), bo.off};
+    const Bind binds[] = {bt.bind, bo.bind};
+    uint32_t gx, gy;
+    grid(u32((out.rows * out.cols + 255) / 256), &gx, &gy);
+    rec_.dispatch(pipeline("patches", 2, {}), binds, &push, sizeof push, gx, gy);
+  }
+
+  void pixel_shuffle(const Tensor& x, int64_t side, int64_t s, const Tensor& out) override {
+    const int64_t B = x.rows / (side * side);
+    if (side % s != 0 || B * side * side != x.rows || out.rows * out.cols != x.rows * x.cols)
+      fail("GPU pixel_shuffle: [", x.rows, ", ", x.cols, "] with side ", side, " and scale ", s);
+    const Bound bx = bind(x, false), bo = bind(out, true);
+    if (bo.off != 0) fail("GPU pixel_shuffle: the output must start a binding");
+    const struct {
+      uint32_t n_tiles, side, C, s, x_off;
+    } push{u32(B), u32(side), u32(x.cols), u32(s), bx.off};
+    const Bind binds[] = {bx.bind, bo.bind};
+    uint32_t gx, gy;
+    grid(u32((out.rows * out.cols + 255) / 256), &gx, &gy);
+    rec_.dispatch(pipeline("pixel_shuffle", 2, {}), binds, &push, sizeof push, gx, gy);
+  }
 
   void embed_rows(const Matrix& table, const int32_t* ids, const Tensor& out) override {
     const auto& m = static_cast<const VulkanMatrix&>(table);
@@ -221,13 +269,15 @@ class VulkanOps final : public backend::Ops {
     *gy = *gx == 0 ? 0 : (n + *gx - 1) / *gx;
   }
 
-  void elementwise(const char* name, const Tensor& y, const Tensor& x) {
-    if (y.rows * y.cols != x.rows * x.cols) fail("GPU ", name, ": ", y.rows * y.cols, " and ", x.rows * x.cols, " values");
+  // y op= x over y's values (add_rows: x's `period` rows of `cols` repeat down y)
+  void elementwise(const char* name, const Tensor& y, const Tensor& x, int64_t cols = 0, int64_t period = 0) {
+    if (period == 0 && y.rows * y.cols != x.rows * x.cols)
+      fail("GPU ", name, ": ", y.rows * y.cols, " and ", x.rows * x.cols, " values");
     const Bound by = bind(y, true), bx = bind(x, false);
     const int64_t n = y.rows * y.cols;
     const struct {
-      uint32_t n, y_off, x_off;
-    } push{u32(n), by.off, bx.off};
+      uint32_t n, y_off, x_off, cols, period;
+    } push{u32(n), by.off, bx.off, u32(cols), u32(period)};
     const Bind b[] = {by.bind, bx.bind};
     uint32_t gx, gy;
     grid(u32((n + 255) / 256), &gx, &gy);

@@ -7,54 +7,39 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <functional>
-#include <new>
 
 #include "base/error.h"
-#include "kernels/matmul.h"
-#include "kernels/ops.h"
-#include "model/vision/connector.h"
 
 namespace smolvlm {
 
+using backend::Tensor;
 using kernels::ThreadPool;
+
+// The buffers of one pass of up to B tiles on the model's device (T = B*Np rows).
+struct VisionModel::Activations {
+  std::unique_ptr<backend::Buffer> mem;
+  Tensor hidden;  // [T, C]   the residual stream
+  Tensor h;       // [T, C]   norm output, then out_proj / fc2 output
+  Tensor q;       // [T, H*D] (then the pixel-shuffled tokens [B*Nt, C*s*s], the same floats)
+  Tensor k;       // [T, H*D]
+  Tensor v;       // [T, H*D]
+  Tensor attn;    // [T, H*D]
+  Tensor wide;    // [T, max(Fv, K)] the MLP's inner rows, or the conv patches
+  Tensor tiles;   // [B, 3*S*S] the uploaded tiles (a GPU; the CPU reads the caller's)
+};
 
 namespace {
 
-// Row-wise kernels (norms, bias, activations) are single-threaded; a pass splits its rows over
-// the pool. fn(first_row, n_rows).
-void for_rows(ThreadPool& pool, int64_t n_rows, const std::function<void(int64_t, int64_t)>& fn) {
-  const int64_t parts = std::min<int64_t>(4 * pool.size(), n_rows / 16);
-  if (parts <= 1) return fn(0, n_rows);
-  pool.run(parts, [&](int64_t p, int) {
-    const int64_t r0 = n_rows * p / parts, r1 = n_rows * (p + 1) / parts;
-    fn(r0, r1 - r0);
-  });
-}
+constexpr int64_t kGpuTilesPerPass = 4;
+constexpr size_t kAlign = 256;
 
-// y[r] = layer_norm(x[r]) * w + b for n rows of width dim.
-void layer_norm_rows(ThreadPool& pool, const float* x, const float* w, const float* b, float eps, int64_t n,
-                     int64_t dim, float* y) {
-  for_rows(pool, n, [&](int64_t r, int64_t m) { kernels::layer_norm(x + r * dim, w, b, eps, m, dim, y + r * dim); });
-}
-
-// 64-byte aligned, uninitialized float storage (every buffer is written before it is read).
-struct Scratch {
-  explicit Scratch(size_t n)
-      : p(static_cast<float*>(::operator new(n * sizeof(float), std::align_val_t(64)))) {}
-  ~Scratch() { ::operator delete(p, std::align_val_t(64)); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  float* p;
-};
-
-// Rounds a buffer size up to whole cache lines so that every carved buffer stays 64-byte aligned.
-int64_t lines(int64_t floats) { return (floats + 15) / 16 * 16; }
+size_t aligned(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 
 }  // namespace
 
-VisionModel::VisionModel(GgufFile file) : file_(std::move(file)), config_(read_vision_config(file_)) {
-  weights_ = bind_vision_weights(file_, config_);
+VisionModel::VisionModel(GgufFile file, backend::Device& device, std::shared_ptr<backend::Device> keep)
+    : file_(std::move(file)), config_(read_vision_config(file_)), device_(&device), keep_(std::move(keep)) {
+  weights_ = bind_vision_weights(file_, config_, device);
 }
 
 void VisionModel::check_tiles_shape(std::span<const int64_t> shape) const {
@@ -71,11 +56,16 @@ void VisionModel::check_tiles_shape(std::span<const int64_t> shape) const {
          "x", S, " tiles (clip.vision.image_size)");
 }
 
-size_t VisionModel::scratch_floats(int64_t B) const {
+size_t VisionModel::pass_bytes(int64_t B) const {
   const VisionConfig& c = config_;
-  const int64_t T = B * c.n_patches();
-  // hidden, h, q, k, v, attn: [T, C] each; wide: [T, max(Fv, K)] (MLP, conv patches, shuffled tokens)
-  return static_cast<size_t>(6 * lines(T * c.n_embd) + lines(T * std::max(c.n_ff, c.patch_dim())));
+  const auto T = static_cast<size_t>(B * c.n_patches());
+  const size_t tiles = device_->is_cpu() ? 0 : static_cast<size_t>(B * 3 * c.image_size * c.image_size);
+  return 6 * aligned(T * c.n_embd * 4) + aligned(T * std::max(c.n_ff, c.patch_dim()) * 4) + aligned(tiles * 4);
+}
+
+int64_t VisionModel::tiles_per_pass(const VisionEncodeOptions& o, int64_t n_tiles) const {
+  const int64_t want = o.max_tiles_per_pass > 0 ? o.max_tiles_per_pass : device_->is_cpu() ? 1 : kGpuTilesPerPass;
+  return std::clamp<int64_t>(want, 1, n_tiles);
 }
 
 double VisionModel::flops_per_tile() const {
@@ -97,25 +87,74 @@ std::vector<float> VisionModel::encode(std::span<const float> tiles, int64_t n_t
   return out;
 }
 
-void VisionModel::encode(const float* tiles, int64_t n_tiles, float* out, ThreadPool& pool,
-                         const VisionEncodeOptions& o) const {
+template <class Out>
+void VisionModel::run_passes(const float* tiles, int64_t n_tiles, ThreadPool& pool, const VisionEncodeOptions& o,
+                             const Out& out_at) const {
   const VisionConfig& c = config_;
   if (n_tiles < 1) fail("vision encode: no tiles");
-  if (tiles == nullptr || out == nullptr) fail("vision encode: no input or output buffer");
-  const int64_t per_pass = std::clamp<int64_t>(o.max_tiles_per_pass, 1, n_tiles);
-  Scratch scratch(scratch_floats(per_pass));
-  const int64_t tile_floats = 3 * c.image_size * c.image_size;
-  const int64_t out_floats = c.tokens_per_tile() * c.projection_dim, inter_floats = c.n_patches() * c.n_embd;
+  if (tiles == nullptr) fail("vision encode: no input");
+  const int64_t per_pass = tiles_per_pass(o, n_tiles);
+  const int64_t T = per_pass * c.n_patches(), C = c.n_embd, W = std::max(c.n_ff, c.patch_dim());
+  const int64_t tile_floats = 3 * c.image_size * c.image_size, inter_floats = c.n_patches() * C;
+
+  Activations a;
+  a.mem = device_->alloc(pass_bytes(per_pass), cat("the vision encoder's activations (", per_pass, " tiles)"));
+  size_t at = 0;
+  const auto carve = [&](int64_t rows, int64_t cols) {
+    const Tensor t{a.mem.get(), at, GgmlType::F32, rows, cols};
+    at += aligned(static_cast<size_t>(rows * cols) * 4);
+    return t;
+  };
+  for (Tensor* t : {&a.hidden, &a.h, &a.q, &a.k, &a.v, &a.attn}) *t = carve(T, C);
+  a.wide = carve(T, W);
+  if (!device_->is_cpu()) a.tiles = carve(per_pass, tile_floats);
+
   for (int64_t t0 = 0; t0 < n_tiles; t0 += per_pass) {
     const int64_t B = std::min(per_pass, n_tiles - t0);
-    encode_pass(tiles + t0 * tile_floats, B, out + t0 * out_floats,
-                o.embeddings ? o.embeddings + t0 * inter_floats : nullptr,
-                o.post_ln ? o.post_ln + t0 * inter_floats : nullptr, scratch.p, pool);
+    std::unique_ptr<backend::Ops> ops = device_->begin(pool);
+    const float* src = tiles + t0 * tile_floats;
+    backend::HostView caller(const_cast<float*>(src), static_cast<size_t>(B * tile_floats) * sizeof(float));
+    Tensor input{&caller, 0, GgmlType::F32, B, tile_floats};  // the CPU reads the caller's tiles
+    if (!device_->is_cpu()) {
+      input = a.tiles.slice(0, B);
+      ops->write(input, src);  // uploaded once
+    }
+    encode_pass(*ops, a, input, B, out_at(t0, B), o.embeddings ? o.embeddings + t0 * inter_floats : nullptr,
+                o.post_ln ? o.post_ln + t0 * inter_floats : nullptr);
+    ops->finish();
   }
 }
 
-void VisionModel::encode_pass(const float* tiles, int64_t B, float* out, float* embeddings, float* post_ln,
-                              float* scratch, ThreadPool& pool) const {
+void VisionModel::encode(const float* tiles, int64_t n_tiles, float* out, ThreadPool& pool,
+                         const VisionEncodeOptions& o) const {
+  if (out == nullptr) fail("vision encode: no output buffer");
+  const int64_t rows_per_tile = config_.tokens_per_tile(), E = config_.projection_dim;
+  if (!device_->is_cpu()) {  // on the device, then read back
+    const DeviceEmbeddings d = encode_on_device(tiles, n_tiles, pool, o);
+    std::unique_ptr<backend::Ops> ops = device_->begin(pool);
+    ops->read(d.rows, out);
+    ops->finish();
+    return;
+  }
+  backend::HostView view(out, static_cast<size_t>(std::max<int64_t>(n_tiles, 0) * rows_per_tile * E) * sizeof(float));
+  const Tensor all{&view, 0, GgmlType::F32, n_tiles * rows_per_tile, E};
+  run_passes(tiles, n_tiles, pool, o, [&](int64_t t0, int64_t B) { return all.slice(t0 * rows_per_tile, B * rows_per_tile); });
+}
+
+DeviceEmbeddings VisionModel::encode_on_device(const float* tiles, int64_t n_tiles, ThreadPool& pool,
+                                               const VisionEncodeOptions& o) const {
+  const int64_t rows_per_tile = config_.tokens_per_tile(), E = config_.projection_dim;
+  if (n_tiles < 1) fail("vision encode: no tiles");
+  DeviceEmbeddings d;
+  d.device = device_;
+  d.buffer = device_->alloc(static_cast<size_t>(n_tiles * rows_per_tile * E) * sizeof(float), "image embeddings");
+  d.rows = {d.buffer.get(), 0, GgmlType::F32, n_tiles * rows_per_tile, E};
+  run_passes(tiles, n_tiles, pool, o, [&](int64_t t0, int64_t B) { return d.rows.slice(t0 * rows_per_tile, B * rows_per_tile); });
+  return d;
+}
+
+void VisionModel::encode_pass(backend::Ops& o, const Activations& a, const Tensor& tiles, int64_t B, const Tensor& out,
+                              float* embeddings, float* post_ln) const {
   const VisionConfig& c = config_;
   const VisionWeights& wt = weights_;
   const int64_t S = c.image_size, P = c.patch_size, n = c.patches_per_side(), Np = c.n_patches();
@@ -123,101 +162,68 @@ void VisionModel::encode_pass(const float* tiles, int64_t B, float* out, float* 
   const int64_t s = c.scale_factor, Nt = c.tokens_per_tile();
   const float attn_scale = 1.0f / std::sqrt(static_cast<float>(D));
 
-  float* hidden = scratch;               // [T, C]   the residual stream
-  float* h = hidden + lines(T * C);      // [T, C]   norm output, then out_proj / fc2 output
-  float* q = h + lines(T * C);           // [T, H*D]
-  float* k = q + lines(T * C);           // [T, H*D]
-  float* v = k + lines(T * C);           // [T, H*D]
-  float* attn = v + lines(T * C);        // [T, H*D]
-  float* wide = attn + lines(T * C);     // [T, max(Fv, K)]
+  const Tensor hidden = a.hidden.slice(0, T);        // [T, C]   the residual stream
+  const Tensor h = a.h.slice(0, T);                  // [T, C]   norm output, then out_proj / fc2 output
+  const Tensor q = a.q.slice(0, T);                  // [T, H*D]
+  const Tensor k = a.k.slice(0, T);                  // [T, H*D]
+  const Tensor v = a.v.slice(0, T);                  // [T, H*D]
+  const Tensor attn = a.attn.slice(0, T);            // [T, H*D]
+  const Tensor patches = a.wide.reshape(T, K);       // [T, K]
+  const Tensor mlp = a.wide.reshape(T, F);           // [T, Fv]
 
   // ---- embeddings ----
   // patches = the tiles cut into P x P windows, each flattened (channel, row, column)      [T, K]
   // (384/14: the last S - n*P pixel rows and columns belong to no patch, as in Conv2d)
-  float* patches = wide;
-  for_rows(pool, B * n, [&](int64_t r0, int64_t m) {  // rows of patches
-    for (int64_t br = r0; br < r0 + m; ++br) {
-      const int64_t b = br / n, r = br % n;
-      const float* tile = tiles + b * 3 * S * S;
-      for (int64_t col = 0; col < n; ++col) {
-        float* dst = patches + ((b * Np) + r * n + col) * K;
-        for (int64_t ch = 0; ch < 3; ++ch)
-          for (int64_t ky = 0; ky < P; ++ky)
-            std::memcpy(dst + (ch * P + ky) * P, tile + (ch * S + r * P + ky) * S + col * P, P * sizeof(float));
-      }
-    }
-  });
+  o.conv_patches(tiles, S, P, patches);
   // hidden = patch_embedding(tiles) + bias + position_embedding(position_ids = 0 .. Np-1)   [T, C]
-  kernels::matmul(*wt.patch_embedding, patches, T, hidden, pool);
-  for_rows(pool, T, [&](int64_t r0, int64_t m) {
-    for (int64_t r = r0; r < r0 + m; ++r) {
-      kernels::add(hidden + r * C, wt.patch_bias, C);
-      kernels::add(hidden + r * C, wt.position_embedding + (r % Np) * C, C);
-    }
-  });
-  if (embeddings != nullptr) std::memcpy(embeddings, hidden, static_cast<size_t>(T * C) * sizeof(float));
+  o.matmul(*wt.patch_embedding, patches, hidden);
+  o.add_rows(hidden, wt.patch_bias);
+  o.add_rows(hidden, wt.position_embedding);  // [Np, C], for each tile
+  if (embeddings != nullptr) o.read(hidden, embeddings);
 
   for (const VisionLayerWeights& w : wt.layers) {
     // ---- self_attn ----
     // h = layer_norm1(hidden)                                                                [T, C]
-    layer_norm_rows(pool, hidden, w.layer_norm1_w, w.layer_norm1_b, c.eps, T, C, h);
+    o.layer_norm(hidden, w.layer_norm1_w, w.layer_norm1_b, c.eps, h);
     // q = q_proj(h), k = k_proj(h), v = v_proj(h), in one pass over h                       [T, H*D] x 3
-    const kernels::MatmulOut qkv[] = {{w.q_proj.get(), q}, {w.k_proj.get(), k}, {w.v_proj.get(), v}};
-    kernels::matmul_many(qkv, 3, h, T, pool);
-    for_rows(pool, T, [&](int64_t r0, int64_t m) {
-      for (int64_t r = r0; r < r0 + m; ++r) {
-        kernels::add(q + r * C, w.q_bias, C);
-        kernels::add(k + r * C, w.k_bias, C);
-        kernels::add(v + r * C, w.v_bias, C);
-      }
-    });
+    const backend::MatmulOut qkv[] = {{w.q_proj.get(), q}, {w.k_proj.get(), k}, {w.v_proj.get(), v}};
+    o.matmul_many(qkv, h);
+    o.add_rows(q, w.q_bias);
+    o.add_rows(k, w.k_bias);
+    o.add_rows(v, w.v_bias);
     // attn = softmax(q k^T / sqrt(D)) v within each tile, every patch sees every patch     [T, H*D]
-    for (int64_t b = 0; b < B; ++b) {
-      const int64_t at = b * Np * C;
-      kernels::attention({.q = q + at, .k = k + at, .v = v + at, .out = attn + at, .kv_type = GgmlType::F32,
-                          .n_q = Np, .n_kv = Np, .n_heads = H, .n_kv_heads = H, .head_dim = D,
-                          .kv_row_stride = static_cast<size_t>(C) * sizeof(float), .q_pos0 = 0, .causal = false,
-                          .scale = attn_scale},
-                         pool);
-    }
+    for (int64_t b = 0; b < B; ++b)
+      o.attention({.q = q.slice(b * Np, Np), .k = k.slice(b * Np, Np), .v = v.slice(b * Np, Np),
+                   .out = attn.slice(b * Np, Np), .n_kv = Np, .n_heads = H, .n_kv_heads = H, .head_dim = D,
+                   .q_pos0 = 0, .causal = false, .scale = attn_scale});
     // hidden = hidden + out_proj(attn)                                                       [T, C]
-    kernels::matmul(*w.out_proj, attn, T, h, pool);
-    for_rows(pool, T, [&](int64_t r0, int64_t m) {
-      for (int64_t r = r0; r < r0 + m; ++r) {
-        kernels::add(h + r * C, w.out_bias, C);
-        kernels::add(hidden + r * C, h + r * C, C);
-      }
-    });
+    o.matmul(*w.out_proj, attn, h);
+    o.add_rows(h, w.out_bias);
+    o.add(hidden, h);
 
     // ---- mlp ----
     // h = layer_norm2(hidden)                                                                [T, C]
-    layer_norm_rows(pool, hidden, w.layer_norm2_w, w.layer_norm2_b, c.eps, T, C, h);
-    // wide = gelu_tanh(fc1(h))                                                               [T, Fv]
-    kernels::matmul(*w.fc1, h, T, wide, pool);
-    for_rows(pool, T, [&](int64_t r0, int64_t m) {
-      for (int64_t r = r0; r < r0 + m; ++r) kernels::add(wide + r * F, w.fc1_bias, F);
-      kernels::gelu_tanh(wide + r0 * F, m * F);
-    });
-    // hidden = hidden + fc2(wide)                                                            [T, C]
-    kernels::matmul(*w.fc2, wide, T, h, pool);
-    for_rows(pool, T, [&](int64_t r0, int64_t m) {
-      for (int64_t r = r0; r < r0 + m; ++r) {
-        kernels::add(h + r * C, w.fc2_bias, C);
-        kernels::add(hidden + r * C, h + r * C, C);
-      }
-    });
+    o.layer_norm(hidden, w.layer_norm2_w, w.layer_norm2_b, c.eps, h);
+    // mlp = gelu_tanh(fc1(h))                                                                [T, Fv]
+    o.matmul(*w.fc1, h, mlp);
+    o.add_rows(mlp, w.fc1_bias);
+    o.gelu_tanh(mlp);
+    // hidden = hidden + fc2(mlp)                                                             [T, C]
+    o.matmul(*w.fc2, mlp, h);
+    o.add_rows(h, w.fc2_bias);
+    o.add(hidden, h);
   }
 
   // h = post_layernorm(hidden)                                                               [T, C]
-  layer_norm_rows(pool, hidden, wt.post_layernorm_w, wt.post_layernorm_b, c.eps, T, C, h);
-  if (post_ln != nullptr) std::memcpy(post_ln, h, static_cast<size_t>(T * C) * sizeof(float));
+  o.layer_norm(hidden, wt.post_layernorm_w, wt.post_layernorm_b, c.eps, h);
+  if (post_ln != nullptr) o.read(h, post_ln);
 
   // ---- connector ----
   // shuffled = pixel_shuffle(h, s)                                                   [B*Nt, C*s*s]
-  float* shuffled = q;  // T * C floats, exactly the shuffled size
-  pixel_shuffle(h, B, n, C, s, shuffled);
+  const Tensor shuffled = a.q.reshape(B * Nt, C * s * s);  // T * C floats, exactly the shuffled size
+  o.pixel_shuffle(h, n, s, shuffled);
   // out = modality_projection(shuffled), no bias                                            [B*Nt, E]
-  kernels::matmul(*wt.projection, shuffled, B * Nt, out, pool);
+  o.matmul(*wt.projection, shuffled, out);
 }
 
 }  // namespace smolvlm

@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "io/gguf.h"
+#include "kernels/matmul.h"
 #include "quant/quant.h"
 
 namespace smolvlm {
@@ -13,7 +14,7 @@ namespace {
 
 class Binder {
  public:
-  Binder(const GgufFile& f, VisionWeights& w) : f_(f), w_(w) {}
+  Binder(const GgufFile& f, VisionWeights& w, backend::Device& d) : f_(f), w_(w), d_(d) {}
 
   const GgufTensorInfo& find(const std::string& name) const {
     const GgufTensorInfo* t = f_.find_tensor(name);
@@ -32,40 +33,60 @@ class Binder {
     return t;
   }
 
-  // A float32 vector (or table) of n values: a view of the file when F32, else dequantized.
-  const float* vec(const std::string& name, const std::vector<int64_t>& ne) {
+  // A float32 vector (or table: rows of ne[0]) on the device: from a view of the file when F32,
+  // else from a dequantized copy.
+  backend::Tensor vec(const std::string& name, const std::vector<int64_t>& ne) {
     const GgufTensorInfo& t = tensor(name, ne);
-    if (t.type == GgmlType::F32) return reinterpret_cast<const float*>(f_.tensor_data(t).data());
-    if (!can_dequantize(t.type) || t.ne[0] % ggml_type_info(t.type).block_size != 0)
-      fail(f_.path(), ": tensor '", name, "' has type ", ggml_type_name(t.type), ", which cannot be read as floats");
-    const int64_t n = t.n_elements();
-    auto buf = std::make_unique<float[]>(static_cast<size_t>(n));
-    dequantize_row(t.type, f_.tensor_data(t).data(), buf.get(), n);
-    w_.owned.push_back(std::move(buf));
-    return w_.owned.back().get();
+    const float* data = nullptr;
+    if (t.type == GgmlType::F32) {
+      data = reinterpret_cast<const float*>(f_.tensor_data(t).data());
+    } else {
+      if (!can_dequantize(t.type) || t.ne[0] % ggml_type_info(t.type).block_size != 0)
+        fail(f_.path(), ": tensor '", name, "' has type ", ggml_type_name(t.type), ", which cannot be read as floats");
+      const int64_t n = t.n_elements();
+      auto buf = std::make_unique<float[]>(static_cast<size_t>(n));
+      dequantize_row(t.type, f_.tensor_data(t).data(), buf.get(), n);
+      w_.owned.push_back(std::move(buf));
+      data = w_.owned.back().get();
+    }
+    const int64_t cols = ne[0], rows = t.n_elements() / cols;
+    w_.buffers.emplace_back();
+    return bind(name, [&] { return d_.upload_f32(data, rows, cols, w_.buffers.back()); });
   }
 
   // A projection y = W x with W of `rows` x `cols` stored as `t` (any shape with those elements
-  // in row-major order), packed for the active ISA. The tower follows transformers, not llama.cpp
-  // (exact convolution and GELU), so its sums take the fastest order.
-  std::unique_ptr<kernels::PackedWeight> pack(const GgufTensorInfo& t, int64_t rows, int64_t cols) const {
+  // in row-major order), bound on the device. The tower follows transformers, not llama.cpp (exact
+  // convolution and GELU), so the CPU's sums take the fastest order.
+  std::unique_ptr<backend::Matrix> pack(const GgufTensorInfo& t, int64_t rows, int64_t cols) const {
     if (!kernels::matmul_supports(t.type))
       fail(f_.path(), ": tensor '", t.name, "' has type ", ggml_type_name(t.type),
            ", which the matmul kernels do not support");
+    return bind(t.name, [&] {
+      return d_.upload({t.type, rows, cols, f_.tensor_data(t).data()}, kernels::SumOrder::kFastest);
+    });
+  }
+
+  // Runs a device's bind step; its errors name the file and the tensor (out of device memory stays
+  // that kind of error: a loader may put the projector on the CPU instead).
+  template <class Fn>
+  auto bind(const std::string& name, const Fn& fn) const -> decltype(fn()) {
     try {
-      return kernels::pack_weight({t.type, rows, cols, f_.tensor_data(t).data()}, kernels::SumOrder::kFastest);
+      return fn();
+    } catch (const backend::OutOfDeviceMemory& e) {
+      throw backend::OutOfDeviceMemory(cat(f_.path(), ": tensor '", name, "': ", e.what()));
     } catch (const Error& e) {
-      fail(f_.path(), ": tensor '", t.name, "' (", ggml_type_name(t.type), "): ", e.what());
+      fail(f_.path(), ": tensor '", name, "': ", e.what());
     }
   }
 
-  std::unique_ptr<kernels::PackedWeight> matrix(const std::string& name, int64_t rows, int64_t cols) const {
+  std::unique_ptr<backend::Matrix> matrix(const std::string& name, int64_t rows, int64_t cols) const {
     return pack(tensor(name, {cols, rows}), rows, cols);
   }
 
  private:
   const GgufFile& f_;
   VisionWeights& w_;
+  backend::Device& d_;
 };
 
 // Legacy files name fc1 'ffn_down' and fc2 'ffn_up'; clip.cpp recognises them by ffn_down's
@@ -85,9 +106,9 @@ size_t VisionWeights::matmul_bytes() const {
   return n;
 }
 
-VisionWeights bind_vision_weights(const GgufFile& f, const VisionConfig& c) {
+VisionWeights bind_vision_weights(const GgufFile& f, const VisionConfig& c, backend::Device& device) {
   VisionWeights w;
-  Binder b(f, w);
+  Binder b(f, w, device);
   const int64_t C = c.n_embd, F = c.n_ff, P = c.patch_size, Np = c.n_patches();
 
   w.patch_embedding = b.pack(b.tensor("v.patch_embd.weight", {P, P, 3, C}), C, c.patch_dim());

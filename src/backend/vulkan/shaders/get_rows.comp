@@ -22,7 +22,7 @@ void main() {
   const int id = ids[i];
   if (g >= p.cols / 8 || id < int(p.row_lo) || id >= int(p.row_lo + p.rows)) return;
   vec4 lo, hi;
-  a_group(uint(id - int(p.row_lo)) * p.row_blocks, g, lo, hi);
+  a_group(uint(id - int(p.row_lo)) * p.row_blocks, g, p.cols, lo, hi);
   const uint o = (p.out_off + i * p.out_stride + 8 * g) / 4;
   out4[o] = lo;
   out4[o + 1] = hi;

@@ -21,7 +21,7 @@ layout(binding = 2, std430) buffer Y { float y[]; };
 
 layout(push_constant) uniform Params {
   uint rows;        // rows of W bound at binding 0
-  uint cols;        // K (a multiple of 32)
+  uint cols;        // K (a multiple of 4; of 32 for quantized weights)
   uint row_blocks;  // blocks per row
   uint x_stride;    // floats between tokens of X
   uint y_stride;    // floats between tokens of Y
@@ -49,16 +49,16 @@ void main() {
 
   for (uint k0 = 0; k0 < p.cols; k0 += BK) {
     vec4 lo, hi;
-    a_group(a_row * p.row_blocks, (k0 + lk) / 8, lo, hi);
+    a_group(a_row * p.row_blocks, (k0 + lk) / 8, p.cols, lo, hi);
     [[unroll]] for (uint i = 0; i < 4; ++i) {
       As[lk + i][ld] = TILE(lo[i]);
       As[lk + 4 + i][ld] = TILE(hi[i]);
     }
     vec4 bl = vec4(0), bh = vec4(0);
-    if (b_live) {
+    if (b_live && k0 + lk < p.cols) {  // (K is a multiple of 4)
       const uint xi = (p.x_off + (t0 + ld) * p.x_stride + k0 + lk) / 4;
       bl = x4[xi];
-      bh = x4[xi + 1];
+      if (k0 + lk + 4 < p.cols) bh = x4[xi + 1];
     }
     [[unroll]] for (uint i = 0; i < 4; ++i) {
       Bs[lk + i][ld] = TILE(bl[i]);

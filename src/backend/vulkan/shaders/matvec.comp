@@ -17,7 +17,7 @@ layout(binding = 2, std430) buffer Y { float y[]; };
 
 layout(push_constant) uniform Params {
   uint rows;        // rows of W bound at binding 0
-  uint cols;        // K (a multiple of 8)
+  uint cols;        // K (a multiple of 4; of 32 for quantized weights)
   uint row_blocks;  // blocks per row (cols / QK)
   uint x_stride;    // floats between activation columns
   uint y_stride;    // floats between output columns
@@ -35,13 +35,13 @@ void main() {
   float acc[NUM_ROWS * NUM_COLS];
   [[unroll]] for (uint i = 0; i < NUM_ROWS * NUM_COLS; ++i) acc[i] = 0.0;
 
-  const uint groups = p.cols / 8;
+  const uint groups = (p.cols + 7) / 8;  // (F32/F16/BF16 rows may end in the middle of the last)
   for (uint g = tid; g < groups; g += WG_SIZE) {
     vec4 xl[NUM_COLS], xh[NUM_COLS];
     [[unroll]] for (uint c = 0; c < NUM_COLS; ++c) {
       if (c < p.n_cols) {
         xl[c] = x4[(p.x_off + c * p.x_stride + 8 * g) / 4];
-        xh[c] = x4[(p.x_off + c * p.x_stride + 8 * g) / 4 + 1];
+        xh[c] = 8 * g + 4 < p.cols ? x4[(p.x_off + c * p.x_stride + 8 * g) / 4 + 1] : vec4(0);
       } else {
         xl[c] = vec4(0);
         xh[c] = vec4(0);
@@ -50,7 +50,7 @@ void main() {
     [[unroll]] for (uint r = 0; r < NUM_ROWS; ++r) {
       const uint row = min(row0 + r, p.rows - 1);
       vec4 wl, wh;
-      a_group(row * p.row_blocks, g, wl, wh);
+      a_group(row * p.row_blocks, g, p.cols, wl, wh);
       [[unroll]] for (uint c = 0; c < NUM_COLS; ++c) acc[r * NUM_COLS + c] += dot(wl, xl[c]) + dot(wh, xh[c]);
     }
   }

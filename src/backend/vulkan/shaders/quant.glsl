@@ -3,7 +3,9 @@
 //   QK                      elements per block (1 for F32 / F16 / BF16)
 //   buffer A at binding 0   the weight blocks, ggml's bytes as they are in the GGUF file
 //   dequant8(ib, j8, lo, hi)  elements 8*j8 .. 8*j8+7 of block ib (for QK 1: elements ib .. ib+7)
-//   a_group(row_block, g, lo, hi)  elements 8g .. 8g+7 of the row whose first block is row_block
+//   a_group(row_block, g, cols, lo, hi)  elements 8g .. 8g+7 of the row whose first block is
+//                           row_block (of cols elements; F32/F16/BF16 rows may end inside a group of
+//                           8 and start at any element: the rest reads as 0)
 // Block layouts follow ggml (reference/llamacpp-gguf-smolvlm.md); std430 with 8/16-bit storage
 // gives the same offsets as ggml's packed C structs.
 #extension GL_EXT_shader_16bit_storage : require
@@ -12,6 +14,9 @@
 #if defined(A_TYPE_F32)
 #define QK 1
 layout(binding = 0, std430) readonly buffer A { vec4 a4[]; };
+layout(binding = 0, std430) readonly buffer A1 { float a1[]; };
+#define A_ALIGN 4
+float a_elem(uint i) { return a1[i]; }
 void dequant8(uint ib, uint j8, out vec4 lo, out vec4 hi) {
   lo = a4[ib / 4];
   hi = a4[ib / 4 + 1];
@@ -20,6 +25,9 @@ void dequant8(uint ib, uint j8, out vec4 lo, out vec4 hi) {
 #elif defined(A_TYPE_F16)
 #define QK 1
 layout(binding = 0, std430) readonly buffer A { uvec4 a4[]; };  // 8 halves per uvec4
+layout(binding = 0, std430) readonly buffer A1 { float16_t a1[]; };
+#define A_ALIGN 8
+float a_elem(uint i) { return float(a1[i]); }
 void dequant8(uint ib, uint j8, out vec4 lo, out vec4 hi) {
   const uvec4 w = a4[ib / 8];
   lo = vec4(unpackHalf2x16(w.x), unpackHalf2x16(w.y));
@@ -29,6 +37,9 @@ void dequant8(uint ib, uint j8, out vec4 lo, out vec4 hi) {
 #elif defined(A_TYPE_BF16)
 #define QK 1
 layout(binding = 0, std430) readonly buffer A { uvec4 a4[]; };  // 8 bf16 per uvec4
+layout(binding = 0, std430) readonly buffer A1 { uint16_t a1[]; };
+#define A_ALIGN 8
+float a_elem(uint i) { return uintBitsToFloat(uint(a1[i]) << 16); }
 vec2 unpack_bf16x2(uint w) { return vec2(uintBitsToFloat(w << 16), uintBitsToFloat(w & 0xFFFF0000u)); }
 void dequant8(uint ib, uint j8, out vec4 lo, out vec4 hi) {
   const uvec4 w = a4[ib / 8];
@@ -149,10 +160,19 @@ void dequant8(uint ib, uint j8, out vec4 lo, out vec4 hi) {
 #error "define one A_TYPE_<ggml type>"
 #endif
 
-// Elements 8g .. 8g+7 of a row whose first block is row_block (QK 1: its first element).
-void a_group(uint row_block, uint g, out vec4 lo, out vec4 hi) {
+// Elements 8g .. 8g+7 of a row whose first block is row_block (QK 1: its first element) and which
+// has `cols` elements.
+void a_group(uint row_block, uint g, uint cols, out vec4 lo, out vec4 hi) {
 #if QK == 1
-  dequant8(row_block + 8 * g, 0, lo, hi);
+  const uint e = row_block + 8 * g;
+  if (8 * g + 8 <= cols && e % A_ALIGN == 0) {  // whole and aligned: wide loads
+    dequant8(e, 0, lo, hi);
+    return;
+  }
+  float v[8];
+  for (uint i = 0; i < 8; ++i) v[i] = 8 * g + i < cols ? a_elem(e + i) : 0.0;
+  lo = vec4(v[0], v[1], v[2], v[3]);
+  hi = vec4(v[4], v[5], v[6], v[7]);
 #else
   const uint e = 8 * g;
   dequant8(row_block + e / QK, (e % QK) / 8, lo, hi);
