@@ -76,8 +76,10 @@ struct Shape {
 bool k_quant(GgmlType t) { return t == GgmlType::Q4_K || t == GgmlType::Q5_K || t == GgmlType::Q6_K; }
 
 std::vector<Shape> shapes(GgmlType t) {
-  // the last shape of each is over 1 MiB in F32/F16/BF16: bound in row ranges by the vulkan.small_range run
+  // the last shape of each is over 1 MiB in F32/F16/BF16: bound in row ranges by the vulkan.small_range run;
+  // float weights also at 588 columns (the 2.2B's patch embedding: rows end mid-group and start unaligned)
   if (k_quant(t)) return {{5, 256}, {33, 1536}, {67, 2048}};
+  if (t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16) return {{67, 576}, {33, 588}, {257, 2048}};
   return {{67, 576}, {33, 960}, {257, 2048}};
 }
 
@@ -254,6 +256,56 @@ std::vector<float> attention_f64(const std::vector<float>& q, const std::vector<
       }
     }
   return out;
+}
+
+// The vision path's ops: layer norm, row-broadcast adds (bias, position table), GELU, the conv
+// patches and the pixel shuffle at both SmolVLM tile shapes.
+TEST(VulkanOps, VisionOpsMatchTheCpu) {
+  SMOLVLM_REQUIRE_GPU(gpu);
+  kernels::ThreadPool pool(2);
+  backend::Device& cpu = backend::cpu();
+  struct Geometry {
+    int64_t S, P, C, s;
+  };
+  for (const Geometry g : {Geometry{64, 16, 48, 4}, Geometry{42, 14, 40, 3}}) {  // 4x4 and 3x3 patches per tile
+    const int64_t B = 2, n = g.S / g.P, T = B * n * n, K = 3 * g.P * g.P;
+    const auto tiles = random_normal(size_t(B * 3 * g.S * g.S), 31);
+    const auto x = random_normal(size_t(T * g.C), 32, 0.3f, 2.0f), w = random_normal(size_t(g.C), 33),
+               b = random_normal(size_t(g.C), 34), pos = random_normal(size_t(n * n * g.C), 35);
+    // each op on both devices from the same inputs; outputs read back
+    const auto run = [&](Device& d) {
+      Arena a(d);
+      const Tensor tt = a.make(B, 3 * g.S * g.S), tp = a.make(T, K), tx = a.make(T, g.C), tw = a.make(1, g.C),
+                   tb = a.make(1, g.C), tpos = a.make(n * n, g.C), tn = a.make(T, g.C), tg = a.make(T, g.C),
+                   tr = a.make(T, g.C), ts = a.make(T / (g.s * g.s), g.C * g.s * g.s);
+      std::vector<std::vector<float>> out(5);
+      auto ops = d.begin(pool);
+      ops->write(tt, tiles.data());
+      for (const Tensor& t : {tx, tg, tr}) ops->write(t, x.data());
+      ops->write(tw, w.data());
+      ops->write(tb, b.data());
+      ops->write(tpos, pos.data());
+      ops->conv_patches(tt, g.S, g.P, tp);
+      ops->layer_norm(tx, tw, tb, 1e-6f, tn);
+      ops->gelu_tanh(tg);
+      ops->add_rows(tr, tb);
+      ops->add_rows(tr, tpos);
+      ops->pixel_shuffle(tx, n, g.s, ts);
+      const Tensor results[] = {tp, tn, tg, tr, ts};
+      for (int i = 0; i < 5; ++i) {
+        out[size_t(i)].resize(size_t(results[i].rows * results[i].cols));
+        ops->read(results[i], out[size_t(i)].data());
+      }
+      ops->finish();
+      return out;
+    };
+    const auto want = run(cpu), got = run(*gpu);
+    const char* names[] = {"conv_patches", "layer_norm", "gelu_tanh", "add_rows", "pixel_shuffle"};
+    for (int i = 0; i < 5; ++i) {
+      const double tol = i == 0 || i == 3 || i == 4 ? 0.0 : 1e-5;  // copies and adds are exact
+      EXPECT_LE(max_rel(got[size_t(i)], want[size_t(i)]), tol) << names[i] << " at " << g.S << "/" << g.P;
+    }
+  }
 }
 
 struct AttnCase {

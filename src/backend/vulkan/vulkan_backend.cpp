@@ -31,8 +31,12 @@ std::unique_ptr<backend::Buffer> VulkanDevice::alloc(size_t bytes, const std::st
   return std::make_unique<VulkanBuffer>(*ctx_, bytes, what);
 }
 
+// Quantized rows are whole blocks (multiples of 32); float rows any multiple of 4 (matvec and
+// matmul read activations as vec4).
 bool VulkanDevice::supports(GgmlType t, int64_t cols) const {
-  return gpu_weight_type(t) && cols > 0 && cols % 32 == 0 && ggml_row_size(t, cols) <= ctx_->caps().max_storage_range;
+  if (!gpu_weight_type(t) || cols <= 0 || ggml_row_size(t, cols) > ctx_->caps().max_storage_range) return false;
+  const int64_t block = ggml_type_info(t).block_size;
+  return block == 1 ? cols % 4 == 0 : cols % block == 0 && cols % 32 == 0;
 }
 
 void VulkanDevice::upload_bytes(VkBuffer dst, const void* src, uint64_t bytes) {

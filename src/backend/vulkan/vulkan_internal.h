@@ -63,6 +63,7 @@ class VulkanDevice final : public backend::Device {
   std::unique_ptr<backend::Buffer> alloc(size_t bytes, const std::string& what) override;
   std::unique_ptr<backend::Matrix> upload(const kernels::WeightView& w, kernels::SumOrder order) override;
   std::unique_ptr<backend::Matrix> upload_table(const kernels::WeightView& w) override {
+    if (w.cols % 8 != 0) fail("the GPU backend reads table rows of a multiple of 8 values, not ", w.cols);
     return upload(w, kernels::SumOrder::kGgml);
   }
   backend::Tensor upload_f32(const float* data, int64_t rows, int64_t cols, std::unique_ptr<backend::Buffer>& keep) override;
