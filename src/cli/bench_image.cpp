@@ -33,7 +33,10 @@ double seconds(F&& f) {
 }  // namespace
 
 nlohmann::ordered_json bench_image(const ImageBenchArgs& a, kernels::ThreadPool& pool, bool json) {
-  const auto model = LoadedModel::load(a.text, a.mmproj);
+  LoadOptions load;
+  load.num_gpu = a.num_gpu;
+  load.device = a.device;
+  const auto model = LoadedModel::load(a.text, a.mmproj, load);
   const VisionModel& vision = *model->vision();
   const std::string data = read_file(a.image);
   const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(data.data()), data.size());
@@ -80,11 +83,12 @@ nlohmann::ordered_json bench_image(const ImageBenchArgs& a, kernels::ThreadPool&
   j["flops_per_tile"] = flops;
   j["peak_gflops"] = peak / 1e9;
   j["tile_of_peak"] = flops / median(tile_s) / peak;
+  j["vision_device"] = vision.device().name();
   if (!json) {
     const std::string name = std::filesystem::path(a.image).filename().string();
-    std::printf("image %s (%dx%d): %lld frames, prompt %lld tokens; median of %d runs, cold media cache\n", name.c_str(),
-                rgb.width, rgb.height, static_cast<long long>(frames), static_cast<long long>(prompt_tokens),
-                a.repeats);
+    std::printf("image %s (%dx%d): %lld frames, prompt %lld tokens; median of %d runs, cold media cache; vision on %s\n",
+                name.c_str(), rgb.width, rgb.height, static_cast<long long>(frames),
+                static_cast<long long>(prompt_tokens), a.repeats, vision.device().name().c_str());
     std::printf("  encode one tile   %8.3f s   (%.1f GFLOP -> %.0f GFLOP/s = %.0f%% of the %.0f GFLOP/s FMA peak)\n",
                 median(tile_s), flops / 1e9, flops / median(tile_s) / 1e9, 100.0 * flops / median(tile_s) / peak,
                 peak / 1e9);

@@ -173,7 +173,8 @@ Json bench_one(const BenchArgs& a, const std::string& name, const ModelFiles& fi
   std::vector<double> pp, tg;
   bench_text(a, files.text, pool, m, pp, tg);  // the text model is released before the image half
   Json image;
-  if (!a.image.empty()) image = bench_image({files.text, files.mmproj, a.image, a.image_repeats}, pool, true);
+  if (!a.image.empty())
+    image = bench_image({files.text, files.mmproj, a.image, a.image_repeats, a.num_gpu, a.device}, pool, true);
   const uint64_t peak_rss = peak_rss_bytes();
   const double bandwidth_after = measure_read_bandwidth(pool);
   const double bandwidth = std::max(bandwidth_before, bandwidth_after);

@@ -89,7 +89,7 @@ int run_logits(const LogitsArgs& a) {
     prompt.ids = a.ids;
   }
   std::vector<EmbeddingSpan> spans;
-  for (const PromptMedia& m : prompt.media) spans.push_back({m.first, m.n, m.rows});
+  for (const PromptMedia& m : prompt.media) spans.push_back({m.first, m.n, m.rows, m.on_device});
   const int64_t n = static_cast<int64_t>(prompt.ids.size()), V = model.config().n_vocab;
   TextStateOptions o;
   o.kv_type = a.kv_type == "f32" ? GgmlType::F32 : GgmlType::F16;

@@ -95,8 +95,12 @@ void MediaEncoder::encode_frames(EncodedMedia& m, const std::vector<float>& pixe
   const auto t0 = std::chrono::steady_clock::now();
   m.tokens_per_frame = v.config().tokens_per_tile();
   m.n_embd = v.config().projection_dim;
-  m.embeddings.resize(static_cast<size_t>(m.n_frames * m.tokens_per_frame * m.n_embd));
-  v.encode(pixel_values.data(), m.n_frames, m.embeddings.data(), pool);
+  if (!v.device().is_cpu() && model_->text().placement().input == &v.device()) {
+    m.on_device = v.encode_on_device(pixel_values.data(), m.n_frames, pool);  // the prefill reads them there
+  } else {
+    m.embeddings.resize(static_cast<size_t>(m.n_frames * m.tokens_per_frame * m.n_embd));
+    v.encode(pixel_values.data(), m.n_frames, m.embeddings.data(), pool);
+  }
   m.encode_seconds = seconds_since(t0);
 }
 
@@ -221,8 +225,11 @@ Prompt build_prompt(const Tokenizer& tok, std::string_view text,
       const int64_t first = at[next], n = m->tokens_per_frame;
       if (at[next + static_cast<size_t>(n) - 1] != first + n - 1)
         fail("the <image> tokens of frame ", f, " are not contiguous in the prompt");
-      p.media.push_back({first, n, m->embeddings.data() + f * n * m->n_embd,
-                         mix(m->key + static_cast<uint64_t>(f) * 0x9e3779b97f4a7c15ull)});
+      const uint64_t key = mix(m->key + static_cast<uint64_t>(f) * 0x9e3779b97f4a7c15ull);
+      if (!m->embeddings.empty())
+        p.media.push_back({first, n, m->embeddings.data() + f * n * m->n_embd, {}, key});
+      else
+        p.media.push_back({first, n, nullptr, {m->on_device.device, m->on_device.rows.slice(f * n, n)}, key});
       next += static_cast<size_t>(n);
     }
     p.owners.push_back(m);

@@ -39,7 +39,10 @@ struct EncodedMedia {
   int64_t n_frames = 0;         // tiles + global view, or video frames
   int64_t tokens_per_frame = 0; // 64 / 81
   int64_t n_embd = 0;           // the text model's hidden size
-  std::vector<float> embeddings;  // [n_frames * tokens_per_frame, n_embd]
+  // [n_frames * tokens_per_frame, n_embd]: on the host, or (when the vision encoder and the text
+  // model's input are on the same GPU) left on it
+  std::vector<float> embeddings;
+  DeviceEmbeddings on_device;
   uint64_t key = 0;             // content key (prefix reuse)
   double preprocess_seconds = 0, encode_seconds = 0;
 };

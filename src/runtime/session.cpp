@@ -86,7 +86,9 @@ bool Session::evaluate(const Prompt& prompt, size_t from, const std::atomic<bool
     spans.clear();  // the media rows inside [a, b), relative to a
     for (const PromptMedia& m : prompt.media) {
       const int64_t lo = std::max(a, m.first), hi = std::min(b, m.first + m.n);
-      if (lo < hi) spans.push_back({lo - a, hi - lo, m.rows + (lo - m.first) * model_->text().config().n_embd});
+      if (lo >= hi) continue;
+      if (m.rows != nullptr) spans.push_back({lo - a, hi - lo, m.rows + (lo - m.first) * model_->text().config().n_embd});
+      else spans.push_back({lo - a, hi - lo, nullptr, {m.on_device.device, m.on_device.rows.slice(lo - m.first, hi - lo)}});
     }
     const std::span<const int32_t> chunk(prompt.ids.data() + a, static_cast<size_t>(b - a));
     const auto run = [&] {
@@ -127,7 +129,8 @@ GenerateResult Session::generate(const Prompt& prompt, const GenerateOptions& op
   }
   int64_t media_end = 0;
   for (const PromptMedia& m : prompt.media) {
-    if (m.rows == nullptr || m.n <= 0 || m.first < media_end || m.first + m.n > n_prompt)
+    if ((m.rows == nullptr && m.on_device.device == nullptr) || m.n <= 0 || m.first < media_end ||
+        m.first + m.n > n_prompt)
       fail("prompt media rows [", m.first, ", ", m.first + m.n, ") are empty, overlap or lie outside the ", n_prompt,
            " prompt positions");
     media_end = m.first + m.n;

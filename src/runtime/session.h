@@ -32,7 +32,8 @@ namespace smolvlm {
 struct PromptMedia {
   int64_t first = 0;            // first position
   int64_t n = 0;                // positions
-  const float* rows = nullptr;  // [n, E]
+  const float* rows = nullptr;  // [n, E] on the host, or
+  DeviceRows on_device = {};    // [n, E] on the device that encoded them
   uint64_t key = 0;             // content hash: equal keys mean equal rows (for prefix reuse)
 };
 struct Prompt {

@@ -221,7 +221,7 @@ TEST_F(SessionTest, MediaRowsReplaceTokenEmbeddingsAndTakePartInPrefixReuse) {
   for (const int32_t id : other) rows.insert(rows.end(), table + id * E, table + (id + 1) * E);
   Prompt p;
   p.ids = ids;
-  p.media.push_back({3, 4, rows.data(), /*key=*/77});
+  p.media.push_back({3, 4, rows.data(), {}, /*key=*/77});
   std::vector<int32_t> substituted = ids;
   std::copy(other.begin(), other.end(), substituted.begin() + 3);
 
@@ -237,7 +237,7 @@ TEST_F(SessionTest, MediaRowsReplaceTokenEmbeddingsAndTakePartInPrefixReuse) {
   EXPECT_EQ(changed.prompt_reused, 3);
   EXPECT_EQ(changed.tokens, with_media.tokens);  // same rows, so the same reply
 
-  p.media.push_back({2, 2, rows.data(), 1});  // overlaps and is out of order
+  p.media.push_back({2, 2, rows.data(), {}, 1});  // overlaps and is out of order
   EXPECT_THROW(s.generate(p, greedy(2), kDiscard), Error);
 }
 

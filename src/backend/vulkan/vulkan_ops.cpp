@@ -18,8 +18,14 @@ using backend::Tensor;
 constexpr uint32_t kMatvecThreads = 64;
 constexpr uint32_t kMatvecRows = 2;
 constexpr int64_t kMatvecMaxCols = 8;  // more tokens than this take the tiled matmul
-constexpr uint32_t kNormThreads = 256;
+// A norm's workgroup (one row): a power of two near a quarter of the row, 32 to 256 invocations.
+uint32_t norm_threads(int64_t dim) {
+  uint32_t t = 32;
+  while (t < 256 && int64_t(t) * 4 < dim) t *= 2;
+  return t;
+}
 constexpr uint32_t kAttentionThreads = 64;
+constexpr int64_t kAttentionTiledRows = 8;  // query rows from which attention_tiled.comp serves
 constexpr uint64_t kScratchChunk = 1ull << 20;
 
 uint32_t u32(int64_t v) {
@@ -52,7 +58,7 @@ class VulkanOps final : public backend::Ops {
     const Bind b[] = {bx.bind, bw.bind, by.bind};
     uint32_t gx, gy;
     grid(u32(x.rows), &gx, &gy);
-    rec_.dispatch(pipeline(variant("rms_norm"), 3, {kNormThreads}), b, &push, sizeof push, gx, gy);
+    rec_.dispatch(pipeline(variant("rms_norm"), 3, {norm_threads(x.cols)}), b, &push, sizeof push, gx, gy);
   }
 
   void matmul(const Matrix& w, const Tensor& x, const Tensor& y) override { product(w, x, y, false); }
@@ -141,8 +147,20 @@ class VulkanOps final : public backend::Ops {
     } push{u32(a.q.rows), u32(a.n_kv), u32(a.n_heads), u32(a.n_kv_heads), u32(a.head_dim), u32(a.q.cols),
            u32(a.k.cols), u32(a.out.cols), u32(a.q_pos0), a.causal ? 1u : 0u, a.scale, bq.off, bk.off, bv.off, bo.off};
     const Bind b[] = {bq.bind, bk.bind, bv.bind, bo.bind};
-    const std::string name = a.k.type == GgmlType::F16 ? "attention_f16" : "attention_f32";
-    rec_.dispatch(pipeline(variant(name), 4, {kAttentionThreads}), b, &push, sizeof push, u32(a.n_heads), u32(a.q.rows));
+    const std::string kv = a.k.type == GgmlType::F16 ? "f16" : "f32";
+    // many rows (a prefill chunk, a vision tile): blocks of 64 rows, one per invocation, share
+    // each chunk of keys in shared memory; a few rows (decode): one workgroup per row
+    uint32_t chunk = 0;
+    for (const uint32_t bc : {64u, 32u, 16u}) {
+      if (chunk == 0 && 2ull * bc * uint64_t(a.head_dim) * 4 <= dev_.ctx().caps().max_shared) chunk = bc;
+    }
+    if (a.q.rows >= kAttentionTiledRows && a.head_dim <= 128 && chunk > 0) {
+      rec_.dispatch(pipeline("attention_tiled_" + kv, 4, {0, chunk, u32(a.head_dim)}), b, &push, sizeof push,
+                    u32(a.n_heads), u32((a.q.rows + 63) / 64));
+      return;
+    }
+    rec_.dispatch(pipeline(variant("attention_" + kv), 4, {kAttentionThreads}), b, &push, sizeof push,
+                  u32(a.n_heads), u32(a.q.rows));
   }
 
   void silu_mul(const Tensor& gate, const Tensor& up) override { elementwise("silu_mul", gate, up); }
@@ -163,7 +181,7 @@ class VulkanOps final : public backend::Ops {
     const Bind binds[] = {bx.bind, bw.bind, bb.bind, by.bind};
     uint32_t gx, gy;
     grid(u32(x.rows), &gx, &gy);
-    rec_.dispatch(pipeline(variant("layer_norm"), 4, {kNormThreads}), binds, &push, sizeof push, gx, gy);
+    rec_.dispatch(pipeline(variant("layer_norm"), 4, {norm_threads(x.cols)}), binds, &push, sizeof push, gx, gy);
   }
 
   void conv_patches(const Tensor& tiles, int64_t side, int64_t patch, const Tensor& out) override {

@@ -65,6 +65,16 @@ class TextPass {
     here_ = to;
   }
 
+  // dst (on device `to`) = src (on device `from`): a copy on the device when both are the same,
+  // else through the host.
+  void copy_rows(backend::Device* from, const Tensor& src, backend::Device* to, const Tensor& dst) {
+    if (from == to) return ops(to).store_rows(src, dst);
+    std::vector<float> host(src.bytes() / sizeof(float));
+    ops(from).read(src, host.data());
+    ops(from).finish();
+    ops(to).write(dst, host.data());
+  }
+
   void finish() {
     for (Entry& e : entries_) e.ops->finish();
   }
@@ -101,7 +111,7 @@ void TextModel::check_input(const TextInput& in, const TextState& s) const {
   if (!in.spliced.empty() && in.ids == nullptr) fail("spliced embedding rows need token ids for the other rows");
   int64_t end = 0;
   for (const EmbeddingSpan& sp : in.spliced) {
-    if (sp.rows == nullptr || sp.n <= 0 || sp.first < end || sp.first + sp.n > in.n)
+    if ((sp.rows == nullptr && sp.on_device.device == nullptr) || sp.n <= 0 || sp.first < end || sp.first + sp.n > in.n)
       fail("spliced embedding rows [", sp.first, ", ", sp.first + sp.n, ") are empty, overlap or lie outside the ",
            in.n, " input rows");
     end = sp.first + sp.n;
@@ -138,7 +148,10 @@ void TextModel::embed(TextPass& pass, const TextInput& in, int64_t first, int64_
     o.embed_rows(*weights_.embed_tokens, in.ids + first, hidden);
     for (const EmbeddingSpan& sp : in.spliced) {  // image features at their placeholders
       const int64_t lo = std::max(sp.first, first), hi = std::min(sp.first + sp.n, first + T);
-      if (lo < hi) o.write(hidden.slice(lo - first, hi - lo), sp.rows + (lo - sp.first) * E);
+      if (lo >= hi) continue;
+      const Tensor dst = hidden.slice(lo - first, hi - lo);
+      if (sp.rows != nullptr) o.write(dst, sp.rows + (lo - sp.first) * E);
+      else pass.copy_rows(sp.on_device.device, sp.on_device.rows.slice(lo - sp.first, hi - lo), place_.input, dst);
     }
   } else {
     o.write(hidden, in.embeddings + first * E);  // the given input embeddings

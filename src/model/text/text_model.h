@@ -29,12 +29,20 @@ enum class LogitRows {
   kAll,   // [n, n_vocab] for every input position
 };
 
+// Rows of embeddings left on the device that computed them (a GPU's image embeddings): a prefill
+// on that device copies them there, with no round trip through the host.
+struct DeviceRows {
+  backend::Device* device = nullptr;
+  backend::Tensor rows;  // [n, E] f32
+};
+
 // Input embeddings that replace the token embeddings of input rows [first, first + n): image
-// features spliced in at the <image> placeholders of a prompt.
+// features spliced in at the <image> placeholders of a prompt; host rows, or rows on a device.
 struct EmbeddingSpan {
   int64_t first = 0;
   int64_t n = 0;
-  const float* rows = nullptr;  // [n, E]
+  const float* rows = nullptr;  // [n, E] on the host, or
+  DeviceRows on_device = {};    // [n, E] on a device
 };
 
 // n inputs at consecutive positions: token ids (optionally with spliced embedding rows), or input

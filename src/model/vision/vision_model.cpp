@@ -56,15 +56,16 @@ void VisionModel::check_tiles_shape(std::span<const int64_t> shape) const {
          "x", S, " tiles (clip.vision.image_size)");
 }
 
-size_t VisionModel::pass_bytes(int64_t B) const {
-  const VisionConfig& c = config_;
+int64_t default_tiles_per_pass(bool gpu) { return gpu ? kGpuTilesPerPass : 1; }
+
+size_t vision_pass_bytes(const VisionConfig& c, int64_t B, bool gpu) {
   const auto T = static_cast<size_t>(B * c.n_patches());
-  const size_t tiles = device_->is_cpu() ? 0 : static_cast<size_t>(B * 3 * c.image_size * c.image_size);
+  const size_t tiles = gpu ? static_cast<size_t>(B * 3 * c.image_size * c.image_size) : 0;
   return 6 * aligned(T * c.n_embd * 4) + aligned(T * std::max(c.n_ff, c.patch_dim()) * 4) + aligned(tiles * 4);
 }
 
 int64_t VisionModel::tiles_per_pass(const VisionEncodeOptions& o, int64_t n_tiles) const {
-  const int64_t want = o.max_tiles_per_pass > 0 ? o.max_tiles_per_pass : device_->is_cpu() ? 1 : kGpuTilesPerPass;
+  const int64_t want = o.max_tiles_per_pass > 0 ? o.max_tiles_per_pass : default_tiles_per_pass(!device_->is_cpu());
   return std::clamp<int64_t>(want, 1, n_tiles);
 }
 
@@ -98,7 +99,7 @@ void VisionModel::run_passes(const float* tiles, int64_t n_tiles, ThreadPool& po
   const int64_t tile_floats = 3 * c.image_size * c.image_size, inter_floats = c.n_patches() * C;
 
   Activations a;
-  a.mem = device_->alloc(pass_bytes(per_pass), cat("the vision encoder's activations (", per_pass, " tiles)"));
+  a.mem = device_->alloc(vision_pass_bytes(c, per_pass, !device_->is_cpu()), cat("the vision encoder's activations (", per_pass, " tiles)"));
   size_t at = 0;
   const auto carve = [&](int64_t rows, int64_t cols) {
     const Tensor t{a.mem.get(), at, GgmlType::F32, rows, cols};

@@ -41,6 +41,11 @@ struct VisionEncodeOptions {
   float* post_ln = nullptr;     // encoder output after post_layernorm (the pixel-shuffle input)
 };
 
+// Tiles per encode pass by default: 1 on the CPU, more on a GPU (VisionEncodeOptions).
+int64_t default_tiles_per_pass(bool gpu);
+// Device memory an encode pass of `tiles` tiles takes (activations, and on a GPU the uploaded tiles).
+size_t vision_pass_bytes(const VisionConfig& c, int64_t tiles, bool gpu);
+
 // Embeddings left on the device that computed them: [n_tiles * tokens_per_tile, projection_dim].
 struct DeviceEmbeddings {
   std::shared_ptr<backend::Buffer> buffer;
@@ -63,8 +68,6 @@ class VisionModel {
   const VisionWeights& weights() const { return weights_; }
   const GgufFile& file() const { return file_; }
   backend::Device& device() const { return *device_; }
-  // Device memory an encode pass of `tiles` tiles takes (activations, the tiles, the output).
-  size_t pass_bytes(int64_t tiles) const;
 
   // Throws Error unless `shape` is [n, 3, S, S] with S = image_size (n >= 1): the tiles encode() takes.
   void check_tiles_shape(std::span<const int64_t> shape) const;

@@ -46,6 +46,7 @@ foreach(kv f32 f16)
   endif()
   smolvlm_shader(attention_${kv} attention.comp ${_def})
   smolvlm_shader(attention_${kv}_sg attention.comp ${_def} -DUSE_SUBGROUP)
+  smolvlm_shader(attention_tiled_${kv} attention_tiled.comp ${_def})
 endforeach()
 
 set(SMOLVLM_SHADER_CPP ${CMAKE_BINARY_DIR}/generated/vk_shaders.cpp)
