@@ -81,10 +81,11 @@ uint64_t tensor_bytes(const GgufFile& f) {
 }
 
 // The projector on the GPU when planned (else, or when it does not fit there, on the CPU).
+// `note`: for the log, when the projector runs on the CPU although a GPU is used.
 std::unique_ptr<VisionModel> load_vision(const std::string& path, const backend::OffloadNeeds& needs,
-                                         const GpuChoice& gpu, backend::OffloadPlan& plan) {
+                                         const GpuChoice& gpu, backend::OffloadPlan& plan, std::string& note) {
   if (!plan.projector) {
-    if (gpu.device && plan.gpu_layers > 0) plan.summary += "; the projector on the CPU (it does not fit)";
+    if (gpu.device && plan.gpu_layers > 0) note = "; the projector on the CPU (it does not fit)";
     return std::make_unique<VisionModel>(GgufFile::open(path));
   }
   try {
@@ -92,7 +93,7 @@ std::unique_ptr<VisionModel> load_vision(const std::string& path, const backend:
   } catch (const backend::OutOfDeviceMemory& e) {
     plan.projector = false;
     plan.gpu_bytes -= std::min(plan.gpu_bytes, needs.projector);
-    plan.summary += cat("; the projector on the CPU (", e.what(), ")");
+    note = cat("; the projector on the CPU (", e.what(), ")");
     return std::make_unique<VisionModel>(GgufFile::open(path));
   }
 }
@@ -159,8 +160,10 @@ PlacedModels load_placed(const std::string& text_path, const std::string& mmproj
   } else {
     m.plan = backend::plan_offload(needs, o.num_gpu, gpu.free_bytes, gpu.device->name());
   }
-  if (!mmproj_path.empty()) m.vision = load_vision(mmproj_path, needs, gpu, m.plan);  // first, as planned
+  std::string note;
+  if (!mmproj_path.empty()) m.vision = load_vision(mmproj_path, needs, gpu, m.plan, note);  // first, as planned
   m.text.emplace(load_text(text_path, o, needs, gpu, m.plan));
+  m.plan.summary += note;
   return m;
 }
 

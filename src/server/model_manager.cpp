@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 
 #include "base/error.h"
 
@@ -263,12 +262,10 @@ nlohmann::json ModelManager::ps() const {
     for (const Slot& s : e->slots)
       if (s.session) n_ctx = std::max(n_ctx, s.session->n_ctx());
     const auto far = Clock::now() + std::chrono::hours(24 * 365 * 100);  // "forever"
-    // the memory it takes (weights, KV caches as planned, the GPU's buffers) and the GPU's share,
-    // as Ollama reports them; the projector's file on top (it runs on the CPU)
+    // the memory it takes (weights with the projector's, KV caches as planned, the GPU's buffers)
+    // and the GPU's share, as Ollama reports them
     const backend::OffloadPlan& plan = e->model->offload();
-    std::error_code ec;
-    const uint64_t projector = e->resolved.mmproj_path.empty() ? 0 : std::filesystem::file_size(e->resolved.mmproj_path, ec);
-    const uint64_t size = plan.total_bytes + (ec ? 0 : projector);
+    const uint64_t size = plan.total_bytes;
     models.push_back({{"name", e->resolved.short_name},
                       {"model", e->resolved.short_name},
                       {"size", size},

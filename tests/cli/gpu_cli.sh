@@ -4,7 +4,7 @@
 # gives the CPU's greedy reply and --verbose names the device and the split; out of device memory
 # (SMOLVLM_VK_ALLOC_LIMIT) an explicit -ngl fails saying what to do while the automatic fit loads
 # with fewer layers; `serve` reports size_vram (PROCESSOR 100% GPU, then 100% CPU after a request
-# with num_gpu 0 reloads it), serves a chat on the GPU, and after the device is lost mid-generation
+# with num_gpu 0 reloads it), serves a chat and an image question on the GPU, and after the device is lost mid-generation
 # (SMOLVLM_VK_LOSE_DEVICE_AFTER) answers that request with an error and keeps serving.
 #
 # env: SMOLVLM = the smolvlm binary, SMOLVLM_SHARED = the shared folder (golden/). Exit 77 when the
@@ -64,9 +64,20 @@ out=$(SMOLVLM_VK_ALLOC_LIMIT=7340032 "$SMOLVLM" run "$G/text-F32.gguf" "hi" -n 2
 expect "$out" "offload: 1/2 layers"
 expect "$out" "(after: the GPU (llvmpipe"
 
+# an image question: the projector on the GPU with the rest, or on the CPU when it does not fit
+out=$("$SMOLVLM" run "$G/text-F32.gguf" --mmproj "$G/mmproj-F32.gguf" --image "$G/../inputs/image.png" --max-tiles 1 \
+  "What is this?" -n 4 --temperature 0 -ngl all --device llvmpipe --verbose 2>&1) || fail "image on the GPU: $out"
+expect "$out" "offload: 2/2 layers, output, input, projector on llvmpipe"
+out=$(SMOLVLM_VK_ALLOC_LIMIT=1048576 "$SMOLVLM" run "$G/text-F32.gguf" --mmproj "$G/mmproj-F32.gguf" \
+  --image "$G/../inputs/image.png" --max-tiles 1 "What is this?" -n 4 --ctx 512 --device llvmpipe --verbose 2>&1) \
+  || fail "a projector that does not fit must run on the CPU: $out"
+expect "$out" "; the projector on the CPU ("
+expect "$out" "mmproj-F32.gguf: tensor"
+
 # serve on the GPU
 cat > "$WORK/Modelfile" <<MF
 FROM $G/text-F32.gguf
+FROM $G/mmproj-F32.gguf
 MF
 export SMOLVLM_HOST=127.0.0.1:1
 "$SMOLVLM" create tiny -f "$WORK/Modelfile" >/dev/null 2>&1 || fail "create"
@@ -92,9 +103,13 @@ chat() {  # chat OPTIONS_JSON -> the reply's JSON
 start_server env
 reply=$(chat '{"temperature":0,"num_predict":8,"num_gpu":-1}')
 expect "$reply" '"done":true'
+printf '{"model":"tiny","stream":false,"options":{"num_predict":4,"max_tiles":1},"messages":[{"role":"user","content":"What is this?","images":["%s"]}]}' \
+  "$(base64 -w0 "$G/../inputs/image.png")" >"$WORK/image.json"
+reply=$(curl -s "http://$SMOLVLM_HOST/api/chat" --data-binary @"$WORK/image.json")
+expect "$reply" '"done":true'
 ps=$("$SMOLVLM" ps)
 expect "$ps" "100% GPU"
-expect "$(cat "$WORK/serve.log")" "offload: 2/2 layers, output, input on llvmpipe"
+expect "$(cat "$WORK/serve.log")" "offload: 2/2 layers, output, input, projector on llvmpipe"
 vram=$(curl -s "http://$SMOLVLM_HOST/api/ps" | python3 -c 'import json,sys; m=json.load(sys.stdin)["models"][0]; print(m["size_vram"], m["size"])')
 read -r v s <<<"$vram"
 [[ $v -gt 0 && $v == "$s" ]] || fail "size_vram $v of size $s"

@@ -67,6 +67,23 @@ TEST(OffloadPlan, TheProjectorComesBeforeAnyLayer) {
   EXPECT_EQ(p.gpu_bytes, n.compute + n.projector);
 }
 
+TEST(OffloadPlan, AProjectorTooLargeStaysOnTheCpuAndTheLayersStillGo) {
+  OffloadNeeds n = model_2b();
+  n.projector = 3 * GiB;
+  const OffloadPlan p = plan_offload(n, kNumGpuAuto, 2 * GiB, "Test GPU");
+  EXPECT_FALSE(p.projector);
+  EXPECT_GT(p.gpu_layers, 0);
+  EXPECT_EQ(p.gpu_bytes, n.compute + n.output + uint64_t(p.gpu_layers) * 72 * MiB);
+  EXPECT_EQ(p.summary.find("projector"), std::string::npos) << p.summary;
+  // size_vram counts the projector when it is on the GPU
+  n.projector = 100 * MiB;
+  const OffloadPlan all = plan_offload(n, kNumGpuAuto, 8 * GiB, "Test GPU");
+  EXPECT_TRUE(all.projector);
+  EXPECT_EQ(all.gpu_bytes, all.total_bytes);
+  EXPECT_NE(all.summary.find("projector on Test GPU"), std::string::npos) << all.summary;
+  EXPECT_FALSE(plan_offload(n, 0, 8 * GiB, "Test GPU").projector);  // num_gpu 0: everything on the CPU
+}
+
 TEST(OffloadPlan, ExplicitCountsAreTakenAsAsked) {
   const OffloadNeeds n = model_2b();
   const OffloadPlan zero = plan_offload(n, 0, 8 * GiB, "Test GPU");

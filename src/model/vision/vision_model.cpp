@@ -94,12 +94,22 @@ void VisionModel::run_passes(const float* tiles, int64_t n_tiles, ThreadPool& po
   const VisionConfig& c = config_;
   if (n_tiles < 1) fail("vision encode: no tiles");
   if (tiles == nullptr) fail("vision encode: no input");
-  const int64_t per_pass = tiles_per_pass(o, n_tiles);
-  const int64_t T = per_pass * c.n_patches(), C = c.n_embd, W = std::max(c.n_ff, c.patch_dim());
+  int64_t per_pass = tiles_per_pass(o, n_tiles);
+  const int64_t C = c.n_embd, W = std::max(c.n_ff, c.patch_dim());
   const int64_t tile_floats = 3 * c.image_size * c.image_size, inter_floats = c.n_patches() * C;
 
   Activations a;
-  a.mem = device_->alloc(vision_pass_bytes(c, per_pass, !device_->is_cpu()), cat("the vision encoder's activations (", per_pass, " tiles)"));
+  for (;;) {  // a GPU short of memory encodes fewer tiles per pass
+    try {
+      a.mem = device_->alloc(vision_pass_bytes(c, per_pass, !device_->is_cpu()),
+                             cat("the vision encoder's activations (", per_pass, " tiles)"));
+      break;
+    } catch (const backend::OutOfDeviceMemory&) {
+      if (per_pass == 1) throw;
+      per_pass = 1;
+    }
+  }
+  const int64_t T = per_pass * c.n_patches();
   size_t at = 0;
   const auto carve = [&](int64_t rows, int64_t cols) {
     const Tensor t{a.mem.get(), at, GgmlType::F32, rows, cols};
