@@ -7,7 +7,9 @@
 #      golden models offloaded; then again with the fallbacks forced (no subgroups, no fp16)
 #   4. speed: real-shape random 256M (and 2.2B unless GPU_CHECK_QUICK=1) at Q4_K_M and Q8_0: smolvlm bench
 #      pp512 / tg128 with every layer on the GPU (bound: the card's measured copy bandwidth), and on the CPU
-#   5. llama.cpp on the same card and files when LLAMA_BENCH names a llama-bench built with CUDA or Vulkan
+#   5. the time to first token for a 2048-pixel image (17 tiles for 256M) with the projector on the GPU
+#      (bench --image: encode_tile_s, encode_image_s, ttft_s), and llama.cpp on the same card and files when
+#      LLAMA_BENCH (llama-bench) / LLAMA_MTMD (llama-mtmd-cli) name builds with CUDA or Vulkan
 #   6. transformers on the real-shape 256M checkpoint (when torch + transformers import) against our GPU logits
 # Results (logs, JSON) go to $OUT (the device tool's folder) or build/gpu_check; the summary is printed.
 #
@@ -95,6 +97,38 @@ PY
         "$OUT/llama-bench-$c-$q.json" "$c $q" | tee -a "$OUT/summary.txt"
     fi
   done
+done
+
+# 5. an image question: a 2048 x 2048 picture (a BMP written here: 16 tiles + the global view for 256M)
+python3 - "$M/photo2048.bmp" <<'PY'
+import struct, sys
+w = h = 2048
+row = bytearray()
+for x in range(w):
+    row += bytes(((x * 7) % 256, (x * 3) % 256, (x * 11) % 256))
+pad = (4 - len(row) % 4) % 4
+with open(sys.argv[1], "wb") as f:
+    f.write(b"BM" + struct.pack("<IHHI", 54 + h * (len(row) + pad), 0, 0, 54))
+    f.write(struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, h * (len(row) + pad), 2835, 2835, 0, 0))
+    for y in range(h):
+        f.write(bytes((b + y) % 256 for b in row) + b"\0" * pad)
+PY
+for c in $CONFIGS; do
+  [[ -f $M/$c-Q8_0.gguf && -f $M/mmproj-$c-F16.gguf ]] || continue
+  for ngl in all 0; do
+    # shellcheck disable=SC2086
+    $S bench "$M/$c-Q8_0.gguf" --mmproj "$M/mmproj-$c-F16.gguf" --image "$M/photo2048.bmp" --num-gpu $ngl --device "$DEV" \
+      -p 0 -n 0 --image-repeats ${GPU_CHECK_IMAGE_REPEATS:-3} --json >"$OUT/image-$c-$ngl.json" 2>>"$OUT/bench.log"
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(f"{sys.argv[2]}: 17-tile image, num_gpu {sys.argv[3]} (vision on {d.get("vision_device")}): "
+      f"tile {d.get("encode_tile_s", 0):.4f} s, image {d.get("encode_image_s", 0):.3f} s, ttft {d.get("ttft_s", 0):.3f} s")' \
+      "$OUT/image-$c-$ngl.json" "$c" "$ngl" | tee -a "$OUT/summary.txt"
+  done
+  if [[ -n ${LLAMA_MTMD:-} && -x ${LLAMA_MTMD:-} ]]; then
+    t0=$(date +%s.%N)
+    "$LLAMA_MTMD" -m "$M/$c-Q8_0.gguf" --mmproj "$M/mmproj-$c-F16.gguf" --image "$M/photo2048.bmp" -p "Describe this image." \
+      -n 1 -ngl 99 >"$OUT/mtmd-$c.log" 2>&1
+    log "$c: llama-mtmd-cli (load + 17-tile image + first token, wall) $(python3 -c "import time; print(round(time.time() - $t0, 3))") s; its own timings in mtmd-$c.log"
+  fi
 done
 
 # 6. transformers itself on the real-shape 256M checkpoint: our logits on the GPU against torch's
