@@ -1,5 +1,7 @@
 #include "base/file_util.h"
 
+#include <cstdlib>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -8,6 +10,14 @@
 #include "base/error.h"
 
 namespace smolvlm {
+
+std::string expand_home(const std::string& p) {
+  if (p == "~" || p.rfind("~/", 0) == 0) {
+    const char* home = std::getenv("HOME");
+    return std::string(home ? home : "") + p.substr(1);
+  }
+  return p;
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -47,6 +47,11 @@ void print_timings(const TurnTimings& t) {
   std::fprintf(stderr, "eval count:           %lld token(s)\n", static_cast<long long>(t.eval_count));
   std::fprintf(stderr, "eval duration:        %s\n", go_duration(t.eval_s).c_str());
   std::fprintf(stderr, "eval rate:            %.2f tokens/s\n", rate(t.eval_count, t.eval_s));
+  if (t.media_count > 0) {
+    std::fprintf(stderr, "image encode count:   %lld item(s), %lld tile(s)\n", static_cast<long long>(t.media_count),
+                 static_cast<long long>(t.media_frames));
+    std::fprintf(stderr, "image encode duration: %s\n", go_duration(t.media_s).c_str());
+  }
 }
 
 }  // namespace smolvlm::cli

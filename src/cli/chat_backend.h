@@ -30,6 +30,8 @@ struct TurnTimings {
   double prompt_s = 0;
   int64_t eval_count = 0;
   double eval_s = 0;
+  int64_t media_count = 0, media_frames = 0;  // images / videos encoded for this turn, their tiles / frames
+  double media_s = 0;                         // decode + preprocess + encode
 };
 void print_timings(const TurnTimings& t);
 

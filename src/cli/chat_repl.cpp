@@ -70,7 +70,9 @@ bool command(ChatBackend& chat, std::string_view line) {
     std::puts("Cleared session context");
   } else if (cmd == "/set") {
     const std::string_view what = next_word(rest);
-    if (what == "parameter") {
+    if (what.empty()) {  // `/set` alone: what it can set
+      std::fputs(kSetHelp, stdout);
+    } else if (what == "parameter") {
       const std::string_view name = next_word(rest);
       if (name.empty()) {
         std::fputs(kSetHelp, stdout);

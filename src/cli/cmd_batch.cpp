@@ -115,7 +115,7 @@ void check_image_content(const std::string& path) {
   std::fclose(f);
   if (n == 0) fail("an empty file");
   if (detect_image_format(std::span<const uint8_t>(head, n)) == ImageFormat::kUnknown)
-    fail("not an image: the content is not JPEG, PNG, WebP, GIF or BMP (whatever its name says)");
+    fail(not_media_message(path, std::span<const uint8_t>(head, n)));
 }
 
 // What the N workers share.

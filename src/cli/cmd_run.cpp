@@ -14,12 +14,15 @@
 #include "cli/chat_runner.h"
 #include "cli/command.h"
 #include "cli/line_reader.h"
+#include "base/file_util.h"
 #include "cli/model_files.h"
+#include "cli/pull_progress.h"
 #include "cli/remote_chat.h"
 #include "cli/run_options.h"
 #include "cli/server_autostart.h"
 #include "cli/server_client.h"
 #include "store/model_store.h"
+#include "store/names.h"
 
 namespace smolvlm::cli {
 namespace {
@@ -32,6 +35,7 @@ struct RunArgs {
   std::vector<std::string> videos;
   RunSettings settings;
   bool local = false;
+  std::string quant;  // a folder's text GGUF of this type
 };
 RunArgs args;
 CLI::App* run_app = nullptr;
@@ -49,17 +53,30 @@ int converse(ChatBackend& chat, const std::string& prompt, const std::vector<std
 int run_model(RunArgs& a) {
   std::string prompt;
   for (const std::string& word : a.prompt) prompt += (prompt.empty() ? "" : " ") + word;
-  if (prompt.empty() && isatty(STDIN_FILENO) == 0) {  // `echo question | smolvlm run model`
-    prompt.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    while (!prompt.empty() && (prompt.back() == '\n' || prompt.back() == '\r')) prompt.pop_back();
-    if (prompt.empty()) return 0;  // a closed or empty stdin: nothing to answer
+  // `echo question | smolvlm run model`, `cat notes.txt | smolvlm run model "Summarize this:"`: as
+  // `ollama run`, stdin comes first, then the prompt's words
+  if (isatty(STDIN_FILENO) == 0) {
+    std::string in(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>{});
+    while (!in.empty() && (in.back() == '\n' || in.back() == '\r')) in.pop_back();
+    if (!in.empty()) prompt = prompt.empty() ? in : in + " " + prompt;
+    if (prompt.empty()) return 0;  // a closed or empty stdin and no prompt: nothing to answer
   }
   std::vector<std::string> media = a.images;
   media.insert(media.end(), a.videos.begin(), a.videos.end());
+  // A file or folder, or a model name: what looks like a path must exist
+  const std::string on_disk = expand_home(a.model);
+  std::error_code ec;
+  const bool is_file = std::filesystem::exists(on_disk, ec);
+  if (!is_file && ModelName::looks_like_path(a.model)) fail("file not found: ", on_disk);
+  // A name not in the store that can be pulled is pulled first, as `ollama run` does
+  if (!is_file && !try_resolve(a.model) && pullable(a.model)) {
+    std::fprintf(stderr, "smolvlm: %s is not in the store; pulling it\n", a.model.c_str());
+    pull_with_progress(a.model);
+  }
   // A model name (not a file): a running server runs it, as `ollama run` does. With none running,
   // a model in the store starts one in the background (server_autostart.h), so that the next `run`
   // finds it loaded; a name not in the store starts nothing (its error comes from this process).
-  if (!a.local && a.mmproj.empty() && !std::filesystem::exists(a.model)) {
+  if (!a.local && a.mmproj.empty() && !is_file) {
     ServerClient client;
     if (client.reachable() || (try_resolve(a.model) && start_background_server(client))) {
       RemoteChat chat(client, a.model, a.settings);
@@ -71,7 +88,7 @@ int run_model(RunArgs& a) {
     files = {stored->text_path, a.mmproj.empty() ? stored->mmproj_path : a.mmproj};
     apply_model_settings(*stored, *run_app, a.settings);
   } else {
-    files = resolve_model_files(a.model, a.mmproj);
+    files = resolve_model_files(on_disk, a.mmproj, a.quant);
   }
   if (!media.empty() && files.mmproj.empty())
     fail(files.text, " is a text model: images and videos need its vision projector (--mmproj mmproj-….gguf, or "
@@ -114,6 +131,9 @@ const CommandRegistrar kRegistrar{Command{
           ->check(CLI::ExistingFile)
           ->allow_extra_args(false)
           ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      sub->add_option("--quant", args.quant,
+                      "With a folder of several text GGUFs: the one of this type (default: Q4_K_M, else the "
+                      "smallest quantized one)");
       add_media_options(sub, s);
       add_generation_options(sub, s);
       sub->add_flag("--local", args.local,

@@ -1,5 +1,5 @@
-// `smolvlm version`: this program's version and, when a server answers at SMOLVLM_HOST /
-// OLLAMA_HOST, the Ollama API version it serves (`ollama -v`'s lines; no server is a warning only).
+// `smolvlm version`: one line, this program's version; a second one with the Ollama API version of
+// the server at SMOLVLM_HOST / OLLAMA_HOST, only when one answers.
 #include <cstdio>
 
 #include "cli/command.h"
@@ -11,14 +11,14 @@ namespace {
 constexpr const char* kClientVersion = "0.1.0";  // as main()'s --version
 
 int run_version() {
-  std::printf("smolvlm client version is %s\n", kClientVersion);
+  std::printf("smolvlm version %s\n", kClientVersion);
   const ServerClient client;
+  if (!client.reachable()) return 0;
   try {
     const nlohmann::json j = client.get("/api/version");
-    std::printf("smolvlm server version is %s (Ollama API, at %s)\n", j.value("version", "unknown").c_str(),
-                client.url().c_str());
+    std::printf("server at %s: smolvlm %s, Ollama API version %s\n", client.url().c_str(),
+                j.value("smolvlm_version", kClientVersion).c_str(), j.value("version", "unknown").c_str());
   } catch (const Error&) {
-    std::fprintf(stderr, "Warning: could not connect to a running smolvlm server at %s\n", client.url().c_str());
   }
   return 0;
 }

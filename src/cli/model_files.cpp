@@ -1,17 +1,65 @@
 #include "cli/model_files.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <vector>
 
 #include "base/error.h"
+#include "base/file_util.h"
 #include "io/gguf.h"
+#include "store/gguf_info.h"
 
 namespace smolvlm::cli {
 namespace fs = std::filesystem;
 
-ModelFiles resolve_model_files(const std::string& model, const std::string& mmproj) {
+namespace {
+
+std::string upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool quantized(const std::string& type) { return type != "F32" && type != "F16" && type != "BF16"; }
+
+// Of several text GGUFs: the one of type `quant`, else the Q4_K_M, else the smallest quantized
+// one, else the smallest; says which on stderr.
+std::string pick_text(const std::string& folder, const std::vector<std::string>& texts, const std::string& quant) {
+  std::vector<std::pair<std::string, std::string>> typed;  // path, type
+  for (const auto& t : texts) typed.push_back({t, upper(gguf_file_type_name(GgufFile::open(t)))});
+  std::string list;
+  for (const auto& [p, t] : typed) list += cat("\n  ", fs::path(p).filename().string(), " (", t, ")");
+  if (!quant.empty()) {
+    for (const auto& [p, t] : typed)
+      if (t == upper(quant)) return p;
+    fail(folder, ": no text GGUF of type ", upper(quant), " in the folder; it holds:", list);
+  }
+  // the smallest file among those `want` accepts
+  const auto smallest = [&](const auto& want) {
+    std::string best;
+    for (const auto& [p, t] : typed)
+      if (want(t) && (best.empty() || fs::file_size(p) < fs::file_size(best))) best = p;
+    return best;
+  };
+  std::string best = smallest([](const std::string& t) { return t == "Q4_K_M"; });
+  if (best.empty()) best = smallest(quantized);
+  if (best.empty()) best = smallest([](const std::string&) { return true; });
+  std::string type;
+  for (const auto& [p, t] : typed)
+    if (p == best) type = t;
+  std::fprintf(stderr, "smolvlm: %s holds %zu text GGUFs; using %s (%s); --quant TYPE picks another:%s\n",
+               folder.c_str(), texts.size(), fs::path(best).filename().string().c_str(), type.c_str(), list.c_str());
+  return best;
+}
+
+}  // namespace
+
+ModelFiles resolve_model_files(const std::string& model_arg, const std::string& mmproj, const std::string& quant) {
+  const std::string model = expand_home(model_arg);
+  std::error_code ec;
+  if (!fs::exists(model, ec)) fail("file not found: ", model);
   if (!fs::is_directory(model)) return {model, mmproj};
   std::vector<std::string> texts, projectors;
   for (const auto& e : fs::directory_iterator(model)) {
@@ -27,13 +75,12 @@ ModelFiles resolve_model_files(const std::string& model, const std::string& mmpr
     for (const auto& x : v) s += cat("\n  ", x);
     return s;
   };
-  if (texts.size() != 1)
-    fail(model, ": expected one text GGUF (architecture llama) in the folder, found ", texts.size(), list(texts),
-         texts.empty() ? "" : "\nname the file to use instead of the folder");
-  if (!mmproj.empty()) return {texts[0], mmproj};
+  if (texts.empty()) fail(model, ": no text GGUF (architecture llama) in the folder");
+  const std::string text = texts.size() == 1 && quant.empty() ? texts[0] : pick_text(model, texts, quant);
+  if (!mmproj.empty()) return {text, mmproj};
   if (projectors.size() > 1)
     fail(model, ": ", projectors.size(), " projector GGUFs in the folder; choose one with --mmproj:", list(projectors));
-  return {texts[0], projectors.empty() ? "" : projectors[0]};
+  return {text, projectors.empty() ? "" : projectors[0]};
 }
 
 namespace {

@@ -25,6 +25,14 @@ namespace fs = std::filesystem;
 std::optional<ServerClient> running_server() {
   ServerClient client;
   if (client.reachable()) return client;
+  // an address the user set that does not answer: say so before working on the local store
+  for (const char* var : {"SMOLVLM_HOST", "OLLAMA_HOST"}) {
+    const char* v = std::getenv(var);
+    if (v == nullptr || *v == '\0') continue;
+    std::fprintf(stderr, "smolvlm: no server answers at %s (%s); using the store in this process (%s)\n",
+                 client.url().c_str(), var, ModelStore::default_root().c_str());
+    break;
+  }
   return std::nullopt;
 }
 

@@ -121,6 +121,13 @@ std::string hf_model_name(const std::string& dir) {
   if (!p.has_filename()) p = p.parent_path();  // "x/hf/" -> "x/hf"
   std::string base = p.filename().string();
   if (base == "hf" && p.has_parent_path()) base = p.parent_path().filename().string();
+  // a Hugging Face cache snapshot: .../models--HuggingFaceTB--SmolVLM2-256M-Video-Instruct/snapshots/<commit>
+  const fs::path snapshots = p.parent_path(), repo = snapshots.parent_path();
+  const std::string repo_dir = repo.filename().string();
+  if (snapshots.filename() == "snapshots" && repo_dir.rfind("models--", 0) == 0) {
+    const size_t cut = repo_dir.rfind("--");
+    if (cut != std::string::npos && cut + 2 < repo_dir.size()) base = repo_dir.substr(cut + 2);
+  }
   return base;
 }
 

@@ -85,7 +85,7 @@ struct HfPreprocessorConfig {
 
 struct HfModelConfig {
   std::string dir;
-  std::string name;        // general.name: the folder's name (its parent's when it is called "hf")
+  std::string name;        // general.name: hf_model_name(folder)
   std::string model_type;  // "smolvlm" or "idefics3"
   HfTextConfig text;
   HfVisionConfig vision;
@@ -97,7 +97,8 @@ struct HfModelConfig {
 // model_type values the converter accepts.
 const std::vector<std::string>& supported_model_types();
 
-// The model name for a checkpoint folder: its basename, or its parent's when it is named "hf".
+// The model name for a checkpoint folder: its basename, its parent's when it is named "hf", or the
+// repository's of a Hugging Face cache snapshot (models--ORG--NAME/snapshots/COMMIT -> NAME).
 std::string hf_model_name(const std::string& dir);
 
 // Reads DIR/config.json (required) and DIR/preprocessor_config.json (optional). Throws Error for

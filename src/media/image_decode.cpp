@@ -20,7 +20,7 @@ bool starts_with(std::span<const uint8_t> b, size_t off, std::string_view magic)
   return b.size() >= off + magic.size() && std::memcmp(b.data() + off, magic.data(), magic.size()) == 0;
 }
 
-// A short description of what unsupported bytes look like, for "not an image" errors.
+// A short description of what unsupported bytes look like.
 std::string describe_other(std::span<const uint8_t> b) {
   struct Known {
     size_t offset;
@@ -28,21 +28,21 @@ std::string describe_other(std::span<const uint8_t> b) {
     const char* what;
   };
   static const Known known[] = {
-      {0, "II*\0"sv, "a TIFF image (unsupported)"},
-      {0, "MM\0*"sv, "a TIFF image (unsupported)"},
-      {4, "ftypavif"sv, "an AVIF image (unsupported)"},
-      {4, "ftyphei"sv, "a HEIF/HEIC image (unsupported)"},
-      {4, "ftypmif1"sv, "a HEIF image (unsupported)"},
-      {4, "ftyp"sv, "an MP4/QuickTime file (a video? use the video input)"},
-      {0, "\x1a\x45\xdf\xa3"sv, "a Matroska/WebM file (a video? use the video input)"},
+      {0, "II*\0"sv, "a TIFF image"},
+      {0, "MM\0*"sv, "a TIFF image"},
+      {4, "ftypavif"sv, "an AVIF image"},
+      {4, "ftyphei"sv, "a HEIF/HEIC image"},
+      {4, "ftypmif1"sv, "a HEIF image"},
+      {4, "ftyp"sv, "an MP4/QuickTime file FFmpeg cannot read"},
+      {0, "\x1a\x45\xdf\xa3"sv, "a Matroska/WebM file FFmpeg cannot read"},
       {0, "RIFF"sv, "a RIFF file that is not WebP (AVI/WAV?)"},
-      {0, "\0\0\1\0"sv, "an ICO icon (unsupported)"},
-      {0, "8BPS"sv, "a Photoshop PSD (unsupported)"},
-      {0, "\xff\x0a"sv, "a JPEG XL image (unsupported)"},
-      {4, "JXL "sv, "a JPEG XL image (unsupported)"},
+      {0, "\0\0\1\0"sv, "an ICO icon"},
+      {0, "8BPS"sv, "a Photoshop PSD"},
+      {0, "\xff\x0a"sv, "a JPEG XL image"},
+      {4, "JXL "sv, "a JPEG XL image"},
       {0, "%PDF"sv, "a PDF document"},
-      {0, "<svg"sv, "an SVG drawing (unsupported)"},
-      {0, "<?xml"sv, "an XML/SVG document (unsupported)"},
+      {0, "<svg"sv, "an SVG drawing"},
+      {0, "<?xml"sv, "an XML/SVG document"},
       {0, "GIF8"sv, "a GIF with an unknown version"},
       {0, "\xff\xd8"sv, "a damaged JPEG (no marker after SOI)"},
   };
@@ -57,10 +57,16 @@ std::string describe_other(std::span<const uint8_t> b) {
     text += (b[i] >= 0x20 && b[i] < 0x7f) ? static_cast<char>(b[i]) : '.';
   }
   hex.pop_back();
-  return cat("not an image (starts with ", hex, " \"", text, "\")");
+  return cat("it starts with ", hex, " \"", text, "\"");
 }
 
 }  // namespace
+
+std::string not_media_message(const std::string& name, std::span<const uint8_t> head) {
+  return cat(name, ": not an image or a video smolvlm can read (", describe_other(head),
+             "); it reads JPEG, PNG, WebP, GIF and BMP images, recognised by their content whatever the file's "
+             "name, and the videos FFmpeg reads");
+}
 
 ImageFormat detect_image_format(std::span<const uint8_t> b) {
   if (starts_with(b, 0, "\xff\xd8\xff")) return ImageFormat::kJpeg;
@@ -93,7 +99,7 @@ RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& name, c
     case ImageFormat::kWebp: d = detail::decode_webp(bytes, name, limits); break;
     case ImageFormat::kGif: d = detail::decode_gif(bytes, name, limits); break;
     case ImageFormat::kBmp: d = detail::decode_bmp(bytes, name, limits); break;
-    case ImageFormat::kUnknown: fail(name, ": ", describe_other(bytes));
+    case ImageFormat::kUnknown: fail(not_media_message(name, bytes));
   }
   return detail::apply_orientation(std::move(d.image), d.orientation);
 }

@@ -45,6 +45,10 @@ enum class ImageFormat { kUnknown, kJpeg, kPng, kWebp, kGif, kBmp };
 // The format the leading bytes announce (kUnknown for anything else, including empty input).
 ImageFormat detect_image_format(std::span<const uint8_t> bytes);
 const char* image_format_name(ImageFormat f);  // "JPEG", "PNG", ... ("unknown")
+// The one message for bytes that are neither an image we decode nor a video FFmpeg reads, whoever
+// meets them (run, the server, batch): "<name>: not an image or a video smolvlm can read (<what
+// the first bytes look like>); it reads …". `head`: the first bytes (a few dozen suffice).
+std::string not_media_message(const std::string& name, std::span<const uint8_t> head);
 
 // Decodes an image file held in memory. name_for_errors (usually the path) starts every message.
 // Throws smolvlm::Error for: not an image / an unsupported format (the message says what the bytes

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "base/error.h"
 #include "base/file_util.h"
@@ -71,12 +72,12 @@ MediaEncoder::MediaEncoder(std::shared_ptr<const LoadedModel> model, size_t cach
   vision_of(*model_);
 }
 
-std::shared_ptr<const EncodedMedia> MediaEncoder::lookup(const std::string& key) {
+std::shared_ptr<const EncodedMedia> MediaEncoder::lookup(const std::string& key, bool count_hit) {
   std::lock_guard lock(mu_);
   for (auto it = cache_.begin(); it != cache_.end(); ++it) {
     if (it->first == key) {
       cache_.splice(cache_.begin(), cache_, it);
-      ++hits_;
+      if (count_hit) ++hits_;
       return cache_.front().second;
     }
   }
@@ -89,85 +90,138 @@ void MediaEncoder::store(const std::string& key, std::shared_ptr<const EncodedMe
   while (cache_.size() > capacity_) cache_.pop_back();
 }
 
-void MediaEncoder::encode_frames(EncodedMedia& m, const std::vector<float>& pixel_values,
+void MediaEncoder::encode_frames(EncodedMedia& m, const std::vector<float>& pixel_values, const MediaOptions& o,
                                  kernels::ThreadPool& pool) const {
   const VisionModel& v = vision_of(*model_);
   const auto t0 = std::chrono::steady_clock::now();
-  m.tokens_per_frame = v.config().tokens_per_tile();
-  m.n_embd = v.config().projection_dim;
+  VisionEncodeOptions vo;
+  vo.on_progress = o.on_progress;
   if (!v.device().is_cpu() && model_->text().placement().input == &v.device()) {
-    m.on_device = v.encode_on_device(pixel_values.data(), m.n_frames, pool);  // the prefill reads them there
+    m.on_device = v.encode_on_device(pixel_values.data(), m.n_frames, pool, vo);  // the prefill reads them there
   } else {
     m.embeddings.resize(static_cast<size_t>(m.n_frames * m.tokens_per_frame * m.n_embd));
-    v.encode(pixel_values.data(), m.n_frames, m.embeddings.data(), pool);
+    v.encode(pixel_values.data(), m.n_frames, m.embeddings.data(), pool, vo);
   }
   m.encode_seconds = seconds_since(t0);
+}
+
+// An image decoded and planned: the item without its embeddings, and the pixels for the encoder.
+struct MediaEncoder::PreparedImage {
+  std::string key;
+  std::shared_ptr<EncodedMedia> m;
+  RgbImage image;
+};
+
+MediaEncoder::PreparedImage MediaEncoder::prepare_image(std::span<const uint8_t> bytes, const std::string& name,
+                                                        const MediaOptions& options) const {
+  const VisionModel& v = vision_of(*model_);
+  const std::string digest = sha256(bytes);
+  PreparedImage p;
+  p.key = cat("image:", digest, ":", options.max_tiles, ":", options.split);
+  p.m = std::make_shared<EncodedMedia>();
+  EncodedMedia& m = *p.m;
+  m.kind = EncodedMedia::Kind::kImage;
+  m.key = mix(first_u64(digest) ^ static_cast<uint64_t>(options.max_tiles) << 1 ^ (options.split ? 1u : 0u));
+  const auto t0 = std::chrono::steady_clock::now();
+  DecodeLimits limits;
+  limits.max_pixels = options.max_pixels;
+  p.image = decode_image(bytes, name, limits);
+  const ImagePlan plan = ::smolvlm::plan_image(p.image.height, p.image.width, processor_config(v, options));
+  m.rows = plan.rows;
+  m.cols = plan.cols;
+  m.n_frames = plan.num_frames;
+  m.tokens_per_frame = v.config().tokens_per_tile();
+  m.n_embd = v.config().projection_dim;
+  m.prompt_text = image_prompt_text(m.rows, m.cols, static_cast<int>(m.tokens_per_frame));
+  m.preprocess_seconds = seconds_since(t0);
+  return p;
 }
 
 std::shared_ptr<const EncodedMedia> MediaEncoder::image(std::span<const uint8_t> bytes, const std::string& name,
                                                         const MediaOptions& options, kernels::ThreadPool& pool) {
   const VisionModel& v = vision_of(*model_);
-  const std::string digest = sha256(bytes);
-  const std::string key = cat("image:", digest, ":", options.max_tiles, ":", options.split);
+  const std::string key = cat("image:", sha256(bytes), ":", options.max_tiles, ":", options.split);
   if (auto hit = lookup(key)) return hit;
-
-  auto m = std::make_shared<EncodedMedia>();
-  m->kind = EncodedMedia::Kind::kImage;
-  m->key = mix(first_u64(digest) ^ static_cast<uint64_t>(options.max_tiles) << 1 ^ (options.split ? 1u : 0u));
+  PreparedImage p = prepare_image(bytes, name, options);
   const auto t0 = std::chrono::steady_clock::now();
+  const ProcessedImage processed = preprocess_image(p.image, processor_config(v, options), pool.size());
+  const std::vector<float> pixels = processed.pixel_values(pool.size());
+  p.m->preprocess_seconds += seconds_since(t0);
+  encode_frames(*p.m, pixels, options, pool);
+  store(p.key, p.m);
+  return p.m;
+}
+
+std::shared_ptr<const EncodedMedia> MediaEncoder::plan_image(std::span<const uint8_t> bytes, const std::string& name,
+                                                             const MediaOptions& options) {
+  if (auto hit = lookup(cat("image:", sha256(bytes), ":", options.max_tiles, ":", options.split), false)) return hit;
+  PreparedImage p = prepare_image(bytes, name, options);
+  p.m->planned_only = true;
+  return p.m;
+}
+
+// A video probed and its frames chosen: the item without its embeddings, and the reader.
+struct MediaEncoder::PreparedVideo {
+  std::string key;
+  std::shared_ptr<EncodedMedia> m;
+  std::optional<VideoReader> reader;
+  VideoFrameSelection selection;
+};
+
+MediaEncoder::PreparedVideo MediaEncoder::prepare_video(const std::string& path, const std::string& data,
+                                                        const MediaOptions& options) const {
+  const VisionModel& v = vision_of(*model_);
+  const std::string digest = sha256(as_bytes(data));
+  PreparedVideo p;
+  p.key = cat("video:", digest, ":", options.video_fps, ":", options.video_max_frames);
+  p.m = std::make_shared<EncodedMedia>();
+  EncodedMedia& m = *p.m;
+  m.kind = EncodedMedia::Kind::kVideo;
+  m.key = mix(first_u64(digest) ^ static_cast<uint64_t>(options.video_max_frames) << 8 ^
+              static_cast<uint64_t>(options.video_fps * 1000.0) << 20);
   DecodeLimits limits;
   limits.max_pixels = options.max_pixels;
-  const RgbImage img = decode_image(bytes, name, limits);
-  const ProcessedImage p = preprocess_image(img, processor_config(v, options), pool.size());
-  m->rows = p.plan.rows;
-  m->cols = p.plan.cols;
-  m->n_frames = p.plan.num_frames;
-  const std::vector<float> pixels = p.pixel_values(pool.size());
-  m->preprocess_seconds = seconds_since(t0);
-  encode_frames(*m, pixels, pool);
-  m->prompt_text = image_prompt_text(m->rows, m->cols, static_cast<int>(m->tokens_per_frame));
-  store(key, m);
-  return m;
+  p.reader.emplace(VideoReader::open(path, limits));
+  VideoSamplingOptions so;
+  so.fps = options.video_fps;
+  so.max_frames = options.video_max_frames;
+  p.selection = sample_video_frames(p.reader->frame_count(), p.reader->fps(), p.reader->duration_s(), so);
+  m.n_frames = static_cast<int64_t>(p.selection.indices.size());
+  m.tokens_per_frame = v.config().tokens_per_tile();
+  m.n_embd = v.config().projection_dim;
+  m.prompt_text = video_prompt_text(p.selection.timestamps, p.selection.duration, static_cast<int>(m.n_frames),
+                                    static_cast<int>(m.tokens_per_frame));
+  return p;
 }
 
 std::shared_ptr<const EncodedMedia> MediaEncoder::video(const std::string& path, const MediaOptions& options,
                                                         kernels::ThreadPool& pool) {
   const VisionModel& v = vision_of(*model_);
   const std::string data = read_file(path);
-  const std::string digest = sha256(as_bytes(data));
-  const std::string key = cat("video:", digest, ":", options.video_fps, ":", options.video_max_frames);
+  const std::string key = cat("video:", sha256(as_bytes(data)), ":", options.video_fps, ":", options.video_max_frames);
   if (auto hit = lookup(key)) return hit;
-
-  auto m = std::make_shared<EncodedMedia>();
-  m->kind = EncodedMedia::Kind::kVideo;
-  m->key = mix(first_u64(digest) ^ static_cast<uint64_t>(options.video_max_frames) << 8 ^
-               static_cast<uint64_t>(options.video_fps * 1000.0) << 20);
+  PreparedVideo p = prepare_video(path, data, options);
+  EncodedMedia& m = *p.m;
   const auto t0 = std::chrono::steady_clock::now();
-  DecodeLimits limits;
-  limits.max_pixels = options.max_pixels;
-  const VideoReader reader = VideoReader::open(path, limits);
-  VideoSamplingOptions so;
-  so.fps = options.video_fps;
-  so.max_frames = options.video_max_frames;
-  const VideoFrameSelection sel = sample_video_frames(reader.frame_count(), reader.fps(), reader.duration_s(), so);
-  const std::vector<RgbImage> frames = reader.read_frames(sel.indices);
+  const std::vector<RgbImage> frames = p.reader->read_frames(p.selection.indices);
   if (frames.empty()) fail(path, ": no decodable video frames");
   const int tile = static_cast<int>(v.config().image_size);
   // Each frame: longest edge to video_size.longest_edge (the tile for SmolVLM2), then tile x tile.
   const int video_edge = tile;
-  m->n_frames = static_cast<int64_t>(frames.size());
-  std::vector<float> pixels(static_cast<size_t>(m->n_frames) * 3 * tile * tile);
+  m.n_frames = static_cast<int64_t>(frames.size());
+  std::vector<float> pixels(static_cast<size_t>(m.n_frames) * 3 * tile * tile);
   for (size_t f = 0; f < frames.size(); ++f) {
     const RgbImage sq = preprocess_video_frame(frames[f], video_edge, tile, pool.size());
     normalize_frame(sq, pixels.data() + f * 3 * tile * tile);
   }
-  m->preprocess_seconds = seconds_since(t0);
-  encode_frames(*m, pixels, pool);
-  std::vector<double> stamps(sel.timestamps.begin(), sel.timestamps.begin() + static_cast<long>(frames.size()));
-  m->prompt_text = video_prompt_text(stamps, sel.duration, static_cast<int>(frames.size()),
-                                     static_cast<int>(m->tokens_per_frame));
-  store(key, m);
-  return m;
+  m.preprocess_seconds = seconds_since(t0);
+  encode_frames(m, pixels, options, pool);
+  std::vector<double> stamps(p.selection.timestamps.begin(),
+                             p.selection.timestamps.begin() + static_cast<long>(frames.size()));
+  m.prompt_text = video_prompt_text(stamps, p.selection.duration, static_cast<int>(frames.size()),
+                                    static_cast<int>(m.tokens_per_frame));
+  store(p.key, p.m);
+  return p.m;
 }
 
 std::shared_ptr<const EncodedMedia> MediaEncoder::file(const std::string& path, const MediaOptions& options,
@@ -176,11 +230,25 @@ std::shared_ptr<const EncodedMedia> MediaEncoder::file(const std::string& path, 
   if (detect_image_format(as_bytes(data)) != ImageFormat::kUnknown) return image(as_bytes(data), path, options, pool);
   try {
     (void)VideoReader::open(path);  // not an image: a video, or neither
-  } catch (const Error& e) {
-    fail(path, ": neither an image (JPEG, PNG, WebP, GIF or BMP, recognised by their first bytes) nor a video (",
-         e.what(), ")");
+  } catch (const Error&) {
+    fail(not_media_message(path, as_bytes(data)));
   }
   return video(path, options, pool);
+}
+
+std::shared_ptr<const EncodedMedia> MediaEncoder::plan_file(const std::string& path, const MediaOptions& options) {
+  const std::string data = read_file(path);
+  if (detect_image_format(as_bytes(data)) != ImageFormat::kUnknown) return plan_image(as_bytes(data), path, options);
+  const std::string key = cat("video:", sha256(as_bytes(data)), ":", options.video_fps, ":", options.video_max_frames);
+  if (auto hit = lookup(key, false)) return hit;
+  std::optional<PreparedVideo> p;
+  try {
+    p.emplace(prepare_video(path, data, options));
+  } catch (const Error&) {
+    fail(not_media_message(path, as_bytes(data)));
+  }
+  p->m->planned_only = true;
+  return p->m;
 }
 
 Prompt build_prompt(const Tokenizer& tok, std::string_view text,

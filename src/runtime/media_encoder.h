@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,8 @@ struct MediaOptions {
   double video_fps = 1.0;     // videos: frames sampled per second
   int video_max_frames = 64;  // videos: at most this many frames
   int64_t max_pixels = 100'000'000;  // decompression-bomb limit per image / frame
+  // Called while the encoder runs: frames (tiles, video frames) encoded so far of the item's total.
+  std::function<void(int64_t done, int64_t total)> on_progress = nullptr;
 };
 
 // One image or video, encoded.
@@ -45,6 +48,7 @@ struct EncodedMedia {
   DeviceEmbeddings on_device;
   uint64_t key = 0;             // content key (prefix reuse)
   double preprocess_seconds = 0, encode_seconds = 0;
+  bool planned_only = false;    // from plan(): everything but the embeddings
 };
 
 class MediaEncoder {
@@ -60,12 +64,24 @@ class MediaEncoder {
   std::shared_ptr<const EncodedMedia> file(const std::string& path, const MediaOptions& options,
                                            kernels::ThreadPool& pool);
 
+  // What an item will cost before any of the slow work: decoded (a video: probed and sampled) and
+  // planned, so its prompt text, frames and tokens are known (planned_only, no embeddings); or the
+  // encoded item when the cache has it. For checking that a prompt fits the context first.
+  std::shared_ptr<const EncodedMedia> plan_image(std::span<const uint8_t> bytes, const std::string& name,
+                                                 const MediaOptions& options);
+  std::shared_ptr<const EncodedMedia> plan_file(const std::string& path, const MediaOptions& options);
+
   size_t cache_hits() const { return hits_; }
 
  private:
-  std::shared_ptr<const EncodedMedia> lookup(const std::string& key);
+  struct PreparedImage;
+  struct PreparedVideo;
+  PreparedImage prepare_image(std::span<const uint8_t> bytes, const std::string& name, const MediaOptions& o) const;
+  PreparedVideo prepare_video(const std::string& path, const std::string& data, const MediaOptions& o) const;
+  std::shared_ptr<const EncodedMedia> lookup(const std::string& key, bool count_hit = true);
   void store(const std::string& key, std::shared_ptr<const EncodedMedia> m);
-  void encode_frames(EncodedMedia& m, const std::vector<float>& pixel_values, kernels::ThreadPool& pool) const;
+  void encode_frames(EncodedMedia& m, const std::vector<float>& pixel_values, const MediaOptions& o,
+                     kernels::ThreadPool& pool) const;
 
   std::shared_ptr<const LoadedModel> model_;
   size_t capacity_;

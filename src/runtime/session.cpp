@@ -70,6 +70,13 @@ Session::Session(std::shared_ptr<const LoadedModel> model, const SessionOptions&
   logits_.resize(static_cast<size_t>(model_->text().config().n_vocab));
 }
 
+void Session::check_fits(int64_t n_prompt) const {
+  if (n_prompt >= state_.n_ctx())
+    fail("the prompt has ", n_prompt, " tokens but the context holds ", state_.n_ctx(),
+         " (with room for at least one reply token): shorten the prompt, use fewer image tiles (--max-tiles / "
+         "max_tiles), or raise the context size (--ctx / num_ctx)");
+}
+
 void Session::reset() {
   state_.clear();
   cached_.clear();
@@ -135,10 +142,7 @@ GenerateResult Session::generate(const Prompt& prompt, const GenerateOptions& op
            " prompt positions");
     media_end = m.first + m.n;
   }
-  if (n_prompt >= state_.n_ctx())
-    fail("the prompt has ", n_prompt, " tokens but the context holds ", state_.n_ctx(),
-         " (with room for at least one reply token): shorten the prompt, use fewer image tiles (--max-tiles / "
-         "max_tiles), or raise the context size (--ctx / num_ctx)");
+  check_fits(n_prompt);
 
   GenerateResult r;
   r.prompt_tokens = n_prompt;

@@ -40,6 +40,9 @@ struct Prompt {
   std::vector<int32_t> ids;
   std::vector<PromptMedia> media;             // sorted by position, non-overlapping
   std::vector<std::shared_ptr<const void>> owners;  // keep the media rows alive
+  // The images / videos encoded to make this prompt (not those the media cache already held).
+  int64_t media_encoded = 0, media_frames = 0;
+  double media_seconds = 0;  // their decode + preprocess + encode time
 };
 
 // Appends `tail` to `p` (its media positions shifted past p's ids).
@@ -89,6 +92,9 @@ class Session {
   int64_t n_ctx() const { return state_.n_ctx(); }
   const std::vector<int32_t>& cached_tokens() const { return cached_; }  // the ids whose K/V the cache holds
   void reset();  // forget everything
+  // Throws the Error generate() gives for a prompt of n_prompt tokens that does not fit the context
+  // (before any media is encoded: see MediaEncoder::plan_file).
+  void check_fits(int64_t n_prompt) const;
 
   // Streams the reply to `on_text` (return false to stop: DoneReason::kCancelled); `cancel`, when
   // given, is polled between prefill chunks and decode steps. Throws Error (state unchanged) for

@@ -89,6 +89,7 @@ json final_object(const Job& job, const GenerateResult& r, const std::string& te
   out["done"] = true;
   const double total = std::chrono::duration<double>(Clock::now() - job.t0).count();
   add_metrics(out, r, total, job.lease->load_seconds());
+  add_media_metrics(out, job.prompt);
   if (job.with_context) {
     std::vector<int32_t> ctx = job.prompt.ids;
     const bool eog = !r.tokens.empty() && job.lease->model().tokenizer().is_eog(r.tokens.back());

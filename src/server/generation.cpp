@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <chrono>
 #include <filesystem>
+#include <memory>
 
 #include "backend/backend.h"
 #include "base/error.h"
@@ -17,53 +19,88 @@ struct MediaInput {
   const std::vector<uint8_t>* bytes = nullptr;
 };
 
-// A video's bytes go through a temporary file (the decoder reads files).
-std::shared_ptr<const EncodedMedia> encode_video(ModelManager::Lease& lease, const std::vector<uint8_t>& bytes,
-                                                 const MediaOptions& o) {
-  std::string path = (std::filesystem::temp_directory_path() / "smolvlm-video-XXXXXX").string();
-  const int fd = mkstemp(path.data());
-  if (fd < 0) throw ApiError(500, "cannot create a temporary file for the video");
-  struct Remove {
-    std::string p;
-    ~Remove() { std::remove(p.c_str()); }
-  } remove{path};
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w <= 0) break;
-    done += static_cast<size_t>(w);
+// A video's bytes in a temporary file (the decoder reads files), removed with it.
+class TempVideo {
+ public:
+  explicit TempVideo(const std::vector<uint8_t>& bytes) {
+    path_ = (std::filesystem::temp_directory_path() / "smolvlm-video-XXXXXX").string();
+    const int fd = mkstemp(path_.data());
+    if (fd < 0) throw ApiError(500, "cannot create a temporary file for the video");
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (w <= 0) break;
+      done += static_cast<size_t>(w);
+    }
+    ::close(fd);
+    if (done != bytes.size()) throw ApiError(500, "cannot write the video to a temporary file");
   }
-  ::close(fd);
-  if (done != bytes.size()) throw ApiError(500, "cannot write the video to a temporary file");
-  std::shared_ptr<const EncodedMedia> out;
-  lease.with_pool([&](kernels::ThreadPool& pool) { out = lease.media()->video(path, o, pool); });
-  return out;
-}
+  ~TempVideo() { std::remove(path_.c_str()); }
+  TempVideo(const TempVideo&) = delete;
+  TempVideo& operator=(const TempVideo&) = delete;
+  const std::string& path() const { return path_; }
 
-std::vector<std::shared_ptr<const EncodedMedia>> encode_media(ModelManager::Lease& lease,
-                                                              const std::vector<MediaInput>& media, int max_tiles) {
-  std::vector<std::shared_ptr<const EncodedMedia>> out;
-  if (media.empty()) return out;
-  if (lease.media() == nullptr)
-    throw ApiError(400, cat("\"", lease.resolved().short_name, "\" does not support images"));
-  MediaOptions o;
-  o.max_tiles = max_tiles;
-  for (size_t i = 0; i < media.size(); ++i) {
-    const char* what = media[i].video ? "video" : "image";
-    try {
-      if (media[i].video) {
-        out.push_back(encode_video(lease, *media[i].bytes, o));
-      } else {
-        lease.with_pool([&](kernels::ThreadPool& pool) {
-          out.push_back(lease.media()->image(*media[i].bytes, cat("image ", i), o, pool));
-        });
-      }
-    } catch (const Error& e) {
-      throw ApiError(400, cat("failed to process ", what, " ", i, ": ", e.what()));
+ private:
+  std::string path_;
+};
+
+// A request's images and videos: planned first (decoded, tiled: their prompt tokens known), then
+// encoded, so that a prompt too long for the context is refused before the slow part.
+class RequestMedia {
+ public:
+  RequestMedia(ModelManager::Lease& lease, const std::vector<MediaInput>& media, int max_tiles)
+      : lease_(lease), media_(media) {
+    if (media.empty()) return;
+    if (lease.media() == nullptr)
+      throw ApiError(400, cat("\"", lease.resolved().short_name, "\" does not support images"));
+    options_.max_tiles = max_tiles;
+    for (size_t i = 0; i < media.size(); ++i) {
+      if (media[i].video) videos_.push_back(std::make_unique<TempVideo>(*media[i].bytes));
+      guard(i, [&] {
+        items_.push_back(media[i].video ? lease.media()->plan_file(videos_.back()->path(), options_)
+                                        : lease.media()->plan_image(*media[i].bytes, cat("image ", i), options_));
+      });
     }
   }
-  return out;
-}
+  const std::vector<std::shared_ptr<const EncodedMedia>>& items() const { return items_; }
+
+  // Encodes what the cache did not hold; counts it into `p`.
+  void encode(Prompt& p) {
+    size_t video = 0;
+    for (size_t i = 0; i < items_.size(); ++i) {
+      const bool is_video = media_[i].video;
+      const std::string* path = is_video ? &videos_[video++]->path() : nullptr;
+      if (!items_[i]->planned_only) continue;
+      const auto t0 = std::chrono::steady_clock::now();
+      guard(i, [&] {
+        lease_.with_pool([&](kernels::ThreadPool& pool) {
+          items_[i] = is_video ? lease_.media()->video(*path, options_, pool)
+                               : lease_.media()->image(*media_[i].bytes, cat("image ", i), options_, pool);
+        });
+      });
+      ++p.media_encoded;
+      p.media_frames += items_[i]->n_frames;
+      p.media_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+  }
+
+ private:
+  // Errors of one item: 400 naming it.
+  template <class Fn>
+  void guard(size_t i, const Fn& fn) {
+    try {
+      fn();
+    } catch (const Error& e) {
+      throw ApiError(400, cat("failed to process ", media_[i].video ? "video" : "image", " ", i, ": ", e.what()));
+    }
+  }
+
+  ModelManager::Lease& lease_;
+  const std::vector<MediaInput>& media_;
+  MediaOptions options_;
+  std::vector<std::unique_ptr<TempVideo>> videos_;
+  std::vector<std::shared_ptr<const EncodedMedia>> items_;
+};
 
 Prompt tokenize(ModelManager::Lease& lease, const std::string& text,
                 const std::vector<std::shared_ptr<const EncodedMedia>>& media) {
@@ -86,6 +123,31 @@ size_t complete_utf8_prefix(const std::string& s) {
     return len > back ? n - back : n;
   }
   return n;
+}
+
+// `context` ids, then `text` with the media: planned, the length checked against the session's
+// context (400), then encoded.
+Prompt media_prompt(ModelManager::Lease& lease, const std::string& text, const std::vector<MediaInput>& media,
+                    int max_tiles, const std::vector<int32_t>& context) {
+  RequestMedia items(lease, media, max_tiles);
+  const auto make = [&] {
+    Prompt p;
+    p.ids = context;
+    append_prompt(p, tokenize(lease, text, items.items()));
+    return p;
+  };
+  try {
+    lease.session().check_fits(static_cast<int64_t>(make().ids.size()));
+  } catch (const Error& e) {
+    throw ApiError(400, e.what());
+  }
+  Prompt p;
+  items.encode(p);
+  Prompt full = make();
+  full.media_encoded = p.media_encoded;
+  full.media_frames = p.media_frames;
+  full.media_seconds = p.media_seconds;
+  return full;
 }
 
 }  // namespace
@@ -118,17 +180,14 @@ Prompt chat_prompt(ModelManager::Lease& lease, const std::vector<InputMessage>& 
   } else {
     text = render_chat(chat, /*add_generation_prompt=*/true);
   }
-  Prompt p;
-  p.ids = context;
-  append_prompt(p, tokenize(lease, text, encode_media(lease, media, max_tiles)));
-  return p;
+  return media_prompt(lease, text, media, max_tiles, context);
 }
 
 Prompt raw_prompt(ModelManager::Lease& lease, const std::string& text,
                   const std::vector<std::vector<uint8_t>>& images, int max_tiles) {
   std::vector<MediaInput> media;
   for (const auto& img : images) media.push_back({false, &img});
-  return tokenize(lease, text, encode_media(lease, media, max_tiles));
+  return media_prompt(lease, text, media, max_tiles, {});
 }
 
 GenerateResult run_generation(ModelManager::Lease& lease, const Prompt& prompt, const GenerateOptions& options,
@@ -179,6 +238,13 @@ void add_metrics(nlohmann::json& out, const GenerateResult& r, double total_seco
   put("prompt_eval_duration", to_ns(r.prompt_seconds));
   put("eval_count", r.eval_tokens);
   put("eval_duration", to_ns(r.eval_seconds));
+}
+
+void add_media_metrics(nlohmann::json& out, const Prompt& p) {
+  if (p.media_encoded == 0) return;  // our extension, left out like Go's omitempty
+  out["media_encode_count"] = p.media_encoded;
+  out["media_encode_frames"] = p.media_frames;
+  out["media_encode_duration"] = to_ns(p.media_seconds);
 }
 
 }  // namespace smolvlm::server

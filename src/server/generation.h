@@ -53,6 +53,10 @@ GenerateResult run_generation(ModelManager::Lease& lease, const Prompt& prompt, 
 // Ollama's final-chunk fields: done_reason and the metrics (omitted when zero), in nanoseconds.
 // prompt_eval_count counts the prompt tokens evaluated (not those reused from the cache).
 void add_metrics(nlohmann::json& out, const GenerateResult& r, double total_seconds, double load_seconds);
+// Our extension of the final chunk, when the request's images / videos were encoded (not cached):
+// media_encode_count, media_encode_frames (tiles and video frames), media_encode_duration (ns; it is
+// part of total_duration).
+void add_media_metrics(nlohmann::json& out, const Prompt& p);
 const char* ollama_done_reason(const GenerateResult& r);  // "stop" | "length"
 
 }  // namespace smolvlm::server

@@ -13,6 +13,7 @@
 #include "io/gguf.h"
 #include "store/gguf_info.h"
 #include "store/modelfile.h"
+#include "store/names.h"
 
 namespace fs = std::filesystem;
 
@@ -69,14 +70,6 @@ ManifestLayer text_layer(ModelStore& store, CreatedBlobs& created, const std::st
 
 void drop(std::vector<ManifestLayer>& layers, const std::string& media_type) {
   std::erase_if(layers, [&](const ManifestLayer& l) { return l.media_type == media_type; });
-}
-
-std::string expand_home(const std::string& p) {
-  if (p == "~" || p.rfind("~/", 0) == 0) {
-    const char* home = std::getenv("HOME");
-    return std::string(home ? home : "") + p.substr(1);
-  }
-  return p;
 }
 
 // Removes a file when it goes out of scope (a quantizer's output once copied into the store).
@@ -304,6 +297,11 @@ ModelfileSources modelfile_sources(const Modelfile& mf, const std::string& base_
       if (found.empty()) fail("FROM ", from, ": the folder holds no .gguf file");
       std::sort(found.begin(), found.end());
       out.paths.insert(out.paths.end(), found.begin(), found.end());
+    } else if (ModelName::looks_like_path(from)) {
+      if (fs::path(expand_home(from)).is_relative())
+        fail("FROM ", from, ": file not found: ", p.string(), " (relative to the Modelfile's folder, ", base_dir,
+             "; put the GGUF there or give its absolute path)");
+      fail("FROM ", from, ": file not found: ", p.string());
     } else {
       out.from = from;  // a model name
     }

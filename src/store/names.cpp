@@ -51,6 +51,13 @@ std::string part_problem(NamePart k, const std::string& s) {
 
 bool valid_name_part(NamePart kind, const std::string& s) { return part_problem(kind, s).empty(); }
 
+bool ModelName::looks_like_path(const std::string& s) {
+  if (s.empty()) return false;
+  if (s[0] == '/' || s[0] == '.' || s[0] == '~' || s.back() == '/') return true;
+  if (s.size() >= 5 && s.compare(s.size() - 5, 5, ".gguf") == 0) return true;
+  return s.find('/') != std::string::npos && !try_parse(s);
+}
+
 std::optional<ModelName> ModelName::try_parse(const std::string& s) {
   try {
     return parse(s);

@@ -17,6 +17,9 @@ struct ModelName {
   static ModelName parse(const std::string& s);
   // nullopt instead of throwing.
   static std::optional<ModelName> try_parse(const std::string& s);
+  // A file path rather than a model name: starts with "/", "." or "~", ends with "/" or ".gguf",
+  // or has a "/" and is no valid name ("hf.co/org/repo:tag" is a name).
+  static bool looks_like_path(const std::string& s);
   // The four manifest path parts ("host/ns/model/tag"), already checked by the part rules;
   // nullopt for anything else.
   static std::optional<ModelName> from_relative_path(const std::string& rel);

@@ -9,6 +9,7 @@
 # env: SMOLVLM = the smolvlm binary, SMOLVLM_SHARED = the shared folder (golden/). Exit 77 when the
 # golden files or python3 are missing.
 set -euo pipefail
+exec </dev/null  # `smolvlm run` reads a piped stdin: never the test runner's
 
 SMOLVLM=${SMOLVLM:?set SMOLVLM to the smolvlm binary}
 SHARED=${SMOLVLM_SHARED:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}
@@ -85,7 +86,7 @@ batch imgs missing.png 'imgs/*.gif' imgs/sub/../rocket.jpg --prompt "$PROMPT" -o
 t=$(table out.jsonl)
 [[ $(count out.jsonl) == 9 ]] || fail "want 9 records, got: $t"
 expect "$t" $'imgs/broken.png\t'"$PROMPT"$'\tERROR:truncated PNG'
-expect "$t" $'imgs/fake.jpg\t'"$PROMPT"$'\tERROR:not an image'
+expect "$t" $'imgs/fake.jpg\t'"$PROMPT"$'\tERROR:not an image or a video smolvlm can read'
 expect "$t" $'imgs/dangling.png\t'"$PROMPT"$'\tERROR:a broken symbolic link'
 expect "$t" $'missing.png\t'"$PROMPT"$'\tERROR:no such file'
 expect "$t" $'imgs/*.gif\t'"$PROMPT"$'\tERROR:no file matches this pattern'

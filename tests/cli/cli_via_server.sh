@@ -13,6 +13,7 @@
 # env: SMOLVLM = the smolvlm binary, SMOLVLM_SHARED = the shared folder (golden/). Exit 77 when the
 # golden files, curl or python3 are missing.
 set -euo pipefail
+exec </dev/null  # `smolvlm run` reads a piped stdin: never the test runner's
 
 SMOLVLM=${SMOLVLM:?set SMOLVLM to the smolvlm binary}
 SHARED=${SMOLVLM_SHARED:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}
@@ -79,6 +80,9 @@ cd "$WORK/src"
 OLLAMA_MODELS=$A "$SMOLVLM" create tiny -f Modelfile 2>"$WORK/a.create" || fail "create: $(cat "$WORK/a.create")"
 OLLAMA_MODELS=$A "$SMOLVLM" create tinyq -f Modelfile.f16 -q q8_0 2>"$WORK/a.createq" || fail "create -q"
 OLLAMA_MODELS=$A HF_HOME=$WORK/hf-a "$SMOLVLM" pull $PULL 2>"$WORK/a.pull" || fail "pull: $(cat "$WORK/a.pull")"
+# An address that does not answer is named, once, before the in-process work (not silently ignored).
+expect "$(head -n 1 "$WORK/a.create")" "smolvlm: no server answers at http://127.0.0.1:1 (SMOLVLM_HOST); using the store in this process"
+sed -i '/^smolvlm: no server answers at /d' "$WORK/a.create" "$WORK/a.createq" "$WORK/a.pull"
 
 # --- The server on store B (its own Hugging Face cache); the CLI's own store is empty.
 OLLAMA_MODELS=$B HF_HOME=$WORK/hf-b "$SMOLVLM" serve --host 127.0.0.1:0 >"$WORK/serve.log" 2>&1 &

@@ -8,6 +8,7 @@
 # env: SMOLVLM = the smolvlm binary, SMOLVLM_SHARED = the shared folder (golden/).
 # Exit 77 (skipped) when the golden files or /usr/bin/python3 are missing.
 set -euo pipefail
+exec </dev/null  # `smolvlm run` reads a piped stdin: never the test runner's
 
 SMOLVLM=${SMOLVLM:?set SMOLVLM to the smolvlm binary}
 SHARED=${SMOLVLM_SHARED:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}

@@ -10,6 +10,7 @@
 # env: SMOLVLM = the smolvlm binary, SMOLVLM_SHARED = the shared folder (golden/). Exit 77 (skip)
 # without the golden files or python3.
 set -euo pipefail
+exec </dev/null  # `smolvlm run` reads a piped stdin: never the test runner's
 SMOLVLM=${SMOLVLM:?set SMOLVLM to the smolvlm binary}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SHARED=${SMOLVLM_SHARED:-$ROOT/../shared}

@@ -7,6 +7,7 @@
 # env: SMOLVLM = the smolvlm binary, SMOLVLM_SHARED = the shared folder (golden/). Exit 77 (skip)
 # when node, tests/node/node_modules (`make deps`) or the golden files are missing.
 set -euo pipefail
+exec </dev/null  # `smolvlm run` reads a piped stdin: never the test runner's
 
 SMOLVLM=${SMOLVLM:?set SMOLVLM to the smolvlm binary}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)

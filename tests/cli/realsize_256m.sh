@@ -12,6 +12,7 @@
 # env: SMOLVLM = the smolvlm binary, SMOLVLM_SHARED = the shared folder (tokenizer/, golden/).
 # Exit 77 (skipped) when the real tokenizer or /usr/bin/python3 is missing. ~1 GB of temp disk.
 set -euo pipefail
+exec </dev/null  # `smolvlm run` reads a piped stdin: never the test runner's
 
 SMOLVLM=${SMOLVLM:?set SMOLVLM to the smolvlm binary}
 SHARED=${SMOLVLM_SHARED:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}

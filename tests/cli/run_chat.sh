@@ -3,6 +3,7 @@
 # continuation, --verbose fields, piped / closed stdin, bad input, and the interactive chat driven
 # through a pseudo-terminal (tests/cli/run_chat.py). Exit 77 (skipped) without ../shared or python3.
 set -euo pipefail
+exec </dev/null  # `smolvlm run` reads a piped stdin: never the test runner's
 SMOLVLM=${SMOLVLM:?set SMOLVLM to the smolvlm binary}
 SHARED=${SMOLVLM_SHARED:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}
 MODEL=$SHARED/golden/tiny512/gguf/text-F32.gguf

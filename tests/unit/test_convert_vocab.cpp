@@ -258,6 +258,11 @@ TEST(ConvertConfig, ModelName) {
   EXPECT_EQ(hf_model_name("/x/tiny512/hf"), "tiny512");
   EXPECT_EQ(hf_model_name("/x/tiny512/hf/"), "tiny512");
   EXPECT_EQ(hf_model_name("/models/SmolVLM2-500M-Video-Instruct"), "SmolVLM2-500M-Video-Instruct");
+  // a Hugging Face cache snapshot is named after its repository, not its commit
+  EXPECT_EQ(hf_model_name("/h/hub/models--HuggingFaceTB--SmolVLM2-256M-Video-Instruct/snapshots/3f1a9e0c"),
+            "SmolVLM2-256M-Video-Instruct");
+  EXPECT_EQ(hf_model_name("/h/hub/models--HuggingFaceTB--SmolVLM2-256M-Video-Instruct/snapshots/3f1a9e0c/"),
+            "SmolVLM2-256M-Video-Instruct");
 }
 
 }  // namespace

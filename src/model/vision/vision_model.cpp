@@ -133,6 +133,7 @@ void VisionModel::run_passes(const float* tiles, int64_t n_tiles, ThreadPool& po
     encode_pass(*ops, a, input, B, out_at(t0, B), o.embeddings ? o.embeddings + t0 * inter_floats : nullptr,
                 o.post_ln ? o.post_ln + t0 * inter_floats : nullptr);
     ops->finish();
+    if (o.on_progress) o.on_progress(t0 + B, n_tiles);
   }
 }
 

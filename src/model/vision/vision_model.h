@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -39,6 +40,8 @@ struct VisionEncodeOptions {
   // Optional intermediates (tests, `dev embed`), each [n_tiles, n_patches, C]:
   float* embeddings = nullptr;  // encoder input: patch convolution + bias + position embeddings
   float* post_ln = nullptr;     // encoder output after post_layernorm (the pixel-shuffle input)
+  // Called after each pass: tiles encoded so far, of all (a progress display).
+  std::function<void(int64_t done, int64_t total)> on_progress = nullptr;
 };
 
 // Tiles per encode pass by default: 1 on the CPU, more on a GPU (VisionEncodeOptions).
