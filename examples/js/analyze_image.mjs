@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Ask a SmolVLM2 model about an image through `smolvlm serve` (or Ollama) with the official `ollama`
-// npm client (npm install ollama).
+// npm client. Setup, once: `npm install` in examples/js/ (its package.json pins the `ollama` version).
 //   node examples/js/analyze_image.mjs photo.jpg "What is in this picture?" [--model smolvlm2:256m]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

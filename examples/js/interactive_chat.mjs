@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // A chat that keeps the conversation, through `smolvlm serve` with the `ollama` npm client.
+// Setup, once: `npm install` in examples/js/ (its package.json pins the `ollama` version).
 // `/image PATH` attaches an image to the next message, `/clear` forgets, `/bye` or end of input quits.
 //   printf '/image cat.jpg\nWhat animal is this?\n' | node examples/js/interactive_chat.mjs
 import { readFileSync } from 'node:fs';

@@ -4,7 +4,8 @@
   python3 examples/python/analyze_image.py photo.jpg "What is in this picture?" [--model smolvlm2:256m]
                                            [--image second.png] [--max-tiles 4] [--json]
 
-Prints the answer as it streams, then the timings on stderr (--verbose)."""
+Options may come before, between or after IMAGE and PROMPT. Prints the answer as it streams, then
+the timings on stderr (--verbose)."""
 import argparse
 import sys
 
@@ -13,8 +14,8 @@ from smolvlm_client import b64_file, chat, default_host
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("image")
-    ap.add_argument("prompt", nargs="?", default="Describe this image.")
+    ap.add_argument("image", help="the first image")
+    ap.add_argument("prompt", nargs="?", default="Describe this image.", help="the question (default: %(default)s)")
     ap.add_argument("--image", dest="more", action="append", default=[], help="another image (repeatable)")
     ap.add_argument("--model", default="smolvlm2:256m")
     ap.add_argument("--host", default=default_host())
@@ -23,7 +24,7 @@ def main():
     ap.add_argument("-n", "--num-predict", type=int)
     ap.add_argument("--json", action="store_true", help="ask for one JSON value (constrained decoding)")
     ap.add_argument("--verbose", action="store_true")
-    a = ap.parse_args()
+    a = ap.parse_intermixed_args()  # options anywhere: `photo.jpg --model m "question"` too
     options = {k: v for k, v in {"max_tiles": a.max_tiles, "temperature": a.temperature,
                                  "num_predict": a.num_predict}.items() if v is not None}
     images = [b64_file(p) for p in [a.image] + a.more]

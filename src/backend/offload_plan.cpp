@@ -8,14 +8,6 @@
 
 namespace smolvlm::backend {
 
-std::string human_bytes(uint64_t b) {
-  char s[32];
-  if (b >= (1ull << 30)) std::snprintf(s, sizeof s, "%.1f GiB", double(b) / double(1ull << 30));
-  else if (b >= (1ull << 20)) std::snprintf(s, sizeof s, "%.0f MiB", double(b) / double(1ull << 20));
-  else std::snprintf(s, sizeof s, "%.0f KiB", double(b) / 1024.0);
-  return s;
-}
-
 uint64_t offload_headroom(uint64_t budget) { return budget / 20 + (256ull << 20); }
 
 OffloadPlan plan_offload(const OffloadNeeds& n, int64_t num_gpu, uint64_t budget, const std::string& device) {

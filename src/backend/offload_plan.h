@@ -8,6 +8,8 @@
 // the embedding table; 0 keeps everything on the CPU.
 #pragma once
 
+#include "base/file_util.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -48,7 +50,6 @@ OffloadPlan plan_offload(const OffloadNeeds& needs, int64_t num_gpu, uint64_t bu
 // (the CPU's share rounded to a whole percent).
 std::string processor_string(uint64_t size, uint64_t size_vram);
 
-// "1.5 GiB", "120 MiB" for plans and logs.
-std::string human_bytes(uint64_t bytes);
+using ::smolvlm::human_bytes;  // base/file_util.h
 
 }  // namespace smolvlm::backend

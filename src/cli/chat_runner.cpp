@@ -9,25 +9,11 @@
 #include "base/error.h"
 #include "base/progress.h"
 #include "cli/line_reader.h"
-#include "convert/quantize_policy.h"
+#include "cli/show_format.h"
 #include "tokenizer/utf8.h"
 
 namespace smolvlm::cli {
 namespace fs = std::filesystem;
-namespace {
-
-std::string file_type_name(const GgufFile& f) {
-  const GgufValue* v = f.find("general.file_type");
-  if (v == nullptr) return "unknown";
-  const int64_t ft = v->as_int();
-  if (ft == 0) return "F32";
-  for (const QuantTargetInfo& t : quant_targets()) {
-    if (t.file_type == ft) return t.name;
-  }
-  return cat("file type ", ft);
-}
-
-}  // namespace
 
 ChatRunner::ChatRunner(std::shared_ptr<const LoadedModel> model, RunSettings settings)
     : model_(std::move(model)), settings_(std::move(settings)) {}
@@ -149,19 +135,9 @@ DoneReason ChatRunner::turn(const std::string& user_text, const std::vector<std:
 }
 
 std::string ChatRunner::info() const {
-  const TextConfig& c = model_->text().config();
-  const GgufFile& f = model_->text().file();
-  int64_t params = 0;
-  for (const GgufTensorInfo& t : f.tensors()) params += t.n_elements();
-  auto row = [](const char* k, const std::string& v) { return cat("    ", k, std::string(20 - std::string(k).size(), ' '), v, "\n"); };
-  std::string out = "  Model\n";
-  out += row("architecture", f.architecture());
-  out += row("parameters", fixed_trimmed(static_cast<double>(params) / 1e6, 2) + "M");
-  out += row("context length", cat(c.n_ctx_train));
-  out += row("embedding length", cat(c.n_embd));
-  out += row("quantization", file_type_name(f));
-  out += "\n  Capabilities\n    completion\n";
-  return out;
+  const VisionModel* vision = model_->vision();
+  return format_show(show_view_from_files(model_->text().file(), vision ? &vision->file() : nullptr, settings_.describe(),
+                                          settings_.system));
 }
 
 }  // namespace smolvlm::cli

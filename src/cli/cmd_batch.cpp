@@ -131,6 +131,7 @@ struct Shared {
   std::atomic<size_t> next{0};
   std::atomic<size_t> ok{0}, errors{0};
   std::atomic<int64_t> eval_tokens{0};
+  std::atomic<int64_t> encode_ns{0}, prompt_ns{0}, eval_ns{0};  // summed over the answered files
   std::mutex fatal_mu;
   std::exception_ptr fatal;  // an output write failed: the batch stops
   std::atomic<bool> stop{false};
@@ -194,6 +195,9 @@ void worker(Shared& sh, const SessionOptions& options) {
       if (rec.error.empty()) {
         ++sh.ok;
         sh.eval_tokens += rec.eval_tokens;
+        sh.encode_ns += static_cast<int64_t>(rec.encode_s * 1e9);
+        sh.prompt_ns += static_cast<int64_t>(rec.prompt_s * 1e9);
+        sh.eval_ns += static_cast<int64_t>(rec.eval_s * 1e9);
       } else {
         ++sh.errors;
         std::fprintf(stderr, "%serror: %s: %s\n", ::isatty(2) ? "\r\033[K" : "", rec.file.c_str(), rec.error.c_str());
@@ -256,7 +260,6 @@ int run_batch(BatchArgs& a) {
   sh.progress = &progress;
   sh.todo = &todo;
 
-  const auto t_run = Clock::now();
   std::vector<std::thread> threads;
   for (int k = 1; k < workers; ++k) threads.emplace_back(worker, std::ref(sh), std::cref(options));
   worker(sh, options);
@@ -264,16 +267,21 @@ int run_batch(BatchArgs& a) {
   progress.finish();
   if (sh.fatal) std::rethrow_exception(sh.fatal);
 
-  const double run_s = seconds_since(t_run), wall = seconds_since(t0);
+  const double wall = seconds_since(t0);
   const int64_t tokens = sh.eval_tokens;
+  const double eval_s = static_cast<double>(sh.eval_ns) / 1e9;
   std::string dropped;
   if (sh.batcher && sh.batcher->passes() > 0)
     dropped = cat(" (mean decode batch ", fixed_trimmed(double(sh.batcher->steps()) / double(sh.batcher->passes()), 2), ")");
   if (out.dropped_errors() > 0) dropped += cat(" (", out.dropped_errors(), " earlier errors retried)");
-  std::fprintf(stderr, "batch: %zu ok, %zu errors, %zu skipped (already done) in %.2fs; %lld tokens generated, %.1f tokens/s, "
-               "parallel %d%s%s\n",
-               sh.ok.load(), sh.errors.load(), skipped, wall, static_cast<long long>(tokens),
-               run_s > 0 ? static_cast<double>(tokens) / run_s : 0.0, workers, dropped.c_str(), where.c_str());
+  // Generation speed over generation time only (each reply's decode, summed over the files); the
+  // media encoding and the prompt evaluation are reported on their own.
+  std::fprintf(stderr,
+               "batch: %zu ok, %zu errors, %zu skipped (already done) in %.2fs: encoding %.2fs, prompt eval %.2fs, "
+               "%lld tokens generated in %.2fs (%.1f tokens/s per reply); parallel %d%s%s\n",
+               sh.ok.load(), sh.errors.load(), skipped, wall, static_cast<double>(sh.encode_ns) / 1e9,
+               static_cast<double>(sh.prompt_ns) / 1e9, static_cast<long long>(tokens), eval_s,
+               eval_s > 0 ? static_cast<double>(tokens) / eval_s : 0.0, workers, dropped.c_str(), where.c_str());
   return 0;
 }
 

@@ -89,6 +89,7 @@ void create_via(const ServerClient& server, const Modelfile& mf, const std::stri
 
 int run_create() {
   namespace fs = std::filesystem;
+  if (!args.quantize.empty()) check_quant_type(args.quantize);  // before anything is copied or uploaded
   std::string path = args.file;
   std::string text;
   if (path.empty() && fs::exists("Modelfile")) path = "Modelfile";

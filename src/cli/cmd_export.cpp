@@ -18,7 +18,7 @@ namespace {
 
 struct ExportArgs {
   std::string model, dir, mmproj, name, store_root;
-  bool force = false;
+  bool force = false, link = false;
   CLI::Option* to_store = nullptr;
 };
 ExportArgs args;
@@ -50,7 +50,7 @@ int run_export() {
   if (!args.name.empty()) src.model_name = args.name;
   const std::string& name = src.model_name;
   if (!args.dir.empty()) {
-    const ExportResult r = export_to_dir(src, args.dir, args.force, progress);
+    const ExportResult r = export_to_dir(src, args.dir, {.force = args.force, .link = args.link}, progress);
     std::printf("exported to %s\ncreate it in Ollama with:  ollama create %s -f %s\n", r.dir.c_str(), name.c_str(),
                 r.modelfile.c_str());
   }
@@ -75,8 +75,12 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("--name", args.name, "Model name for --to-store and the Modelfile's comments (default: the stored "
                                            "name, or <general.name>:<quant> in lower case)");
       sub->add_flag("--force", args.force, "Replace the files of an existing DIR / an existing model of that name");
+      sub->add_flag("--link", args.link,
+                    "Hard-link the GGUFs instead of copying them (no space used, but editing an exported file in place "
+                    "then changes the source: a store blob would be corrupted)");
       sub->footer(
-          "Files are hard-linked when DIR is on the same filesystem as the source, else copied. A new DIR is\n"
+          "The GGUFs are copied (a reflink on filesystems that share data copy-on-write: Btrfs, XFS), or\n"
+          "hard-linked with --link. A new DIR is\n"
           "written atomically (nothing is left if the export fails). Bare GGUFs get SmolVLM2's TEMPLATE, stop\n"
           "\"<end_of_utterance>\" and defaults (modelfiles/); a stored model keeps its own.");
       return sub;

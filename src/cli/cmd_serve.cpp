@@ -5,8 +5,10 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
+#include "base/file_util.h"
 #include "cli/command.h"
 #include "cli/model_conversion.h"
 #include "cli/run_options.h"
@@ -46,6 +48,13 @@ int run_serve() {
   sigaddset(&set, SIGUSR1);  // ends the waiting thread after a stop from elsewhere
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
+  // As `ollama serve`: unreferenced blobs older than an hour and what killed processes left go.
+  if (!ModelStore::prune_disabled() && std::filesystem::is_directory(root + "/blobs")) {
+    const BlobStore::Pruned p = ModelStore(root).prune_stale();
+    if (p.files > 0)
+      std::fprintf(stderr, "smolvlm serve: pruned %zu unused file(s) from the store (%s)\n", p.files,
+                   human_bytes(static_cast<uint64_t>(p.bytes)).c_str());
+  }
   server::HttpServer server(options, server::store_source(root));
   const int port = server.bind();
   std::printf("smolvlm serve: listening on %s:%d (Ollama API %s, models in %s)\n", options.host.c_str(), port,

@@ -9,9 +9,13 @@
 
 namespace smolvlm::cli {
 
+void check_quant_type(const std::string& type) {
+  if (!parse_quant_target(type)) fail("unknown quantization type '", type, "' (use one of ", quant_target_list(), ")");
+}
+
 void quantize_gguf(const std::string& in, const std::string& out, const std::string& type) {
+  check_quant_type(type);
   const auto target = parse_quant_target(type);
-  if (!target) fail("unknown quantization type '", type, "' (use one of ", quant_target_list(), ")");
   QuantizeOptions qo;
   qo.input = in;
   qo.output = out;
@@ -21,7 +25,7 @@ void quantize_gguf(const std::string& in, const std::string& out, const std::str
 }
 
 std::vector<std::string> convert_checkpoint(const std::string& hf_dir, const std::string& quant, const std::string& work) {
-  if (!parse_quant_target(quant)) fail("unknown quantization '", quant, "' (use one of ", quant_target_list(), ")");
+  check_quant_type(quant);
   ConvertOptions co;
   co.hf_dir = hf_dir;
   co.out_dir = work;

@@ -12,6 +12,9 @@ namespace smolvlm::cli {
 // projector stays F16, like modelfiles/). Returns {text, mmproj}.
 std::vector<std::string> convert_checkpoint(const std::string& hf_dir, const std::string& quant, const std::string& work);
 
+// Throws Error "unknown quantization type 'X' (use one of …)" for a type the quantizer cannot write.
+void check_quant_type(const std::string& type);
+
 // store/create.h's ModelQuantizer: `in` quantized to `type` (any case: "q4_K_M") at `out`, with a
 // progress bar on a terminal.
 void quantize_gguf(const std::string& in, const std::string& out, const std::string& type);

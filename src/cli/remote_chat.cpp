@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "base/file_util.h"
 #include "cli/line_reader.h"
+#include "cli/show_format.h"
 #include "media/image_decode.h"
 #include "tokenizer/utf8.h"
 
@@ -104,25 +105,18 @@ DoneReason RemoteChat::turn(const std::string& user_text, const std::vector<std:
     const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     print_timings({last.contains("total_duration") ? ns_to_s(last, "total_duration") : total, ns_to_s(last, "load_duration"),
                    last.value("prompt_eval_count", int64_t{0}), ns_to_s(last, "prompt_eval_duration"),
-                   last.value("eval_count", int64_t{0}), ns_to_s(last, "eval_duration")});
+                   last.value("eval_count", int64_t{0}), ns_to_s(last, "eval_duration"),
+                   last.value("media_encode_count", int64_t{0}), last.value("media_encode_frames", int64_t{0}),
+                   ns_to_s(last, "media_encode_duration")});
   }
   return last.value("done_reason", "stop") == "length" ? DoneReason::kLength : DoneReason::kStop;
 }
 
 std::string RemoteChat::info() const {
-  const json show = client_.post("/api/show", {{"model", model_}});
-  auto row = [](const std::string& k, const std::string& v) {
-    return cat("    ", k, std::string(k.size() < 20 ? 20 - k.size() : 1, ' '), v, "\n");
-  };
-  const json& d = show.value("details", json::object());
-  std::string out = "  Model\n";
-  out += row("architecture", d.value("family", ""));
-  out += row("parameters", d.value("parameter_size", ""));
-  out += row("quantization", d.value("quantization_level", ""));
-  out += cat("\n  Capabilities\n");
-  for (const json& c : show.value("capabilities", json::array())) out += cat("    ", c.get<std::string>(), "\n");
-  out += cat("\n  Server\n", row("url", client_.url()));
-  return out;
+  ShowView v = show_view_from_api(client_.post("/api/show", {{"model", model_}}));
+  v.parameters = settings_.describe();  // what this chat runs with (/set changes it)
+  v.system = settings_.system;
+  return format_show(v) + cat("  Server\n    url    ", client_.url(), "\n\n");
 }
 
 }  // namespace smolvlm::cli

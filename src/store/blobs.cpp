@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -47,7 +48,8 @@ class Sha256 {
 // ever carries a final name.
 class TempFile {
  public:
-  explicit TempFile(const std::string& dir) {
+  explicit TempFile(const std::string& dir)
+      : lock_(fs::path(dir).parent_path().string(), StoreWriterLock::Mode::kShared) {
     std::random_device rd;
     for (int attempt = 0; attempt < 16 && fd_ < 0; ++attempt) {
       path_ = cat(dir, "/sha256-tmp-", ::getpid(), "-", std::hex, rd(), rd());
@@ -87,10 +89,16 @@ class TempFile {
   }
 
  private:
+  StoreWriterLock lock_;  // before the file exists, until it is renamed or removed
   std::string path_;
   int fd_ = -1;
   bool committed_ = false;
 };
+
+// Ours: removable whatever their age once no writer holds the lock.
+bool our_temporary(const std::string& name) {
+  return name.starts_with("sha256-tmp-") || name.starts_with(".quantize-") || name.find(".tmp-") != std::string::npos;
+}
 
 std::string missing_message(const std::string& digest, const std::string& dir) {
   return cat("blob ", digest, " is missing from ", dir, " (another server may have removed it); pull or create the model again");
@@ -211,17 +219,28 @@ void BlobStore::touch(std::string_view digest) const {
   fs::last_write_time(path(digest), fs::file_time_type::clock::now(), ec);
 }
 
-size_t BlobStore::prune(const std::set<std::string>& keep) const {
+StoreWriterLock BlobStore::writing() const { return StoreWriterLock(root_, StoreWriterLock::Mode::kShared); }
+
+BlobStore::Pruned BlobStore::prune(const std::set<std::string>& keep, int64_t min_age_seconds) const {
+  const StoreWriterLock idle(root_, StoreWriterLock::Mode::kTryExclusive);
+  const auto cutoff = fs::file_time_type::clock::now() - std::chrono::seconds(min_age_seconds);
+  Pruned out;
+  out.writers_live = !idle.held();
   std::error_code ec;
-  std::vector<fs::path> doomed;
   for (const auto& e : fs::directory_iterator(dir(), ec)) {
+    if (!e.is_regular_file(ec)) continue;
     const std::string name = e.path().filename().string();
-    if (!valid_digest(name) || !e.is_regular_file(ec)) continue;  // temporaries, partials, others
-    if (!keep.count(canonical_digest(name))) doomed.push_back(e.path());
+    const bool old = e.last_write_time(ec) <= cutoff;
+    const bool doomed = valid_digest(name) ? old && !keep.count(canonical_digest(name))
+                                           : idle.held() && (our_temporary(name) || old);
+    if (!doomed) continue;
+    const auto bytes = static_cast<int64_t>(e.file_size(ec));
+    if (fs::remove(e.path(), ec)) {
+      ++out.files;
+      out.bytes += ec ? 0 : bytes;
+    }
   }
-  size_t removed = 0;
-  for (const auto& p : doomed) removed += fs::remove(p, ec) ? 1 : 0;
-  return removed;
+  return out;
 }
 
 void BlobStore::write_atomic(const std::string& dest, std::string_view bytes) const {

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "store/writer_lock.h"
+
 namespace smolvlm {
 
 // "sha256:<hex>" from "sha256:<hex>" or "sha256-<hex>" (64 hex digits, case folded to lower);
@@ -46,9 +48,20 @@ class BlobStore {
   int64_t size(std::string_view digest) const;
   // Sets the mtime to now (Ollama's start-up prune spares recent blobs).
   void touch(std::string_view digest) const;
-  // Removes every sha256-<hex> blob not in `keep` (digests "sha256:<hex>"); returns how many.
-  // Temporary files are left alone (another writer may be using them).
-  size_t prune(const std::set<std::string>& keep) const;
+  // Held by anything that leaves temporary files in blobs/ while it works (store/writer_lock.h).
+  StoreWriterLock writing() const;
+  // Ollama's start-up prune (reference/ollama-contract.md §7.6), made safe for live writers:
+  // - blobs not in `keep` (digests "sha256:<hex>") older than min_age_seconds (a create touches
+  //   the blobs it is about to reference, so a recent one may be about to get its manifest);
+  // - our temporaries (sha256-tmp-*, .quantize-*, *.tmp-*) of any age, and download partials
+  //   (*-partial*, resumable) and other names older than min_age_seconds, but only when no live
+  //   process holds the writer lock: a file that is still being written is never removed.
+  struct Pruned {
+    size_t files = 0;
+    int64_t bytes = 0;
+    bool writers_live = false;  // temporaries were spared: a writer holds the lock
+  };
+  Pruned prune(const std::set<std::string>& keep, int64_t min_age_seconds) const;
 
   // sha256 of a whole file, "sha256:<hex>".
   static std::string file_digest(const std::string& file);

@@ -117,6 +117,7 @@ std::string quantize_model_layer(ModelStore& store, CreatedBlobs& created, std::
 
 ResolvedModel create_model(ModelStore& store, const CreateRequest& req, const CreateProgress& progress,
                            const ModelQuantizer& quantizer) {
+  const StoreWriterLock writer = store.blobs().writing();  // its scratch files are live
   CreatedBlobs created(store);
   for (const auto& d : req.new_blobs) created.add(BlobInfo{d, 0, true});
   const auto target = ModelName::try_parse(req.model);

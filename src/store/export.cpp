@@ -165,16 +165,20 @@ void write_text(const fs::path& p, const std::string& text) {
   if (::close(fd) != 0 || !ok) fail(p.string(), ": cannot write the file: ", std::strerror(errno));
 }
 
-// Puts `src` at `dst` (which must not exist): a hard link when both are on one filesystem, else a copy.
-void place(const std::string& src, const fs::path& dst, const ExportProgress& progress) {
+// Puts `src` at `dst` (which must not exist; `shown` is the path it will have once the export is in
+// place): a copy by default (a reflink where the filesystem can), a hard link with `link` (falling
+// back to a copy across filesystems).
+void place(const std::string& src, const fs::path& dst, const fs::path& shown, bool link, const ExportProgress& progress) {
   std::error_code ec;
-  fs::create_hard_link(src, dst, ec);
-  if (!ec) {
-    say(progress, cat("linked ", src, " -> ", dst.string()));
-    return;
+  if (link) {
+    fs::create_hard_link(src, dst, ec);
+    if (!ec) {
+      say(progress, cat("linked ", shown.string(), " to ", src));
+      return;
+    }
   }
-  say(progress, cat("copying ", src, " -> ", dst.string()));
-  if (!fs::copy_file(src, dst, ec) || ec) fail("cannot copy ", src, " to ", dst.string(), ": ", ec.message());
+  const bool reflink = copy_file_data(src, dst.string());
+  say(progress, cat(reflink ? "cloned " : "copied ", src, " to ", shown.string()));
 }
 
 std::string readme(const ExportSource& src, const ExportNames& names) {
@@ -323,7 +327,9 @@ std::string export_modelfile(const ExportSource& src, const ExportNames& names) 
   return mf;
 }
 
-ExportResult export_to_dir(const ExportSource& src, const std::string& dir, bool force, const ExportProgress& progress) {
+ExportResult export_to_dir(const ExportSource& src, const std::string& dir, const ExportOptions& options,
+                           const ExportProgress& progress) {
+  const bool force = options.force;
   const ExportNames names = export_file_names(src);
   const std::string modelfile = export_modelfile(src, names);
   fs::path target = fs::absolute(dir).lexically_normal();
@@ -345,7 +351,7 @@ ExportResult export_to_dir(const ExportSource& src, const std::string& dir, bool
     for (const auto& [from, name] : ggufs) {
       const fs::path dst = target / name;
       if (fs::exists(dst, ec) && fs::equivalent(from, dst, ec)) continue;  // already this very file
-      replace_file(target, name, [&](const fs::path& tmp) { place(from, tmp, progress); });
+      replace_file(target, name, [&](const fs::path& tmp) { place(from, tmp, target / name, options.link, progress); });
     }
     replace_file(target, "Modelfile", [&](const fs::path& tmp) { write_text(tmp, modelfile); });
     replace_file(target, "README.txt", [&](const fs::path& tmp) { write_text(tmp, readme(src, names)); });
@@ -362,7 +368,7 @@ ExportResult export_to_dir(const ExportSource& src, const std::string& dir, bool
   if (ec) fail(target.parent_path().string(), ": cannot create the folder: ", ec.message());
   TempGuard tmp{make_temp_dir(target.parent_path(), cat(".", target.filename().string(), ".export-"))};
   ::chmod(tmp.path.c_str(), 0755);
-  for (const auto& [from, name] : ggufs) place(from, tmp.path / name, progress);
+  for (const auto& [from, name] : ggufs) place(from, tmp.path / name, target / name, options.link, progress);
   write_text(tmp.path / "Modelfile", modelfile);
   write_text(tmp.path / "README.txt", readme(src, names));
   if (::renameat2(AT_FDCWD, tmp.path.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE) != 0) {

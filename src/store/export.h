@@ -58,12 +58,18 @@ struct ExportResult {
   std::string dir, modelfile, text_file, mmproj_file;  // paths written
 };
 
-// Writes DIR (parents created): the GGUFs hard-linked when on the same filesystem, else copied, and
-// the Modelfile (plus README.txt). A new DIR is assembled in a temporary sibling folder and renamed
-// into place, so a failed export leaves nothing. An existing DIR is refused ("<DIR> already exists
-// ...") unless `force`: then each file is replaced atomically, and the GGUFs a previous export's
-// Modelfile there named (and this one no longer does) are removed.
-ExportResult export_to_dir(const ExportSource& src, const std::string& dir, bool force,
+struct ExportOptions {
+  bool force = false;  // replace the files of an existing DIR
+  bool link = false;   // hard-link the GGUFs (editing one in place then edits the source, e.g. a store blob)
+};
+
+// Writes DIR (parents created): the GGUFs copied (a reflink where the filesystem can: no space
+// used, and the copies stay independent), or hard-linked with `link`, and the Modelfile plus
+// README.txt. Progress lines name the final paths. A new DIR is assembled in a temporary sibling
+// folder and renamed into place, so a failed export leaves nothing. An existing DIR is refused
+// ("<DIR> already exists ...") unless `force`: then each file is replaced atomically, and the GGUFs
+// a previous export's Modelfile there named (and this one no longer does) are removed.
+ExportResult export_to_dir(const ExportSource& src, const std::string& dir, const ExportOptions& options,
                            const ExportProgress& progress = {});
 
 // Creates the model `name` in `store` from the exported Modelfile (create_request_from_modelfile +

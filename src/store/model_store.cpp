@@ -169,19 +169,8 @@ size_t ModelStore::remove_unreferenced(const std::vector<std::string>& digests) 
   return removed;
 }
 
-size_t ModelStore::prune_stale(int64_t min_age_seconds) {
-  const auto used = referenced();
-  const auto cutoff = fs::file_time_type::clock::now() - std::chrono::seconds(min_age_seconds);
-  std::error_code ec;
-  std::vector<fs::path> doomed;
-  for (const auto& e : fs::directory_iterator(blobs_.dir(), ec)) {
-    if (!e.is_regular_file(ec) || e.last_write_time(ec) > cutoff) continue;
-    const std::string name = e.path().filename().string();
-    if (!valid_digest(name) || !used.count(canonical_digest(name))) doomed.push_back(e.path());
-  }
-  size_t removed = 0;
-  for (const auto& p : doomed) removed += fs::remove(p, ec) ? 1 : 0;
-  return removed;
+BlobStore::Pruned ModelStore::prune_stale(int64_t min_age_seconds) {
+  return blobs_.prune(referenced(), min_age_seconds);
 }
 
 ResolvedModel ModelStore::resolve(const std::string& name) const {
@@ -372,6 +361,12 @@ void ModelStore::remove(const std::string& name) {
     if (!fs::is_empty(dir, ec) || !fs::remove(dir, ec)) break;
   }
   remove_unreferenced(digests);
+  if (!prune_disabled()) prune_stale();  // what earlier failures and killed processes left
+}
+
+bool ModelStore::prune_disabled() {
+  const char* v = std::getenv("OLLAMA_NOPRUNE");
+  return v != nullptr && *v != '\0' && std::string_view(v) != "0" && std::string_view(v) != "false";
 }
 
 void ModelStore::verify(const std::string& name) const {

@@ -70,7 +70,8 @@ class ModelStore {
   ShowInfo show(const std::string& name, bool verbose = false) const;
   // Duplicates the manifest file (Ollama's copy). Throws "model \"src\" not found".
   void copy(const std::string& src, const std::string& dst);
-  // Removes the manifest, then each of its blobs that no other manifest references (§7.6).
+  // Removes the manifest, then each of its blobs that no other manifest references (§7.6), then
+  // prunes what earlier failures left (prune_stale, unless OLLAMA_NOPRUNE).
   // Throws "model '<name>' not found".
   void remove(const std::string& name);
   // Re-hashes every blob of a model; throws an Error naming the first bad one.
@@ -97,10 +98,10 @@ class ModelStore {
   std::set<std::string> referenced() const;
   // Deletes the given blobs that no manifest references any more; returns how many.
   size_t remove_unreferenced(const std::vector<std::string>& digests);
-  // Ollama's start-up prune (§7.6): every file in blobs/ older than min_age_seconds that no
-  // manifest references or whose name is not a digest (stale temporaries, partial downloads).
-  // Younger files are spared: another server may be about to reference them. Returns how many.
-  size_t prune_stale(int64_t min_age_seconds = 3600);
+  // Ollama's start-up prune (§7.6) over every manifest's references: BlobStore::prune. Run at
+  // serve start (unless OLLAMA_NOPRUNE) and after rm.
+  BlobStore::Pruned prune_stale(int64_t min_age_seconds = 3600);
+  static bool prune_disabled();  // OLLAMA_NOPRUNE set (not "", "0" or "false")
 
  private:
   std::string root_;

@@ -371,6 +371,7 @@ ResolvedModel pull_checkpoint(ModelStore& store, const PullSource& src, const Hu
 
 ResolvedModel pull_model(ModelStore& store, const std::string& name, const HubConfig& cfg,
                          const PullProgress& progress, const CheckpointConverter& convert) {
+  const StoreWriterLock writer = store.blobs().writing();  // its partials and scratch files are live
   const PullSource src = resolve_pull_name(name);
   if (src.safetensors) return pull_checkpoint(store, src, cfg, progress, convert);
   say(progress, status_event("pulling manifest"));

@@ -93,6 +93,23 @@ expect "$t" $'imgs/*.gif\t'"$PROMPT"$'\tERROR:no file matches this pattern'
 grep -qF -e notes.txt -e ignored.png -e bad.png <<<"$t" && fail "non-media / hidden / folder inputs were run: $t"
 expect "$(cat err.txt)" "batch: 4 ok, 5 errors, 0 skipped"
 expect "$(cat err.txt)" "error: missing.png: no such file"
+# tokens/s is over generation time (the records' eval_duration summed), not over the wall time
+# that includes encoding; encoding is reported on its own.
+python3 - out.jsonl err.txt <<'PY' || fail "batch summary: $(tail -n 1 err.txt)"
+import json, re, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+ok = [r for r in recs if "error" not in r]
+m = re.search(r"in ([\d.]+)s: encoding ([\d.]+)s, prompt eval ([\d.]+)s, (\d+) tokens generated in ([\d.]+)s "
+              r"\(([\d.]+) tokens/s per reply\)", open(sys.argv[2]).read())
+assert m, "no summary line"
+wall, enc, pe, n, gen, rate = map(float, m.groups())
+assert n == sum(r["eval_tokens"] for r in ok), (n, [r.get("eval_tokens") for r in ok])
+want_gen = sum(r["eval_s"] for r in ok)  # each rounded to the millisecond
+assert abs(gen - want_gen) <= 0.006 + 1e-3 * want_gen, (gen, want_gen)
+slack = 0.0005 * len(ok) / want_gen + 0.01 if want_gen else 0  # the records' rounding, relative
+assert want_gen == 0 or abs(rate - n / want_gen) <= slack * rate + 0.1, (rate, n / want_gen)
+assert enc > 0 and enc + pe + gen <= wall * 1.05 + 0.01, (enc, pe, gen, wall)
+PY
 
 # 2. Each answer is `smolvlm run`'s for the same file and prompt.
 for f in "${OK_FILES[@]}"; do

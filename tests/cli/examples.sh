@@ -2,10 +2,11 @@
 # examples/ against a live `smolvlm serve` (free loopback port) holding the golden tiny512 model as
 # "tiny": the Python examples (standard library only) and, when node and tests/node/node_modules
 # (`make deps`) are there, the JavaScript ones with the official ollama npm client. Each must exit 0
-# and answer: analyze_image (one and two images, --json), batch_process (a folder with a non-image
-# and a broken image: errors recorded, the rest answered; a second run skips what is done),
-# interactive_chat (piped: /image, two turns, /clear), video_frames (a generated clip, whole and
-# per window).
+# and answer: analyze_image (one and two images, --json, options before, between and after the
+# positionals), batch_process (a folder with a non-image and a broken image: errors recorded, the rest
+# answered; a second run skips what is done; a tree with hidden files and folders and a subfolder:
+# picked like `smolvlm batch` picks them), interactive_chat (piped: /image, two turns, /clear),
+# video_frames (a generated clip, whole and per window; --segments reads the clip's real length).
 #
 # env: SMOLVLM = the smolvlm binary, SMOLVLM_SHARED = the shared folder (golden/). Exit 77 (skip)
 # without the golden files or python3.
@@ -56,6 +57,14 @@ out=$(python3 "$PY/analyze_image.py" "$IMG/synth_300x200.png" "Compare" --image 
 out=$(python3 "$PY/analyze_image.py" "$IMG/synth_300x200.png" --model tiny --json -n 20 --temperature 0.7) \
   || fail "analyze_image.py --json"
 [[ $out =~ ^[[:space:]]*[\[\{\"0-9tfn-] ]] || fail "analyze_image.py --json: '$out' does not start a JSON value"
+# Options anywhere: before the image, between the image and the prompt, after the prompt.
+out=$(python3 "$PY/analyze_image.py" --model tiny "$IMG/synth_300x200.png" -n 4 "What is this?" --max-tiles 2 2>"$WORK/err") \
+  || fail "analyze_image.py, options between the positionals: $(cat "$WORK/err")"
+nonempty "$out" "analyze_image.py, options between the positionals"
+out=$(python3 "$PY/analyze_image.py" "$IMG/synth_300x200.png" --image "$IMG/gray_320x240.png" "Compare" --model tiny -n 4 \
+  --verbose 2>"$WORK/err") || fail "analyze_image.py IMAGE --image MORE PROMPT: $(cat "$WORK/err")"
+nonempty "$out" "analyze_image.py IMAGE --image MORE PROMPT"
+grep -q "prompt:" "$WORK/err" || fail "analyze_image.py IMAGE --image MORE PROMPT --verbose: no timings"
 
 mkdir -p "$WORK/photos"
 cp "$IMG/synth_300x200.png" "$IMG/gray_320x240.png" "$IMG/rocket.jpg" "$WORK/photos/"
@@ -74,12 +83,55 @@ PYCHECK
 python3 "$ROOT/examples/python/batch_process.py" "$WORK/photos" --model tiny -n 4 --output "$WORK/answers.jsonl" 2>"$WORK/err"
 [[ $(wc -l <"$WORK/answers.jsonl") == 5 ]] || fail "batch_process.py resume: only broken.jpg is retried ($(wc -l <"$WORK/answers.jsonl") lines)"
 
+# Hidden names and subfolders, as `smolvlm batch` treats them: folders searched recursively, a name
+# starting with '.' skipped (a hidden folder not searched), extensions in any case, sorted by path.
+TREE=$WORK/tree
+mkdir -p "$TREE/sub/deeper" "$TREE/.cache" "$TREE/sub/.thumbs"
+cp "$IMG/synth_300x200.png" "$TREE/top.png"
+cp "$IMG/gray_320x240.png" "$TREE/sub/inner.PNG"
+cp "$IMG/rocket.jpg" "$TREE/sub/deeper/rocket.jpeg"
+for hid in .hidden.png .cache/cached.png sub/.thumbs/thumb.jpg sub/.also_hidden.jpg; do cp "$IMG/synth_300x200.png" "$TREE/$hid"; done
+echo "not an image" >"$TREE/sub/readme.txt"
+TREE_WANT='["sub/deeper/rocket.jpeg", "sub/inner.PNG", "top.png"]'
+# The subfolder named first and again inside the tree (options between the paths): each file once.
+python3 "$PY/batch_process.py" "$TREE/sub" --model tiny -n 2 "$TREE" --output "$WORK/tree.jsonl" 2>"$WORK/err" \
+  || fail "batch_process.py on a tree: $(cat "$WORK/err")"
+python3 - "$WORK/tree.jsonl" "$TREE" "$TREE_WANT" <<'PYCHECK' || fail "batch_process.py on a tree: $(cat "$WORK/tree.jsonl")"
+import json, os, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+files = [os.path.relpath(r["file"], sys.argv[2]) for r in recs]
+# sub/ first (named first), then the rest of the tree; each sorted by path; nothing hidden.
+assert files == ["sub/deeper/rocket.jpeg", "sub/inner.PNG", "top.png"], files
+assert sorted(set(files)) == json.loads(sys.argv[3]), files
+assert all("answer" in r for r in recs), recs
+PYCHECK
+
 out=$(printf '/image %s\nWhat is this?\nAnd the color?\n/clear\nHello\n' "$IMG/synth_300x200.png" |
   python3 "$PY/interactive_chat.py" --model tiny -n 6 2>"$WORK/err") || fail "interactive_chat.py: $(cat "$WORK/err")"
 [[ $(grep -c . <<<"$out") -ge 3 ]] || fail "interactive_chat.py: expected three answers, got: $out"
 grep -q "Cleared session context" "$WORK/err" || fail "interactive_chat.py: /clear"
 
 if command -v ffmpeg >/dev/null; then
+  # --segments without --duration: the windows cover the clip's real length (5 s, not an assumed one).
+  ffmpeg -loglevel error -f lavfi -i testsrc=duration=5:size=160x120:rate=10 -pix_fmt yuv420p "$WORK/clip5.mp4"
+  out=$(python3 "$PY/video_frames.py" "$WORK/clip5.mp4" --segments 2 --model tiny -n 4 2>"$WORK/err") \
+    || fail "video_frames.py --segments (length from the file): $(cat "$WORK/err")"
+  windows=$(sed -n 's/^\([0-9][0-9]:[0-9][0-9]-[0-9][0-9]:[0-9][0-9]\)  .*/\1/p' <<<"$out" | tr '\n' ' ')
+  [[ $windows == "00:00-00:02 00:02-00:04 00:04-00:05 " ]] || fail "video_frames.py --segments on a 5 s clip: $out"
+  # The length read from other containers' headers (no server needed): ffprobe's, to the millisecond.
+  for clip in clip3.mkv clip7.mov clip4.avi; do
+    secs=${clip//[!0-9]/}
+    ffmpeg -loglevel error -f lavfi -i "testsrc=duration=$secs.5:size=64x48:rate=10" "$WORK/$clip" \
+      || fail "ffmpeg could not write $clip"
+    python3 - "$PY" "$WORK/$clip" "$secs.5" <<'PYCHECK' || fail "video_frames.py: the length of $clip"
+import sys
+sys.path.insert(0, sys.argv[1])
+import video_frames
+video_frames.shutil.which = lambda *_: None  # the header, not ffprobe
+got = video_frames.clip_duration(sys.argv[2])
+assert got is not None and abs(got - float(sys.argv[3])) < 0.05, got
+PYCHECK
+  done
   ffmpeg -loglevel error -f lavfi -i testsrc=duration=4:size=160x120:rate=10 -pix_fmt yuv420p "$WORK/clip.mp4"
   out=$(python3 "$PY/video_frames.py" "$WORK/clip.mp4" --model tiny -n 6) || fail "video_frames.py"
   nonempty "$out" video_frames.py
@@ -90,6 +142,13 @@ else
 fi
 
 # --- JavaScript (the ollama npm client from tests/node) --------------------------------------------
+# examples/js/package.json (where users run `npm install`) pins the client version the tests use.
+python3 - "$ROOT/examples/js/package.json" "$ROOT/tests/node/package.json" <<'PYCHECK' || fail "examples/js/package.json"
+import json, sys
+ex, tested = (json.load(open(p))["dependencies"]["ollama"] for p in sys.argv[1:])
+assert ex == tested, f"examples/js pins ollama {ex}, tests/node tests {tested}"
+PYCHECK
+for f in "$ROOT"/examples/js/*.mjs; do grep -q 'npm install' "$f" || fail "$f: does not say where to run npm install"; done
 if command -v node >/dev/null && [[ -d $ROOT/tests/node/node_modules/ollama ]]; then
   mkdir -p "$WORK/js" && cp "$ROOT"/examples/js/*.mjs "$WORK/js/" && ln -s "$ROOT/tests/node/node_modules" "$WORK/js/node_modules"
   out=$(node "$WORK/js/analyze_image.mjs" "$G/inputs/image.png" "What is this?" --model tiny --num-predict 6) \
@@ -97,6 +156,15 @@ if command -v node >/dev/null && [[ -d $ROOT/tests/node/node_modules/ollama ]]; 
   nonempty "$out" analyze_image.mjs
   node "$WORK/js/batch_process.mjs" "$WORK/photos" --model tiny --num-predict 4 --output "$WORK/js.jsonl" || fail "batch_process.mjs"
   [[ $(grep -c '"answer"' "$WORK/js.jsonl") == 3 && $(grep -c '"error"' "$WORK/js.jsonl") == 1 ]] || fail "batch_process.mjs output: $(cat "$WORK/js.jsonl")"
+  node "$WORK/js/batch_process.mjs" "$TREE" --model tiny --num-predict 2 --output "$WORK/js-tree.jsonl" \
+    || fail "batch_process.mjs on a tree"
+  python3 - "$WORK/js-tree.jsonl" "$TREE" "$TREE_WANT" <<'PYCHECK' || fail "batch_process.mjs on a tree: $(cat "$WORK/js-tree.jsonl")"
+import json, os, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+files = [os.path.relpath(r["file"], sys.argv[2]) for r in recs]
+assert files == json.loads(sys.argv[3]), files  # sorted by path, nothing hidden
+assert all("answer" in r for r in recs), recs
+PYCHECK
   out=$(printf '/image %s\nWhat is this?\nAnd now?\n' "$IMG/synth_300x200.png" | node "$WORK/js/interactive_chat.mjs" --model tiny --num-predict 6) \
     || fail "interactive_chat.mjs"
   [[ $(grep -c . <<<"$out") -ge 2 ]] || fail "interactive_chat.mjs: $out"

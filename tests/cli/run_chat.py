@@ -60,6 +60,14 @@ def oneshot_checks():
     # --- piped stdin is the prompt; a closed stdin answers nothing -----------------------------------
     rc, out2, err2 = run(["run", MODEL, "--temperature", "0", "-n", str(N)], input_bytes=b"What is this?\n")
     check(rc == 0 and out2 == out, "piped stdin gives the same reply as the argument")
+    # A piped file and a prompt are joined (stdin, then the prompt), as `ollama run` does.
+    notes = b"Notes: the cat sat on the mat; the dog slept by the door; it rained all day.\n"
+    rc, outp, errp = run(["run", MODEL, "Summarize this:", "--temperature", "0", "-n", "2", "--verbose"], input_bytes=notes)
+    joined = "<|im_start|>User: " + notes.decode().rstrip("\n") + " Summarize this:<end_of_utterance>\nAssistant:"
+    want_n = len(run(["dev", "tokenize", MODEL, joined])[1].split())
+    m = re.search(r"prompt eval count:\s+(\d+) token", errp)
+    check(rc == 0 and m is not None and int(m.group(1)) == want_n,
+          f"piped stdin + prompt: both evaluated ({m.group(1) if m else None} == {want_n} tokens; {errp.strip()[-120:]})")
     rc, out3, err3 = run(["run", MODEL], stdin=subprocess.DEVNULL)
     check(rc == 0 and out3 == "", f"closed stdin: exit 0, no output (rc {rc}, {err3.strip()[-120:]})")
 
@@ -82,7 +90,17 @@ def oneshot_checks():
     rc, _, err = run(["run", MODEL, "--ctx", "16", "-n", "2", "one two three four five six seven eight nine ten"])
     check(rc == 1 and "context" in err and "16" in err, f"prompt longer than the context: clear error ({err.strip()[-160:]})")
     rc, _, err = run(["run", MODEL + ".missing", "hi"])
-    check(rc != 0 and "missing" in err, "missing model file: error names it")
+    check(rc == 1 and "smolvlm: error: file not found: " + MODEL + ".missing" in err, f"missing model file: file not found ({err.strip()[-160:]})")
+    for path in ["gguf/nope.gguf", "./nope", "~/no-such-folder/", "/nonexistent/model.gguf"]:
+        rc, _, err = run(["run", path, "hi"])
+        check(rc == 1 and "smolvlm: error: file not found: " in err and "invalid model name" not in err,
+              f"run {path}: file not found ({err.strip()[-160:]})")
+    rc, _, err = run(["runn", MODEL])
+    check(rc == 1 and "unknown command 'runn'" in err and "did you mean 'run'" in err, f"runn: suggestion ({err.strip()[-160:]})")
+    rc, out0, _ = run([], stdin=subprocess.DEVNULL)
+    check(rc == 0 and "Usage" in out0 and "run" in out0, "no arguments: the help")
+    rc, _, err = run(["run", MODEL, "--no-such-flag"])
+    check(rc == 1 and err.startswith("smolvlm: error:"), f"an unknown flag: exit 1, prefixed ({err.strip()[-160:]})")
 
 
 
@@ -173,6 +191,8 @@ def interactive_checks(expected):
         check(re.search(r"seed\s+42", t.expect(">>> ")) is not None, "/show parameters lists seed 42")
         t.send("/show info\n")
         check("architecture" in t.expect(">>> "), "/show info")
+        t.send("/set\n")
+        check("/set parameter" in t.expect(">>> "), "/set alone prints the /set help")
         t.send("What is this?\n")
         reply = t.expect(">>> ")
         check(expected in reply.replace("\r\n", "\n"), f"first turn replies like the one-shot run ({reply!r})")
@@ -244,6 +264,11 @@ def image_checks():
         check(rc == 1 and "bad.jpg" in err, f"corrupt image: error names the file ({err.strip()[-160:]})")
     rc, _, err = run(["run", MODEL, "--mmproj", mmproj, "--image", image, q, "--ctx", "512"])
     check(rc == 1 and "879 tokens" in err and "512" in err, f"image prompt over the context: counts named ({err.strip()[-160:]})")
+    rc, _, err = run(["run", MODEL, "--mmproj", mmproj, "--image", image, q, "--temperature", "0", "-n", "2", "--verbose"])
+    check(rc == 0 and re.search(r"image encode count:\s+1 item\(s\), 13 tile\(s\)", err) is not None and "image encode duration:" in err,
+          f"--verbose names the image encode ({err.strip()[-300:]})")
+    rc, _, err = run(["run", MODEL, "--mmproj", mmproj, "--image", image + ".nope", q])
+    check(rc == 1 and err.startswith("smolvlm: error:") and "image.png.nope" in err, f"a bad --image path: prefixed error ({err.strip()[-160:]})")
     rc, _, err = run(["run", MODEL, "--image", image, q])
     check(rc == 1 and "vision projector" in err, f"image without a projector: clear error ({err.strip()[-160:]})")
     # In the chat, a path in the message attaches the image.
@@ -253,9 +278,22 @@ def image_checks():
         t = Term(["run", MODEL, "--mmproj", mmproj, "--temperature", "0", "-n", str(N)])
         os.chdir(cwd)
         t.expect(">>> ")
+        t.send("/show info\n")
+        seen = t.expect(">>> ")
+        check("Projector" in seen and re.search(r"Capabilities\s+completion\s+vision", seen) is not None,
+              f"/show info in the chat: Projector section and the vision capability ({seen!r})")
+        # Over the context: said from the tiling plan, before any tile is encoded.
+        t.send("/set parameter num_ctx 512\n")
+        t.expect(">>> ")
+        t.send("./image.png " + q + "\n")
+        seen = t.expect(">>> ").replace("\r\n", "\n")
+        check("879 tokens" in seen and "encoding image.png" not in seen, f"over the context: said before any encoding ({seen!r})")
+        t.send("/set parameter num_ctx 4096\n")
+        t.expect(">>> ")
         t.send("./image.png " + q + "\n")
         seen = t.expect(">>> ").replace("\r\n", "\n")
         check("Added './image.png'" in seen and want in seen, f"a path typed in the chat attaches the image ({seen!r})")
+        check("encoding image.png" in seen, f"a terminal shows progress while the image encodes ({seen!r})")
         t.send("/bye\n")
         t.wait()
     except (TimeoutError, EOFError) as e:

@@ -138,6 +138,41 @@ TEST(Export, FromFilesWritesIdenticalGgufsAndAModelfileOllamaAccepts) {
   for (const auto& e : fs::directory_iterator(tmp.path())) EXPECT_EQ(e.path().filename(), "out");
 }
 
+// A stored model's blobs are copied, not linked: editing an exported GGUF in place must never
+// corrupt the store. --link hard-links on request. The lines printed name final paths only.
+TEST(Export, CopiesByDefaultLinksOnlyWhenAskedAndPrintsFinalPaths) {
+  SMOLVLM_REQUIRE_SHARED(kText);
+  TempDir tmp;
+  ModelStore store((tmp / "models").string());
+  const ResolvedModel m = make_store_model(store, "tiny:1", {});
+  ::setenv("OLLAMA_MODELS", store.root().c_str(), 1);
+  const fs::path dir = tmp / "out";
+  const auto r = run_smolvlm({"export", "tiny:1", dir.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path exported = dir / "tiny512-Q8_0.gguf";
+  EXPECT_FALSE(fs::equivalent(exported, m.text_path));
+  EXPECT_EQ(fs::hard_link_count(m.text_path), 1u);
+  const std::string before = sha_of(m.text_path);
+  {
+    std::fstream f(exported, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f.write("edited", 6);
+  }
+  EXPECT_EQ(sha_of(m.text_path), before) << "editing the export changed the store's blob";
+  EXPECT_NO_THROW(store.verify("tiny:1"));
+  EXPECT_EQ(r.err.find(".export-"), std::string::npos) << r.err;  // no temporary path shown
+  EXPECT_NE(r.err.find("to " + exported.string()), std::string::npos) << r.err;
+  const std::string readme = text_of(dir / "README.txt");
+  EXPECT_TRUE(!readme.empty() && readme.back() == '\n');
+  EXPECT_EQ(text_of(dir / "Modelfile").back(), '\n');
+
+  const auto linked = run_smolvlm({"export", "tiny:1", (tmp / "linked").string(), "--link"});
+  ASSERT_EQ(linked.exit_code, 0) << linked.err;
+  EXPECT_TRUE(fs::equivalent(tmp / "linked" / "tiny512-Q8_0.gguf", m.text_path));
+  EXPECT_NE(linked.err.find("linked " + (tmp / "linked" / "tiny512-Q8_0.gguf").string()), std::string::npos) << linked.err;
+  ::unsetenv("OLLAMA_MODELS");
+}
+
 TEST(Export, RecreatedFromTheFolderGivesOllamaLayersWithTheSourcesDigests) {
   SMOLVLM_REQUIRE_SHARED(kText);
   TempDir tmp;

@@ -54,7 +54,9 @@ TEST_P(MediaGpu, ImageAndVideoQuestionsRunOnTheDeviceLikeOnTheCpu) {
   SMOLVLM_REQUIRE_GPU(gpu);
   kernels::ThreadPool pool(2);
   LoadOptions on_gpu{.num_gpu = kNumGpuAll, .device = std::to_string(vk::context_of(*gpu)->info().index)};
-  const auto cpu = LoadedModel::load(gpath(g, "gguf/text-F32.gguf"), gpath(g, "gguf/mmproj-F32.gguf"), {.num_gpu = 0});
+  LoadOptions on_cpu;
+  on_cpu.num_gpu = 0;
+  const auto cpu = LoadedModel::load(gpath(g, "gguf/text-F32.gguf"), gpath(g, "gguf/mmproj-F32.gguf"), on_cpu);
   const auto dev = LoadedModel::load(gpath(g, "gguf/text-F32.gguf"), gpath(g, "gguf/mmproj-F32.gguf"), on_gpu);
   ASSERT_EQ(&dev->vision()->device(), gpu.get());
   EXPECT_TRUE(dev->offload().projector);

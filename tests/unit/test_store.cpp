@@ -3,6 +3,9 @@
 // field, content-addressed blobs, resolve / list / show / copy / remove + prune, and the errors for
 // a store damaged behind our back.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -17,6 +20,7 @@
 #include "store/gguf_info.h"
 #include "store/model_store.h"
 #include "store/modelfile.h"
+#include "store/writer_lock.h"
 #include "support/testing.h"
 
 namespace smolvlm {
@@ -42,11 +46,12 @@ std::string hex_of(const std::string& bytes) {
 std::string blob_path(const fs::path& root, const std::string& digest) {
   return (root / "blobs" / ("sha256-" + digest.substr(7))).string();
 }
+// Files in the store, but for the writer lock every store keeps (store/writer_lock.h).
 size_t count_files(const fs::path& dir) {
   size_t n = 0;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir, ec); it != fs::recursive_directory_iterator(); ++it) {
-    n += it->is_regular_file() ? 1 : 0;
+    n += it->is_regular_file() && it->path().filename() != ".smolvlm-writers" ? 1 : 0;
   }
   return n;
 }
@@ -434,20 +439,69 @@ TEST(Store, LegacyBlobReferenceAndStalePrune) {
   EXPECT_EQ(r.text_path, f.store.blobs().path(b.digest));
   EXPECT_THROW(create_request_from_modelfile(f.store, "x:1", parse_modelfile("FROM @sha256:" + std::string(64, 'b') + "\n"), "/"),
                Error);
-  // Stale prune: an unreferenced blob and a stale temporary go once old enough; young ones and
-  // referenced ones stay.
+  // Stale prune: an unreferenced blob goes once old enough (a young one may be about to get its
+  // manifest); our temporaries go at once when no writer is alive; referenced blobs stay.
   const BlobInfo orphan = f.store.blobs().put_bytes("orphan");
   const fs::path tmp = f.root / "blobs" / "sha256-tmp-123-abc";
+  const fs::path scratch = f.root / "blobs" / ".quantize-123-0.gguf";
+  const fs::path partial = f.root / "blobs" / "sha256-pull-0123456789abcdef-partial";
   spit(tmp, "partial");
-  EXPECT_EQ(f.store.prune_stale(3600), 0u);
+  spit(scratch, "scratch");
+  spit(partial, "resumable");
+  {
+    const StoreWriterLock writer = f.store.blobs().writing();  // a live writer: temporaries stay
+    const BlobStore::Pruned p = f.store.prune_stale(3600);
+    EXPECT_EQ(p.files, 0u);
+    EXPECT_TRUE(p.writers_live);
+  }
+  BlobStore::Pruned p = f.store.prune_stale(3600);
+  EXPECT_EQ(p.files, 2u);
+  EXPECT_EQ(p.bytes, 14);
+  EXPECT_FALSE(p.writers_live);
+  EXPECT_FALSE(fs::exists(tmp));
+  EXPECT_FALSE(fs::exists(scratch));
+  EXPECT_TRUE(fs::exists(partial));  // a young download resumes
+  EXPECT_TRUE(f.store.blob_exists(orphan.digest));
   const auto old = fs::file_time_type::clock::now() - std::chrono::hours(2);
   fs::last_write_time(f.store.blobs().path(orphan.digest), old);
-  fs::last_write_time(tmp, old);
+  fs::last_write_time(partial, old);
   fs::last_write_time(r.text_path, old);
-  EXPECT_EQ(f.store.prune_stale(3600), 2u);
-  EXPECT_FALSE(fs::exists(tmp));
+  EXPECT_EQ(f.store.prune_stale(3600).files, 2u);
+  EXPECT_FALSE(fs::exists(partial));
   EXPECT_FALSE(f.store.blob_exists(orphan.digest));
   EXPECT_NO_THROW(f.store.resolve("legacy:1"));
+}
+
+// The writer lock is the kernel's: another process writing spares its temporaries, and once that
+// process is killed (-9: no clean-up of its own) the next prune removes them.
+TEST(Store, PruneSparesALiveWriterAndCleansUpAfterAKilledOne) {
+  Fixture f;
+  fs::create_directories(f.root / "blobs");
+  const fs::path tmp = f.root / "blobs" / "sha256-tmp-999-feed";
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const StoreWriterLock writer(f.root.string(), StoreWriterLock::Mode::kShared);
+    std::ofstream(tmp) << "being written";
+    (void)::write(ready[1], "x", 1);
+    ::pause();
+    ::_exit(0);
+  }
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  BlobStore::Pruned p = f.store.prune_stale(3600);
+  EXPECT_TRUE(p.writers_live);
+  EXPECT_TRUE(fs::exists(tmp));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  p = f.store.prune_stale(3600);
+  EXPECT_FALSE(p.writers_live);
+  EXPECT_EQ(p.files, 1u);
+  EXPECT_FALSE(fs::exists(tmp));
+  ::close(ready[0]);
+  ::close(ready[1]);
 }
 
 TEST(Store, TryResolveLeavesPathsAlone) {
