@@ -8,6 +8,7 @@
 #include "base/error.h"
 #include "server/client_watch.h"
 #include "server/routes.h"
+#include "server/server_log.h"
 
 namespace smolvlm::server {
 namespace {
@@ -125,6 +126,7 @@ void respond(std::shared_ptr<Job> job, bool stream, const httplib::Request& req,
           if (r.reason == DoneReason::kCancelled) return false;  // the client is gone
           line(final_object(*job, r, ""));
         } catch (const std::exception& e) {
+          note_request_error(e.what());
           line({{"error", e.what()}});  // mid-stream: one error line, status stays 200
         }
         job->lease.reset();  // the slot is free before the connection closes

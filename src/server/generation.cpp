@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 #include "base/error.h"
 #include "tokenizer/utf8.h"
+#include "server/server_log.h"
 
 namespace smolvlm::server {
 namespace {
@@ -216,7 +217,7 @@ GenerateResult run_generation(ModelManager::Lease& lease, const Prompt& prompt, 
     return r;
   } catch (const backend::DeviceLost& e) {  // its weights and caches are gone: loaded again next time
     lease.manager().unload(lease.resolved().name);
-    std::fprintf(stderr, "smolvlm serve: %s: %s; unloading it\n", lease.resolved().short_name.c_str(), e.what());
+    log_event("ERROR", cat(lease.resolved().short_name, ": ", e.what(), "; unloading it"));
     throw ApiError(500, cat(e.what(), " while running this request; the model is loaded again with the next one"));
   } catch (const Error& e) {
     throw ApiError(500, e.what());

@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "server/routes.h"
+#include "server/server_log.h"
 
 namespace smolvlm::server {
 namespace {
@@ -214,7 +215,12 @@ HttpServer::~HttpServer() {
 
 void HttpServer::setup_routes() {
   // Host and Origin checks, CORS headers and preflights (§0).
+  // One log line per request (server_log.h), errors' messages included.
+  http_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    log_request(req.method, req.path, req.remote_addr, res.status);
+  });
   http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    request_started();
     if (loopback_ && !host_allowed(req.get_header_value("Host"))) {
       res.status = 403;
       return httplib::Server::HandlerResponse::Handled;
@@ -240,11 +246,12 @@ void HttpServer::setup_routes() {
   });
   // Bodies for errors raised by the HTTP layer itself (routing, the body limit).
   http_->set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+    if (res.status == 403) note_request_error("forbidden: the Host or Origin header is not allowed (OLLAMA_ORIGINS)");
     if (!res.body.empty() || res.status == 403) return httplib::Server::HandlerResponse::Unhandled;
     if (res.status == 404) res.set_content("404 page not found", "text/plain");
     else if (res.status == 405) res.set_content("405 method not allowed", "text/plain");
-    else if (res.status == 413) send_json(res, {{"error", "request body too large"}}, 413);
-    else send_json(res, {{"error", cat("HTTP status ", res.status)}}, res.status);
+    else if (res.status == 413) send_error(res, 413, "request body too large", ErrorShape::kOllama);
+    else send_error(res, res.status, cat("HTTP status ", res.status), ErrorShape::kOllama);
     return httplib::Server::HandlerResponse::Handled;
   }));
   Router router(*http_, options_.max_body_bytes);

@@ -5,6 +5,8 @@
 #include <cstdio>
 
 #include "base/error.h"
+#include "base/file_util.h"
+#include "server/server_log.h"
 
 namespace smolvlm::server {
 namespace {
@@ -86,6 +88,9 @@ std::shared_ptr<ModelManager::Entry> ModelManager::get_or_load(const ResolvedMod
         cv_.wait(lock);
         continue;
       }
+      log_event("INFO", cat("unloading ", e.resolved.short_name, e.resolved.digest != model.digest
+                                                                    ? ": replaced in the store"
+                                                                    : ": loading it again for this request's num_gpu / num_ctx"));
       entries_.erase(it);  // replaced in the store, or loaded otherwise
     }
     // Make room: unload the idle model that expires first; wait while every model is busy.
@@ -97,6 +102,8 @@ std::shared_ptr<ModelManager::Entry> ModelManager::get_or_load(const ResolvedMod
         cv_.wait(lock);
         continue;
       }
+      log_event("INFO", cat("unloading ", victim->resolved.short_name, " to make room for ", model.short_name,
+                            " (OLLAMA_MAX_LOADED_MODELS ", config_.max_loaded, ")"));
       entries_.erase(victim->resolved.name);
     }
     break;
@@ -114,13 +121,19 @@ std::shared_ptr<ModelManager::Entry> ModelManager::get_or_load(const ResolvedMod
     entry->model = LoadedModel::load(model.text_path, model.mmproj_path, o);
     entry->num_gpu = num_gpu;
     entry->plan_ctx = text_context_size(entry->model->text().config(), {.n_ctx = num_ctx});
-    std::fprintf(stderr, "smolvlm serve: loaded %s in %.1f s; %s\n", model.short_name.c_str(),
-                 entry->model->load_seconds(), entry->model->offload().summary.c_str());
+    const backend::OffloadPlan& plan = entry->model->offload();
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%.1f", entry->model->load_seconds());
+    log_event("INFO", cat("loaded ", model.short_name, " in ", secs, " s on ", entry->model->device_name(), ": ",
+                          human_bytes(plan.total_bytes),
+                          plan.gpu_bytes > 0 ? cat(" (", human_bytes(plan.gpu_bytes), " on the GPU)") : std::string(),
+                          "; ", plan.summary));
     if (entry->model->vision() != nullptr) entry->media = std::make_unique<MediaEncoder>(entry->model);
   } catch (const std::exception& e) {
     lock.lock();
     loading_.erase(model.name);
     cv_.notify_all();
+    log_event("ERROR", cat("unable to load ", model.short_name, ": ", e.what()));
     throw ApiError(500, cat("unable to load model: ", e.what()));
   }
   entry->slots.resize(static_cast<size_t>(config_.num_parallel));
@@ -227,7 +240,10 @@ void ModelManager::unload(const std::string& resolved_name) {
   it->second->keep_alive = Seconds(0);
   it->second->forever = false;
   it->second->expires = Clock::now();
-  if (it->second->active == 0) entries_.erase(it);
+  if (it->second->active == 0) {
+    log_event("INFO", cat("unloaded ", it->second->resolved.short_name, " (keep_alive 0 or removed)"));
+    entries_.erase(it);
+  }
   cv_.notify_all();
 }
 
@@ -239,6 +255,7 @@ void ModelManager::reap_loop() {
     for (auto it = entries_.begin(); it != entries_.end();) {
       const Entry& e = *it->second;
       if (e.active == 0 && !e.forever && e.expires <= now) {
+        log_event("INFO", cat("unloaded ", e.resolved.short_name, ": idle for its keep_alive"));
         it = entries_.erase(it);
         cv_.notify_all();
       } else {

@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "server/client_watch.h"
 #include "server/routes.h"
+#include "server/server_log.h"
 
 namespace smolvlm::server {
 namespace {
@@ -212,6 +213,7 @@ void chat_completions(const RouteContext& ctx, const httplib::Request& req, http
         event(dump(u));
       }
     } catch (const std::exception& e) {
+      note_request_error(e.what());
       event(dump({{"error", {{"message", e.what()}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}}}}));
     }
     event("[DONE]");
@@ -275,6 +277,7 @@ void completions(const RouteContext& ctx, const httplib::Request& req, httplib::
         event(u);
       }
     } catch (const std::exception& e) {
+      note_request_error(e.what());
       event(json{{"error", {{"message", e.what()}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}}}});
     }
     event(json("[DONE]"));

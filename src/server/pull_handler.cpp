@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "base/error.h"
+#include "server/server_log.h"
 
 namespace smolvlm::server {
 namespace {
@@ -92,6 +93,7 @@ void pull(const RouteContext& ctx, const httplib::Request& req, httplib::Respons
         } catch (const ClientGone&) {
           return false;  // nobody to tell
         } catch (const std::exception& e) {
+          note_request_error(e.what());
           line({{"error", e.what()}});
         }
         sink.done();

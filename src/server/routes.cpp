@@ -1,6 +1,7 @@
 #include "server/routes.h"
 
 #include "base/error.h"
+#include "server/server_log.h"
 
 namespace smolvlm::server {
 
@@ -10,6 +11,7 @@ void send_json(httplib::Response& res, const nlohmann::json& j, int status) {
 }
 
 void send_error(httplib::Response& res, int status, const std::string& message, ErrorShape shape) {
+  note_request_error(message);
   if (shape == ErrorShape::kOllama) return send_json(res, {{"error", message}}, status);
   const char* type = status == 400 ? "invalid_request_error" : status == 404 ? "not_found_error" : "api_error";
   send_json(res, {{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}}, status);

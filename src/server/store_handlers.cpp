@@ -14,6 +14,7 @@
 #include "server/pull_handler.h"
 #include "server/routes.h"
 #include "store/create.h"
+#include "server/server_log.h"
 
 namespace smolvlm::server {
 namespace {
@@ -83,6 +84,7 @@ void create_streamed(const RouteContext& ctx, CreateRequest c, httplib::Response
     } catch (const ClientGone&) {
       return false;
     } catch (const std::exception& e) {
+      note_request_error(e.what());
       line({{"error", e.what()}});
     }
     sink.done();

@@ -111,4 +111,14 @@ out=$("$SMOLVLM" stop nosuch 2>&1); rc=$?
 set -e
 [[ $rc == 1 ]] || fail "stop of an unknown model: exit $rc"
 expect "$out" "couldn't find model \"nosuch\" to stop"
+
+# The server's log: one line per request (status, latency, client, method, path) with the error's
+# message when there was one, and each load and unload with the device and memory.
+log=$(cat "$WORK/serve.log")
+grep -qE '^\[GIN\] [0-9/]+ - [0-9:]+ \| 200 \| +[0-9.]+(µs|ms|s) \| +127\.0\.0\.1 \| POST +"/api/chat"$' <<<"$log" ||
+  fail "no request line for a chat"
+grep -qE '^\[GIN\] .* \| 404 \| .* \| POST +"/api/(chat|generate)" \| error: model .nosuch. not found' <<<"$log" ||
+  fail "the log does not say why a request failed"
+grep -qE 'level=INFO msg="loaded tiny:latest in [0-9.]+ s on CPU: [0-9]+ [KMG]iB; offload: ' <<<"$log" || fail "no load line"
+grep -qE 'level=INFO msg="unloaded tiny:latest' <<<"$log" || fail "no unload line"
 echo "OK"
