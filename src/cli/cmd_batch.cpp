@@ -42,6 +42,7 @@ using Clock = std::chrono::steady_clock;
 struct BatchArgs {
   std::string model;
   std::string mmproj;
+  std::string quant;  // a folder's text GGUF of this type
   std::vector<std::string> paths;
   std::string prompt;
   std::string prompts_file;
@@ -233,7 +234,7 @@ int run_batch(BatchArgs& a) {
     files = {stored->text_path, a.mmproj.empty() ? stored->mmproj_path : a.mmproj};
     apply_model_settings(*stored, *batch_app, a.settings);
   } else {
-    files = resolve_model_files(a.model, a.mmproj);
+    files = resolve_model_files(a.model, a.mmproj, a.quant);
   }
   if (files.mmproj.empty())
     fail(files.text, " is a text model: a batch of images and videos needs its vision projector (--mmproj "
@@ -314,6 +315,8 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("--parallel", args.parallel, "Files answered at a time (sequences sharing the model)")
           ->capture_default_str();
       sub->add_option("--mmproj", args.mmproj, "Vision projector GGUF")->check(CLI::ExistingFile);
+      sub->add_option("--quant", args.quant, "For a folder with several text GGUFs: the type to run (default Q4_K_M, "
+                                             "else the smallest quantized one)");
       add_media_options(sub, s);
       add_generation_options(sub, s);
       return sub;

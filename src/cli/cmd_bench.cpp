@@ -66,6 +66,7 @@ struct BenchArgs {
   std::string kv_type = "f16";
   int64_t batch = 512;
   std::string mmproj, image;
+  std::string quant;  // a folder's text GGUF of this type
   int image_repeats = 3;
   std::string child_name;  // hidden --bench-child NAME: run models[0] (already resolved), print its JSON
   int64_t num_gpu = -1;    // decoder layers on the GPU (-1: as many as fit)
@@ -223,16 +224,16 @@ Json bench_one(const BenchArgs& a, const std::string& name, const ModelFiles& fi
 
 // A model argument -> its files: a store name, a folder, or a GGUF. The model's own projector (store
 // entry, folder) wins; --mmproj is for the models that have none (or a folder with several).
-ModelFiles resolve(const std::string& model, const std::string& mmproj) {
+ModelFiles resolve(const std::string& model, const std::string& mmproj, const std::string& quant) {
   ModelFiles f;
   if (const std::optional<ResolvedModel> stored = try_resolve(model)) {
     f = {stored->text_path, stored->mmproj_path};
   } else {
     try {
-      f = resolve_model_files(model, "");
+      f = resolve_model_files(model, "", quant);
     } catch (const Error&) {
       if (mmproj.empty()) throw;
-      f = resolve_model_files(model, mmproj);
+      f = resolve_model_files(model, mmproj, quant);
     }
   }
   if (f.mmproj.empty()) f.mmproj = mmproj;
@@ -275,7 +276,7 @@ int run_bench(const BenchArgs& a) {
   const bool to_stdout = a.json && a.json_file.empty();
   std::vector<std::pair<std::string, ModelFiles>> todo;
   for (const std::string& m : a.models) {
-    ModelFiles f = resolve(m, a.mmproj);
+    ModelFiles f = resolve(m, a.mmproj, a.quant);
     if (!a.image.empty() && f.mmproj.empty())
       fail(m, ": --image needs a vision projector: name a folder or store model that has one, or pass --mmproj");
     if (a.image.empty()) f.mmproj.clear();
@@ -369,6 +370,8 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("--batch,-b", args.batch, "Prompt tokens per prefill pass")
           ->check(CLI::PositiveNumber)
           ->capture_default_str();
+      sub->add_option("--quant", args.quant, "For a folder with several text GGUFs: the type to run (default Q4_K_M, else "
+                                             "the smallest quantized one)");
       sub->add_option("--mmproj", args.mmproj, "Vision projector GGUF for the models without their own (with --image)")
           ->check(CLI::ExistingFile);
       sub->add_option("--image", args.image, "Also time this image: one tile, the whole image, the image "

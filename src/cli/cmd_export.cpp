@@ -17,7 +17,7 @@ namespace smolvlm::cli {
 namespace {
 
 struct ExportArgs {
-  std::string model, dir, mmproj, name, store_root;
+  std::string model, dir, mmproj, name, store_root, quant;
   bool force = false, link = false;
   CLI::Option* to_store = nullptr;
 };
@@ -28,7 +28,7 @@ ExportSource export_source() {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::exists(args.model, ec)) {
-    const ModelFiles files = resolve_model_files(args.model, args.mmproj);
+    const ModelFiles files = resolve_model_files(args.model, args.mmproj, args.quant);
     return export_source_from_files(files.text, files.mmproj);
   }
   if (!args.mmproj.empty()) fail("--mmproj goes with a text GGUF file; '", args.model, "' is not a file");
@@ -69,6 +69,8 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("model", args.model, "Stored model name, text GGUF (with --mmproj) or folder holding both")->required();
       sub->add_option("dir", args.dir, "Folder to create: the GGUFs and a Modelfile for `ollama create NAME -f DIR/Modelfile`");
       sub->add_option("--mmproj", args.mmproj, "Vision projector GGUF (MODEL is a text GGUF)");
+      sub->add_option("--quant", args.quant, "For a folder with several text GGUFs: the type to export (default "
+                                             "Q4_K_M, else the smallest quantized one)");
       args.to_store = sub->add_option("--to-store", args.store_root,
                                       "Create the model in this Ollama store (default $OLLAMA_MODELS or ~/.ollama/models)")
                           ->expected(0, 1);

@@ -69,7 +69,7 @@ int run_model(RunArgs& a) {
   const bool is_file = std::filesystem::exists(on_disk, ec);
   if (!is_file && ModelName::looks_like_path(a.model)) fail("file not found: ", on_disk);
   // A name not in the store that can be pulled is pulled first, as `ollama run` does
-  if (!is_file && !try_resolve(a.model) && pullable(a.model)) {
+  if (!is_file && pullable(a.model) && !ModelStore(ModelStore::default_root()).find(a.model)) {
     std::fprintf(stderr, "smolvlm: %s is not in the store; pulling it\n", a.model.c_str());
     pull_with_progress(a.model);
   }
