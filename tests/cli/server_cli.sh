@@ -54,6 +54,18 @@ expect "$out_list" "NAME"
 expect "$out" "smolvlm version 0.1.0"
 [[ $(wc -l <<<"$out") == 1 ]] || fail "version without a server prints one line, not: $out"
 
+# What a killed create leaves (a temporary blob) and a blob nothing references, older than an hour:
+# OLLAMA_NOPRUNE keeps them; a plain start prunes them, as `ollama serve` does.
+stale_tmp=$OLLAMA_MODELS/blobs/sha256-tmp-99999-dead
+orphan=$OLLAMA_MODELS/blobs/sha256-$(printf '%064d' 7)
+echo partial >"$stale_tmp"
+echo orphan >"$orphan" && touch -d '2 hours ago' "$orphan"
+OLLAMA_NOPRUNE=1 "$SMOLVLM" serve --host 127.0.0.1:0 >"$WORK/noprune.log" 2>&1 &
+np=$!
+for _ in $(seq 100); do grep -q "listening on" "$WORK/noprune.log" && break; sleep 0.1; done
+kill "$np"; wait "$np" || true
+[[ -e $stale_tmp && -e $orphan ]] || fail "OLLAMA_NOPRUNE=1 serve pruned the store"
+
 # The server on a free port; its first line names the port.
 "$SMOLVLM" serve --host 127.0.0.1:0 >"$WORK/serve.log" 2>&1 &
 SERVER_PID=$!
@@ -66,6 +78,24 @@ for _ in $(seq 100); do
 done
 [[ -n $port ]] || fail "serve did not report its port"
 export SMOLVLM_HOST=http://127.0.0.1:$port
+[[ ! -e $stale_tmp && ! -e $orphan ]] || fail "serve did not prune at start: $(ls "$OLLAMA_MODELS/blobs")"
+expect "$(cat "$WORK/serve.log")" "smolvlm serve: pruned 2 unused file(s) from the store"
+# An image's encoding in the API's timings (our extension fields, beside Ollama's), and a prompt
+# over the context refused (400) from the tiling plan, before any encoding.
+img=$(base64 -w0 "$SHARED/golden/tiny512/inputs/image.png")
+printf '{"model":"tiny","prompt":"What is this?","images":["%s"],"stream":false,"keep_alive":0,"options":{"num_predict":2}}' "$img" >"$WORK/img.json"
+printf '{"model":"tiny","prompt":"What is this?","images":["%s"],"stream":false,"keep_alive":0,"options":{"num_ctx":256}}' "$img" >"$WORK/ctx_req.json"
+out=$(curl -s "$SMOLVLM_HOST/api/generate" -d @"$WORK/img.json")
+python3 - "$out" <<'PY' || fail "image timings: $out"
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["media_encode_count"] == 1 and r["media_encode_frames"] == 13 and r["media_encode_duration"] > 0, r
+assert r["total_duration"] >= r["media_encode_duration"], r
+PY
+code=$(curl -s -o "$WORK/ctx.json" -w '%{http_code}' "$SMOLVLM_HOST/api/generate" -d @"$WORK/ctx_req.json")
+[[ $code == 400 ]] || fail "an image over the context: HTTP $code $(cat "$WORK/ctx.json")"
+expect "$(cat "$WORK/ctx.json")" "256"
+for _ in $(seq 50); do "$SMOLVLM" ps | grep -q tiny || break; sleep 0.1; done  # keep_alive 0: unloaded soon
 # OLLAMA_HOST is honoured too when SMOLVLM_HOST is unset.
 out=$(env -u SMOLVLM_HOST OLLAMA_HOST=127.0.0.1:$port "$SMOLVLM" version 2>&1)
 expect "$out" "Ollama API version $(curl -s "$SMOLVLM_HOST/api/version" | sed 's/.*"version":"\([^"]*\)".*/\1/')"
