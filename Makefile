@@ -14,7 +14,8 @@ DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libicu-dev libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev \
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libcpp-httplib-dev libcurl4-openssl-dev \
   python3 time ffmpeg gnuplot-nox \
-  glslc spirv-tools libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers
+  glslc spirv-tools libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers \
+  prometheus
 FUZZ_PACKAGES := clang lld libclang-rt-14-dev
 
 .PHONY: all deps deps-node deps-fuzz build build-debug test test-debug demo bench fuzz clean

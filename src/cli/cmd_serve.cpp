@@ -4,9 +4,13 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <thread>
+#include <vector>
 
 #include "base/file_util.h"
 #include "cli/command.h"
@@ -23,6 +27,9 @@ struct ServeArgs {
   std::string host;
   int64_t num_gpu = -1;
   std::string device;
+  std::vector<std::string> preload;  // also SMOLVLM_PRELOAD (comma-separated)
+  double shutdown_timeout = 30;      // seconds a drain gives the requests in flight
+  double drain_grace = 5;            // seconds the listener keeps accepting after the signal
 };
 ServeArgs args;
 
@@ -56,21 +63,40 @@ int run_serve() {
                    human_bytes(static_cast<uint64_t>(p.bytes)).c_str());
   }
   server::HttpServer server(options, server::store_source(root));
+  std::vector<std::string> preload = args.preload;
+  if (const char* env = std::getenv("SMOLVLM_PRELOAD")) {
+    std::stringstream list(env);
+    for (std::string name; std::getline(list, name, ',');)
+      if (!name.empty()) preload.push_back(name);
+  }
+  server.preload(preload);  // an unknown name fails here, before listening
   const int port = server.bind();
   std::printf("smolvlm serve: listening on %s:%d (Ollama API %s, models in %s)\n", options.host.c_str(), port,
               "0.33.0", root.c_str());
   std::fflush(stdout);
+  // The first SIGTERM / SIGINT drains (HttpServer::drain); a second one exits at once.
+  std::thread drainer;
   std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    if (sig != SIGUSR1) {
-      std::fprintf(stderr, "\nsmolvlm serve: stopping\n");
-      server.stop();
+    for (int signals = 0;;) {
+      int sig = 0;
+      sigwait(&set, &sig);
+      if (sig == SIGUSR1) return;
+      if (++signals > 1) {
+        std::fprintf(stderr, "\nsmolvlm serve: second signal: exiting now\n");
+        std::_Exit(128 + sig);
+      }
+      std::fprintf(stderr, "\nsmolvlm serve: stopping (again to exit at once)\n");
+      drainer = std::thread([&] {
+        const auto ms = [](double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); };
+        server.drain(ms(args.drain_grace), ms(args.shutdown_timeout));
+      });
     }
   });
   server.run();
   pthread_kill(waiter.native_handle(), SIGUSR1);
   waiter.join();
+  if (drainer.joinable()) drainer.join();
+  std::fprintf(stderr, "smolvlm serve: stopped\n");
   return 0;
 }
 
@@ -84,8 +110,22 @@ const CommandRegistrar kRegistrar{Command{
           "OLLAMA_MAX_QUEUE (512), OLLAMA_MAX_LOADED_MODELS (3), SMOLVLM_MAX_BODY (bytes, default 512 MiB),\n"
           "SMOLVLM_DEVICE (as --device). A request's or Modelfile's num_gpu overrides --num-gpu; the log\n"
           "names the device and the split of each model loaded.\n"
-          "format \"json\" and JSON schemas are enforced by constrained decoding (docs/SERVER.md).");
+          "format \"json\" and JSON schemas are enforced by constrained decoding (docs/SERVER.md).\n"
+          "GET /health (alive), /ready (503 while preloading or draining), /metrics (Prometheus). SIGTERM /\n"
+          "SIGINT drain: /ready turns 503, the listener closes after --drain-grace, the requests in flight\n"
+          "finish within --shutdown-timeout, then the process exits 0; a second signal exits at once.");
       sub->add_option("--host", args.host, "Listen address, as OLLAMA_HOST (overrides the environment)");
+      sub->add_option("--preload", args.preload,
+                      "Load this model before GET /ready answers 200 (repeatable; also SMOLVLM_PRELOAD=a,b); it stays "
+                      "loaded");
+      sub->add_option("--shutdown-timeout", args.shutdown_timeout,
+                      "Seconds the requests in flight get to finish after SIGTERM / SIGINT (default 30); then they "
+                      "are cancelled")
+          ->check(CLI::NonNegativeNumber);
+      sub->add_option("--drain-grace", args.drain_grace,
+                      "Seconds the listener keeps accepting after the signal while /ready answers 503, so that "
+                      "balancers stop sending (default 5)")
+          ->check(CLI::NonNegativeNumber);
       add_device_options(sub, args.num_gpu, args.device);
       return sub;
     },

@@ -41,16 +41,16 @@ constexpr KnownOption kOptions[] = {
 };
 
 int64_t as_int(const json& v, const std::string& key) {
-  if (!v.is_number()) throw ApiError(500, cat("option \"", key, "\" must be of type integer"));
+  if (!v.is_number()) throw ApiError(400, cat("option \"", key, "\" must be of type integer"));
   if (v.is_number_float()) {
     const double d = v.get<double>();
-    if (!std::isfinite(d)) throw ApiError(500, cat("option \"", key, "\" must be of type integer"));
+    if (!std::isfinite(d)) throw ApiError(400, cat("option \"", key, "\" must be of type integer"));
     return static_cast<int64_t>(d);  // the fraction is dropped
   }
   return v.is_number_unsigned() ? static_cast<int64_t>(v.get<uint64_t>()) : v.get<int64_t>();
 }
 float as_float(const json& v, const std::string& key) {
-  if (!v.is_number()) throw ApiError(500, cat("option \"", key, "\" must be of type float32"));
+  if (!v.is_number()) throw ApiError(400, cat("option \"", key, "\" must be of type float32"));
   return v.get<float>();
 }
 
@@ -117,10 +117,10 @@ void apply_options(const json& options, RequestSettings& s) {
     const std::string key = o.name;
     switch (o.type) {
       case OptType::kBool:
-        if (!v.is_boolean()) throw ApiError(500, cat("option \"", key, "\" must be of type boolean"));
+        if (!v.is_boolean()) throw ApiError(400, cat("option \"", key, "\" must be of type boolean"));
         break;
       case OptType::kStrings: {
-        if (!v.is_array()) throw ApiError(500, cat("option \"", key, "\" must be of type array"));
+        if (!v.is_array()) throw ApiError(400, cat("option \"", key, "\" must be of type array"));
         std::vector<std::string> stop;
         for (const json& e : v) {
           if (!e.is_string()) throw ApiError(500, cat("option \"", key, "\" must be of an array of strings"));

@@ -148,6 +148,7 @@ Prompt media_prompt(ModelManager::Lease& lease, const std::string& text, const s
   full.media_encoded = p.media_encoded;
   full.media_frames = p.media_frames;
   full.media_seconds = p.media_seconds;
+  if (p.media_encoded > 0) lease.manager().metrics.media_encoded(lease.resolved().short_name, p.media_seconds);
   return full;
 }
 
@@ -196,7 +197,10 @@ GenerateResult run_generation(ModelManager::Lease& lease, const Prompt& prompt, 
                               const std::atomic<bool>* cancel) {
   bool at_start = true;  // the reply after "Assistant:" starts with a space: not sent
   std::string pending;   // bytes of a character not complete yet
+  double ttft = -1;      // from the request's arrival (metrics)
   auto sink = [&](std::string_view text) {
+    if (ttft < 0) ttft = seconds_since_request_start();
+    if (lease.manager().cancelling()) return false;  // a drain's deadline passed
     if (at_start) {
       while (!text.empty() && (text.front() == ' ' || text.front() == '\n' || text.front() == '\t' ||
                                text.front() == '\r'))
@@ -212,6 +216,10 @@ GenerateResult run_generation(ModelManager::Lease& lease, const Prompt& prompt, 
   };
   try {
     GenerateResult r = lease.session().generate(prompt, options, sink, cancel);
+    lease.manager().metrics.generation(lease.resolved().short_name, r.prompt_tokens - r.prompt_reused, r.eval_tokens, ttft);
+    if (r.reason == DoneReason::kCancelled && lease.manager().cancelling())
+      throw ApiError(503, "the server is shutting down and this request ran past its shutdown timeout; send it again "
+                          "(another replica will answer)");
     if (r.reason == DoneReason::kCancelled) ++lease.manager().cancelled_generations;
     else if (!pending.empty()) on_piece(pending);  // an unfinished character at the end (invalid UTF-8)
     return r;

@@ -1,6 +1,7 @@
 #include "server/http_server.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -211,16 +212,70 @@ HttpServer::HttpServer(ServerOptions options, ModelSource source)
 HttpServer::~HttpServer() {
   stop();
   if (thread_.joinable()) thread_.join();
+  if (preload_.joinable()) preload_.join();
+}
+
+void HttpServer::preload(const std::vector<std::string>& names) {
+  if (names.empty()) return;
+  for (const std::string& n : names) (void)models_->resolve(n);  // an unknown name fails now, before listening
+  state_.preloading = static_cast<int>(names.size());
+  preload_ = std::thread([this, names] {
+    for (const std::string& n : names) {
+      try {
+        models_->acquire(models_->resolve(n), std::nullopt, 0, 0);  // loaded, then idle with keep_alive forever
+        log_event("INFO", cat("preloaded ", n));
+      } catch (const std::exception& e) {
+        state_.preload_failed = true;
+        log_event("ERROR", cat("preload of ", n, " failed: ", e.what(), "; /ready stays 503"));
+      }
+      --state_.preloading;
+    }
+  });
+}
+
+void HttpServer::drain(std::chrono::milliseconds grace, std::chrono::milliseconds timeout) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + timeout;
+  state_.draining = true;
+  log_event("INFO", cat("draining: /ready answers 503; new requests are refused in ", grace.count(),
+                        " ms; those in flight have ", timeout.count(), " ms"));
+  std::this_thread::sleep_until(std::min(deadline, Clock::now() + grace));
+  // cpp-httplib's stop() cuts the streams it is writing, so it waits until none is left: new
+  // requests get 503 meanwhile, and past the deadline what still runs is cancelled.
+  closing_ = true;
+  const auto idle = [this] { return in_flight_.load() <= 0; };
+  while (!idle() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (!idle()) {
+    log_event("WARN", cat("the shutdown timeout passed with ", in_flight_.load(), " request(s) running: cancelling them"));
+    models_->cancel_all();
+    for (int i = 0; i < 500 && !idle(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  stop();
+  while (in_run_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
 void HttpServer::setup_routes() {
   // Host and Origin checks, CORS headers and preflights (§0).
   // One log line per request (server_log.h), errors' messages included.
-  http_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
+  http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    const double seconds = seconds_since_request_start();
+    // Counted when routing started. Idle again: what the requests' threads freed goes back to the
+    // system (glibc keeps freed pages per arena otherwise: RSS would stay at the peak of the load).
+    if (seconds >= 0 && --in_flight_ == 0) ::malloc_trim(0);
+    if (seconds >= 0) models_->metrics.request(req.method, req.path, res.status, seconds);
+    if (req.path == "/health" || req.path == "/ready" || req.path == "/metrics") {  // probes and scrapes: not logged
+      if (res.status < 400 || req.path != "/ready") return;
+    }
     log_request(req.method, req.path, req.remote_addr, res.status);
   });
   http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     request_started();
+    ++in_flight_;
+    // A drain past its grace: new work goes elsewhere (the balancer retries the 503).
+    if (closing_ && req.path != "/health" && req.path != "/ready" && req.path != "/metrics") {
+      send_error(res, 503, "the server is shutting down; send the request to another replica", ErrorShape::kOllama);
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (loopback_ && !host_allowed(req.get_header_value("Host"))) {
       res.status = 403;
       return httplib::Server::HandlerResponse::Handled;
@@ -255,7 +310,8 @@ void HttpServer::setup_routes() {
     return httplib::Server::HandlerResponse::Handled;
   }));
   Router router(*http_, options_.max_body_bytes);
-  RouteContext ctx{*models_, options_};
+  RouteContext ctx{*models_, options_, state_};
+  add_ops_routes(router, ctx);
   add_native_routes(router, ctx);
   add_openai_routes(router, ctx);
   add_store_routes(router, ctx);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -57,6 +58,14 @@ bool host_allowed(const std::string& host_header);
 // Origin allowed by the built-in list plus `extra` (glob patterns, "*" matches anything).
 bool origin_allowed(const std::string& origin, const std::vector<std::string>& extra);
 
+// Whether a request would be served now (GET /ready): not while preloads run or once a drain began.
+struct ServerState {
+  std::atomic<bool> draining{false};
+  std::atomic<int> preloading{0};
+  std::atomic<bool> preload_failed{false};  // a --preload model could not be loaded (the log says why)
+  bool ready() const { return !draining && preloading == 0 && !preload_failed; }
+};
+
 class HttpServer {
  public:
   HttpServer(ServerOptions options, ModelSource source);
@@ -66,6 +75,15 @@ class HttpServer {
   void run();   // serves (after bind()) until stop(); returns at once if stop() came first
   void start(); // bind() if needed, then run() on a background thread
   void stop();  // safe from any thread, before or during run()
+  // Loads these models (ModelManager's default keep_alive: forever) on a background thread; /ready
+  // answers 503 until every one is loaded, and stays 503 when one fails (logged).
+  void preload(const std::vector<std::string>& names);
+  // A graceful stop, for SIGTERM: /ready turns 503 at once; requests are served as before for
+  // `grace` (balancers notice), then new ones get 503 (Retry-After) while those in flight,
+  // streams included, finish; those still running `timeout` after the drain began are cancelled
+  // with a 503 "shutting down" error. Then the listener closes; returns when run() has returned.
+  void drain(std::chrono::milliseconds grace, std::chrono::milliseconds timeout);
+  const ServerState& state() const { return state_; }
   int port() const { return port_; }
   ModelManager& models() { return *models_; }
   const ServerOptions& options() const { return options_; }
@@ -80,6 +98,10 @@ class HttpServer {
   bool loopback_ = true;
   std::thread thread_;
   std::atomic<bool> stop_requested_{false}, in_run_{false};
+  ServerState state_;
+  std::thread preload_;
+  std::atomic<int> in_flight_{0};    // requests routed and not yet answered (streams: until their end)
+  std::atomic<bool> closing_{false}; // a drain past its grace: new requests get 503
 };
 
 }  // namespace smolvlm::server

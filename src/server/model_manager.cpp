@@ -154,6 +154,7 @@ std::unique_ptr<ModelManager::Lease> ModelManager::acquire(const ResolvedModel& 
                                                            std::optional<Seconds> keep_alive, int64_t num_ctx,
                                                            int num_thread, int64_t num_gpu) {
   if (num_gpu < 0) num_gpu = config_.num_gpu;
+  if (cancel_all_) throw ApiError(503, "the server is shutting down; send the request to another replica");
   if (++waiting_ > config_.max_queue) {
     --waiting_;
     throw ApiError(503, "server busy, please try again.  maximum pending requests exceeded");
@@ -228,6 +229,8 @@ void ModelManager::Lease::with_pool(const std::function<void(kernels::ThreadPool
 void ModelManager::release(Entry& e, Slot& s) {
   std::lock_guard<std::mutex> lock(mu_);
   s.busy = false;
+  s.kv_tokens = s.session ? static_cast<int64_t>(s.session->cached_tokens().size()) : 0;
+  s.kv_capacity = s.session ? s.session->n_ctx() : 0;
   --e.active;
   if (e.active == 0) e.expires = expiry(e.keep_alive, e.forever);  // the reaper unloads it then
   cv_.notify_all();
@@ -263,6 +266,24 @@ void ModelManager::reap_loop() {
       }
     }
   }
+}
+
+ModelGauges ModelManager::gauges() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  ModelGauges g;
+  g.waiting = waiting_.load();
+  int64_t held = 0, capacity = 0;
+  for (const auto& [n, e] : entries_) {
+    ++g.loaded;
+    g.running += e->active;
+    g.gpu_bytes += e->model->offload().gpu_bytes;
+    for (const Slot& s : e->slots) {  // as last released (a busy slot's session is its lease's)
+      held += s.kv_tokens;
+      capacity += s.kv_capacity;
+    }
+  }
+  g.kv_cache_usage = capacity > 0 ? static_cast<double>(held) / static_cast<double>(capacity) : 0.0;
+  return g;
 }
 
 nlohmann::json ModelManager::ps() const {

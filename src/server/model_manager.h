@@ -26,6 +26,7 @@
 #include "runtime/session.h"
 #include "server/api_types.h"
 #include "store/model_store.h"
+#include "server/metrics.h"
 
 namespace smolvlm::server {
 
@@ -57,6 +58,7 @@ class ModelManager {
     std::unique_ptr<Session> session;
     int threads = 0;
     bool busy = false;
+    int64_t kv_tokens = 0, kv_capacity = 0;  // its cache's tokens and size when last released (metrics)
   };
   struct Entry {
     ResolvedModel resolved;
@@ -125,6 +127,12 @@ class ModelManager {
   int waiting() const { return waiting_.load(); }  // requests in acquire() now
   // Generations that ended because the client went away or asked to stop (tests, logs).
   std::atomic<int64_t> cancelled_generations{0};
+  // The end of a drain (HttpServer::drain): generations still running stop, requests still waiting
+  // and new ones get 503 "the server is shutting down".
+  void cancel_all() { cancel_all_ = true; cv_.notify_all(); }
+  bool cancelling() const { return cancel_all_.load(); }
+  ModelGauges gauges() const;  // for /metrics
+  Metrics metrics;
 
  private:
   void release(Entry& e, Slot& s);
@@ -138,6 +146,7 @@ class ModelManager {
   std::condition_variable cv_;
   std::map<std::string, std::shared_ptr<Entry>> entries_;  // by resolved name
   std::map<std::string, bool> loading_;
+  std::atomic<bool> cancel_all_{false};
   std::atomic<int> waiting_{0};  // requests in acquire()
   bool stop_ = false;
   std::thread reaper_;

@@ -12,6 +12,7 @@ void send_json(httplib::Response& res, const nlohmann::json& j, int status) {
 
 void send_error(httplib::Response& res, int status, const std::string& message, ErrorShape shape) {
   note_request_error(message);
+  if (status == 503) res.set_header("Retry-After", "1");  // a full queue or a draining replica: soon, or elsewhere
   if (shape == ErrorShape::kOllama) return send_json(res, {{"error", message}}, status);
   const char* type = status == 400 ? "invalid_request_error" : status == 404 ? "not_found_error" : "api_error";
   send_json(res, {{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}}}}, status);

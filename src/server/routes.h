@@ -14,6 +14,7 @@ namespace smolvlm::server {
 struct RouteContext {
   ModelManager& models;
   const ServerOptions& options;
+  const ServerState& state;
 };
 
 enum class ErrorShape { kOllama, kOpenAI };  // {"error":"m"} or {"error":{"message":"m","type",...}}
@@ -44,6 +45,8 @@ class Router {
   std::set<std::string> get_, post_, del_, head_;
 };
 
+// GET /health, /ready, /metrics, and Ollama's routes we do not serve (501 in Ollama's error shape).
+void add_ops_routes(Router& r, const RouteContext& ctx);
 void add_native_routes(Router& r, const RouteContext& ctx);      // info_handlers.cpp: /, tags, show, ps, version
 void add_generation_routes(Router& r, const RouteContext& ctx);  // generate_handlers.cpp: generate, chat
 void add_openai_routes(Router& r, const RouteContext& ctx);

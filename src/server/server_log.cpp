@@ -39,8 +39,13 @@ void request_started() {
   t_error.clear();
 }
 
+double seconds_since_request_start() {
+  return t_started ? std::chrono::duration<double>(Clock::now() - *t_started).count() : -1.0;
+}
+
 void log_request(const std::string& method, const std::string& path, const std::string& client, int status) {
-  const std::string took = t_started ? latency(std::chrono::duration<double>(Clock::now() - *t_started).count()) : "-";
+  const double s = seconds_since_request_start();
+  const std::string took = s >= 0 ? latency(s) : "-";
   t_started.reset();
   const std::time_t now = std::time(nullptr);
   std::tm tm{};

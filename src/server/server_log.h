@@ -16,6 +16,8 @@ void note_request_error(const std::string& message);
 
 // Called when routing starts and when the response is written (the same thread, httplib's model).
 void request_started();
+// Seconds since this thread's request arrived (-1 when unknown: a request the HTTP layer refused).
+double seconds_since_request_start();
 void log_request(const std::string& method, const std::string& path, const std::string& client, int status);
 
 // level: "INFO", "WARN", "ERROR".

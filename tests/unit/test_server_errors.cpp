@@ -60,13 +60,14 @@ TEST(ServerErrors, WrongFieldTypes) {
                "cannot unmarshal number into Go struct field GenerateRequest.prompt of type string");
   expect_error(post("/api/chat", R"({"model":"tiny","messages":"hi"})"), 400, "ChatRequest.messages");
   expect_error(post("/api/generate", R"({"model":"tiny","prompt":"x","stream":"yes"})"), 400, "of type bool");
-  // Options: a known key of the wrong type is a 500 with Ollama's message; unknown keys are ignored.
-  expect_error(post("/api/generate", R"({"model":"tiny","prompt":"x","options":{"temperature":"hot"}})"), 500,
+  // Options: a known key of the wrong type is the client's error: 400 (Ollama answers 500) with
+  // Ollama's message; unknown keys are ignored.
+  expect_error(post("/api/generate", R"({"model":"tiny","prompt":"x","options":{"temperature":"hot"}})"), 400,
                "option \"temperature\" must be of type float32");
-  expect_error(post("/api/generate", R"({"model":"tiny","prompt":"x","options":{"stop":"\n"}})"), 500,
+  expect_error(post("/api/generate", R"({"model":"tiny","prompt":"x","options":{"stop":"\n"}})"), 400,
                "option \"stop\" must be of type array");
   expect_error(post("/api/chat", R"({"model":"tiny","messages":[{"role":"user","content":"x"}],"options":{"num_predict":"3"}})"),
-               500, "option \"num_predict\" must be of type integer");
+               400, "option \"num_predict\" must be of type integer");
   const Reply ok = post("/api/generate",
                         R"({"model":"tiny","prompt":"x","stream":false,"options":{"num_predict":1,"tfs_z":1,"penalize_newline":true}})");
   EXPECT_EQ(ok.status, 200) << ok.body;

@@ -57,6 +57,7 @@ TEST(ServerQueue, FullQueueAnswers503AndWaitersRunWhenTheSlotFrees) {
     auto r = c.Post("/api/generate", kShort.dump(), "application/json");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 503);
+    EXPECT_EQ(r->get_header_value("Retry-After"), "1");
     EXPECT_EQ(json::parse(r->body)["error"], "server busy, please try again.  maximum pending requests exceeded");
   }
   // Other routes are not blocked by the waiting generation.
