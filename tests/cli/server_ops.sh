@@ -62,7 +62,11 @@ for _ in $(seq 200); do [[ $(status /ready) == 200 ]] && break; sleep 0.05; done
 [[ $(status /ready) == 200 ]] || fail "/ready never turned 200 after the preload"
 expect "$(curl -s "$URL/api/ps")" "tiny:latest"  # loaded before any request
 curl -s "$URL/api/generate" -d '{"model":"tiny","prompt":"hi","stream":false,"options":{"num_predict":3}}' >/dev/null
-curl -s "$URL/metrics" >"$WORK/metrics.txt"
+for _ in $(seq 100); do  # counted just after its last byte went out
+  curl -s "$URL/metrics" >"$WORK/metrics.txt"
+  grep -q '^smolvlm_http_requests_total{route="/api/generate",status="200"} 1$' "$WORK/metrics.txt" && break
+  sleep 0.02
+done
 [[ $(sed -n 's/^smolvlm_http_requests_total{route="\/api\/generate",status="200"} //p' "$WORK/metrics.txt") == 1 ]] ||
   fail "the request counter did not move: $(cat "$WORK/metrics.txt")"
 if command -v promtool >/dev/null; then

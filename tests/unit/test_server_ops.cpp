@@ -74,9 +74,14 @@ TEST(ServerOps, HealthReadyAndMetricsThatMoveWithRequests) {
   EXPECT_EQ(sample(before->body, "smolvlm_ready"), 1);
   const json body = {{"model", "tiny"}, {"prompt", "hi"}, {"stream", false}, {"options", {{"num_predict", 3}}}};
   for (int i = 0; i < 2; ++i) ASSERT_EQ(c.Post("/api/generate", body.dump(), "application/json")->status, 200);
-  auto after = c.Get("/metrics");
-  ASSERT_TRUE(after);
-  const std::string& m = after->body;
+  // A request is counted (and its slot released) just after its last byte went out: poll briefly.
+  std::string m;
+  for (int i = 0; i < 200; ++i, std::this_thread::sleep_for(10ms)) {
+    m = c.Get("/metrics")->body;
+    if (sample(m, R"(smolvlm_http_requests_total{route="/api/generate",status="200"})") == 2 &&
+        sample(m, "smolvlm_kv_cache_usage_ratio") > 0)
+      break;
+  }
   EXPECT_EQ(sample(m, R"(smolvlm_http_requests_total{route="/api/generate",status="200"})"), 2) << m;
   EXPECT_GT(sample(m, R"(smolvlm_prompt_tokens_total{model="tiny:latest"})"), 0) << m;
   EXPECT_GE(sample(m, R"(smolvlm_generated_tokens_total{model="tiny:latest"})"), 2) << m;
@@ -86,7 +91,11 @@ TEST(ServerOps, HealthReadyAndMetricsThatMoveWithRequests) {
   EXPECT_GT(sample(m, "smolvlm_kv_cache_usage_ratio"), 0) << m;
   // Paths as sent never become labels: a blob digest counts under its route's pattern.
   c.Head("/api/blobs/sha256:" + std::string(64, 'a'));
-  EXPECT_NE(c.Get("/metrics")->body.find(R"(route="/api/blobs/:digest")"), std::string::npos);
+  for (int i = 0; i < 200 && m.find(R"(route="/api/blobs/:digest")") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(10ms);
+    m = c.Get("/metrics")->body;
+  }
+  EXPECT_NE(m.find(R"(route="/api/blobs/:digest")"), std::string::npos);
   EXPECT_EQ(c.Get("/metrics")->body.find(std::string(64, 'a')), std::string::npos);
 }
 
