@@ -15,7 +15,7 @@ DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libcpp-httplib-dev libcurl4-openssl-dev \
   python3 time ffmpeg gnuplot-nox \
   glslc spirv-tools libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers \
-  prometheus
+  prometheus haproxy nginx-light python3-yaml
 FUZZ_PACKAGES := clang lld libclang-rt-14-dev
 
 .PHONY: all deps deps-node deps-fuzz build build-debug test test-debug demo bench fuzz clean

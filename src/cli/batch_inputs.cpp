@@ -3,13 +3,20 @@
 #include <glob.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <span>
 
 #include "base/error.h"
 #include "base/file_util.h"
 #include "cli/batch_records.h"
+#include "media/image_decode.h"
 
 namespace smolvlm::cli {
 namespace {
@@ -154,6 +161,51 @@ std::vector<BatchInput> read_prompts_file(const std::string& path) {
   }
   if (rows.empty()) fail(path, ": lists no files");
   return rows;
+}
+
+namespace {
+
+// Why a path cannot be read as a media file, or "" when it is a regular file.
+std::string unreadable_reason(const std::string& path) {
+  std::error_code ec;
+  const fs::file_status link = fs::symlink_status(path, ec);
+  if (!fs::exists(link)) return "no such file (missing, or deleted after the batch started)";
+  const fs::file_status st = fs::status(path, ec);
+  if (!fs::exists(st)) return "a broken symbolic link (its target does not exist)";
+  if (fs::is_directory(st)) return "a folder, not an image or video file";
+  if (!fs::is_regular_file(st)) return "not a regular file (a FIFO, socket or device)";
+  return "";
+}
+
+// Whether a file named as an image holds one (else the video decoder would judge it, and say less).
+bool image_name(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp" || ext == ".gif" || ext == ".bmp";
+}
+void check_image_content(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) fail("cannot read the file: ", std::strerror(errno));
+  uint8_t head[64];
+  const size_t n = std::fread(head, 1, sizeof head, f);
+  std::fclose(f);
+  if (n == 0) fail("an empty file");
+  if (detect_image_format(std::span<const uint8_t>(head, n)) == ImageFormat::kUnknown)
+    fail(not_media_message(path, std::span<const uint8_t>(head, n)));
+}
+
+}  // namespace
+
+void check_batch_input(const BatchInput& in) {
+  if (!in.error.empty()) fail(in.error);
+  if (const std::string why = unreadable_reason(in.file); !why.empty()) fail(why);
+  if (image_name(in.file)) check_image_content(in.file);
+}
+
+bool in_shard(const std::string& file, int index, int count) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a of the normalized path: stable across runs and machines
+  for (unsigned char c : path_key(file)) h = (h ^ c) * 1099511628211ull;
+  return static_cast<int>(h % static_cast<uint64_t>(count)) == index;
 }
 
 }  // namespace smolvlm::cli

@@ -36,4 +36,13 @@ std::vector<BatchInput> read_prompts_file(const std::string& path);
 // lexically normal ("./a//b.png" and "a/b.png" are one file).
 std::string path_key(const std::string& path);
 
+// Throws Error with the record's message when an input cannot be run: its own error, a missing or
+// unreadable path, a folder, a file named as an image that does not hold one (the one message of
+// media/image_decode.h). What the file's decoder will say is left to it.
+void check_batch_input(const BatchInput& in);
+
+// --shard I/N: whether `file` falls in share `index` of `count` (a hash of its normalized path, so
+// the shares cover every file exactly once whatever the order or the machine).
+bool in_shard(const std::string& file, int index, int count);
+
 }  // namespace smolvlm::cli

@@ -3,24 +3,24 @@
 // sequences on one loaded model, one thread pool and one DecodeBatcher (their decode steps batched,
 // image encodings and prefills taking the pool in turn, as the server's parallel slots do). A file
 // that fails (unreadable, not an image, deleted meanwhile) gets an error record; the batch goes on.
+#include <unistd.h>
+
 #include <atomic>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <span>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
-#include <unistd.h>
 
 #include "base/error.h"
 #include "base/progress.h"
 #include "cli/batch_inputs.h"
 #include "cli/batch_records.h"
+#include "cli/batch_remote.h"
 #include "cli/chat_backend.h"
 #include "cli/command.h"
 #include "cli/run_options.h"
@@ -43,6 +43,8 @@ struct BatchArgs {
   std::string model;
   std::string mmproj;
   std::string quant;  // a folder's text GGUF of this type
+  std::vector<std::string> hosts;  // --host: replicas that answer instead of a model loaded here
+  std::string shard;               // --shard I/N
   std::vector<std::string> paths;
   std::string prompt;
   std::string prompts_file;
@@ -90,35 +92,6 @@ std::vector<BatchInput> list_inputs(const BatchArgs& a) {
   return items;
 }
 
-// Why a path cannot be read as a media file, or "" when it is a regular file.
-std::string unreadable_reason(const std::string& path) {
-  std::error_code ec;
-  const fs::file_status link = fs::symlink_status(path, ec);
-  if (!fs::exists(link)) return "no such file (missing, or deleted after the batch started)";
-  const fs::file_status st = fs::status(path, ec);
-  if (!fs::exists(st)) return "a broken symbolic link (its target does not exist)";
-  if (fs::is_directory(st)) return "a folder, not an image or video file";
-  if (!fs::is_regular_file(st)) return "not a regular file (a FIFO, socket or device)";
-  return "";
-}
-
-// Whether a file named as an image holds one (else the video decoder would judge it, and say less).
-bool image_name(const std::string& path) {
-  std::string ext = fs::path(path).extension().string();
-  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp" || ext == ".gif" || ext == ".bmp";
-}
-void check_image_content(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) fail("cannot read the file: ", std::strerror(errno));
-  uint8_t head[64];
-  const size_t n = std::fread(head, 1, sizeof head, f);
-  std::fclose(f);
-  if (n == 0) fail("an empty file");
-  if (detect_image_format(std::span<const uint8_t>(head, n)) == ImageFormat::kUnknown)
-    fail(not_media_message(path, std::span<const uint8_t>(head, n)));
-}
-
 // What the N workers share.
 struct Shared {
   std::shared_ptr<const LoadedModel> model;
@@ -150,9 +123,7 @@ BatchRecord run_one(Shared& sh, Session& session, const BatchInput& in) {
   rec.file = in.file;
   rec.prompt = in.prompt;
   try {
-    if (!in.error.empty()) fail(in.error);
-    if (const std::string why = unreadable_reason(in.file); !why.empty()) fail(why);
-    if (image_name(in.file)) check_image_content(in.file);
+    check_batch_input(in);
     tok::utf8_validate(in.prompt, "the prompt");
     const RunSettings& s = *sh.settings;
     std::shared_ptr<const EncodedMedia> media;
@@ -185,13 +156,15 @@ BatchRecord run_one(Shared& sh, Session& session, const BatchInput& in) {
   return rec;
 }
 
-void worker(Shared& sh, const SessionOptions& options) {
+// One worker thread: `make_runner` (called on the thread: a session is made there) answers an input.
+using Runner = std::function<BatchRecord(const BatchInput&)>;
+void worker(Shared& sh, const std::function<Runner()>& make_runner) {
   try {
-    Session session(sh.model, options, *sh.pool);
+    const Runner run = make_runner();
     while (!sh.stop) {
       const size_t k = sh.next++;
       if (k >= sh.todo->size()) break;
-      const BatchRecord rec = run_one(sh, session, (*sh.todo)[k]);
+      const BatchRecord rec = run((*sh.todo)[k]);
       sh.out->write(rec);
       if (rec.error.empty()) {
         ++sh.ok;
@@ -215,7 +188,19 @@ void worker(Shared& sh, const SessionOptions& options) {
 int run_batch(BatchArgs& a) {
   const auto t0 = Clock::now();
   if (a.parallel < 1) fail("--parallel must be at least 1, got ", a.parallel);
-  const std::vector<BatchInput> items = list_inputs(a);
+  std::vector<BatchInput> items = list_inputs(a);
+  if (!a.shard.empty()) {  // "I/N": this run's deterministic share
+    int index = -1, count = 0;
+    char slash = 0;
+    std::istringstream in(a.shard);
+    if (!(in >> index >> slash >> count) || slash != '/' || !in.eof() || count < 1 || index < 0 || index >= count)
+      fail("--shard takes I/N with 0 <= I < N (e.g. 0/4), got '", a.shard, "'");
+    std::erase_if(items, [&](const BatchInput& b) { return !in_shard(b.file, index, count); });
+    if (items.empty()) {
+      std::fprintf(stderr, "batch: share %s holds none of the inputs\n", a.shard.c_str());
+      return 0;
+    }
+  }
   BatchOutput::Keys keys;
   for (const BatchInput& in : items) keys.insert({path_key(in.file), in.prompt});
   BatchOutput out(a.output, a.overwrite, a.skip_errors, keys);
@@ -223,48 +208,61 @@ int run_batch(BatchArgs& a) {
   for (const BatchInput& in : items)
     if (!out.done(in.file, in.prompt)) todo.push_back(in);
   const size_t skipped = items.size() - todo.size();
-  const std::string where = a.output.empty() || a.output == "-" ? "" : cat(" -> ", a.output);
+  std::string where = a.output.empty() || a.output == "-" ? "" : cat(" -> ", a.output);
+  if (!a.shard.empty()) where += cat(" (share ", a.shard, ")");
   if (todo.empty()) {
     std::fprintf(stderr, "batch: nothing to do, all %zu inputs already have a record%s\n", items.size(), where.c_str());
     return 0;
   }
 
-  ModelFiles files;
-  if (const std::optional<ResolvedModel> stored = try_resolve(a.model)) {
-    files = {stored->text_path, a.mmproj.empty() ? stored->mmproj_path : a.mmproj};
-    apply_model_settings(*stored, *batch_app, a.settings);
-  } else {
-    files = resolve_model_files(a.model, a.mmproj, a.quant);
-  }
-  if (files.mmproj.empty())
-    fail(files.text, " is a text model: a batch of images and videos needs its vision projector (--mmproj "
-         "mmproj-….gguf, or name the folder holding both files)");
-  tok::utf8_validate(a.settings.system, "the system message");
-
   Shared sh;
-  const int workers = static_cast<int>(std::min<size_t>(static_cast<size_t>(a.parallel), todo.size()));
-  LoadOptions load = a.settings.load_options();
-  load.n_seq = workers;
-  sh.model = LoadedModel::load(files.text, files.mmproj, load);
-  if (a.settings.verbose) std::fprintf(stderr, "%s\n", sh.model->offload().summary.c_str());
-  kernels::ThreadPool pool(a.settings.threads);
-  MediaEncoder media(sh.model);
   Progress progress("batch", todo.size());
-  SessionOptions options;
-  options.n_ctx = a.settings.num_ctx;
-  options.kv_type = a.settings.kv_type == "f32" ? GgmlType::F32 : GgmlType::F16;
-  if (workers > 1) options.batcher = sh.batcher = std::make_shared<DecodeBatcher>(sh.model, pool, workers);
   sh.settings = &a.settings;
-  sh.pool = &pool;
-  sh.media = &media;
   sh.out = &out;
   sh.progress = &progress;
   sh.todo = &todo;
-
+  tok::utf8_validate(a.settings.system, "the system message");
   std::vector<std::thread> threads;
-  for (int k = 1; k < workers; ++k) threads.emplace_back(worker, std::ref(sh), std::cref(options));
-  worker(sh, options);
-  for (std::thread& t : threads) t.join();
+  int workers = 0;
+  if (!a.hosts.empty()) {  // the replicas answer; this process only reads files and writes records
+    RemoteBatch remote(a.hosts, a.model, a.settings);
+    workers = static_cast<int>(std::min<size_t>(std::max<size_t>(static_cast<size_t>(a.parallel), remote.hosts()), todo.size()));
+    const auto make = [&]() -> Runner { return [&](const BatchInput& in) { return remote.run(in); }; };
+    for (int k = 1; k < workers; ++k) threads.emplace_back(worker, std::ref(sh), make);
+    worker(sh, make);
+    for (std::thread& t : threads) t.join();
+  } else {
+    ModelFiles files;
+    if (const std::optional<ResolvedModel> stored = try_resolve(a.model)) {
+      files = {stored->text_path, a.mmproj.empty() ? stored->mmproj_path : a.mmproj};
+      apply_model_settings(*stored, *batch_app, a.settings);
+    } else {
+      files = resolve_model_files(a.model, a.mmproj, a.quant);
+    }
+    if (files.mmproj.empty())
+      fail(files.text, " is a text model: a batch of images and videos needs its vision projector (--mmproj "
+           "mmproj-….gguf, or name the folder holding both files)");
+    workers = static_cast<int>(std::min<size_t>(static_cast<size_t>(a.parallel), todo.size()));
+    LoadOptions load = a.settings.load_options();
+    load.n_seq = workers;
+    sh.model = LoadedModel::load(files.text, files.mmproj, load);
+    if (a.settings.verbose) std::fprintf(stderr, "%s\n", sh.model->offload().summary.c_str());
+    kernels::ThreadPool pool(a.settings.threads);
+    MediaEncoder media(sh.model);
+    SessionOptions options;
+    options.n_ctx = a.settings.num_ctx;
+    options.kv_type = a.settings.kv_type == "f32" ? GgmlType::F32 : GgmlType::F16;
+    if (workers > 1) options.batcher = sh.batcher = std::make_shared<DecodeBatcher>(sh.model, pool, workers);
+    sh.pool = &pool;
+    sh.media = &media;
+    const auto make = [&]() -> Runner {
+      auto session = std::make_shared<Session>(sh.model, options, *sh.pool);
+      return [&sh, session](const BatchInput& in) { return run_one(sh, *session, in); };
+    };
+    for (int k = 1; k < workers; ++k) threads.emplace_back(worker, std::ref(sh), make);
+    worker(sh, make);
+    for (std::thread& t : threads) t.join();
+  }
   progress.finish();
   if (sh.fatal) std::rethrow_exception(sh.fatal);
 
@@ -317,6 +315,13 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("--mmproj", args.mmproj, "Vision projector GGUF")->check(CLI::ExistingFile);
       sub->add_option("--quant", args.quant, "For a folder with several text GGUFs: the type to run (default Q4_K_M, "
                                              "else the smallest quantized one)");
+      sub->add_option("--host", args.hosts,
+                      "Running servers that answer instead of a model loaded here: URL[,URL...] (repeatable); "
+                      "least-loaded first, a file retried on another when one fails. MODEL is then a name there")
+          ->delimiter(',');
+      sub->add_option("--shard", args.shard,
+                      "I/N: only the I-th of N deterministic shares of the inputs (0 <= I < N), for a Kubernetes "
+                      "Indexed Job, a Slurm array or xargs; give each share its own -o");
       add_media_options(sub, s);
       add_generation_options(sub, s);
       return sub;

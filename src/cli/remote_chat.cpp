@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "base/error.h"
+#include "base/base64.h"
 #include "base/file_util.h"
 #include "cli/line_reader.h"
 #include "cli/show_format.h"
@@ -15,18 +16,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string base64(const std::string& bytes) {
-  static const char* const k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    const size_t n = std::min<size_t>(3, bytes.size() - i);
-    uint32_t v = 0;
-    for (size_t j = 0; j < 3; ++j) v = v << 8 | (j < n ? static_cast<uint8_t>(bytes[i + j]) : 0u);
-    for (size_t j = 0; j < 4; ++j) out += j <= n ? k[(v >> (18 - 6 * j)) & 63] : '=';
-  }
-  return out;
-}
 
 double ns_to_s(const json& line, const char* key) { return line.value(key, int64_t{0}) / 1e9; }
 
@@ -69,7 +58,7 @@ DoneReason RemoteChat::turn(const std::string& user_text, const std::vector<std:
     const std::string bytes = read_file(path);  // errors name the path
     const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
     const bool image = detect_image_format({p, bytes.size()}) != ImageFormat::kUnknown;
-    user[image ? "images" : "videos"].push_back(base64(bytes));
+    user[image ? "images" : "videos"].push_back(base64_encode(bytes));
   }
   json messages = json::array();
   if (!settings_.system.empty()) messages.push_back({{"role", "system"}, {"content", settings_.system}});

@@ -26,10 +26,14 @@ httplib::Client make_client(const std::string& url, int read_timeout_s) {
 
 }  // namespace
 
-ServerClient::ServerClient() {
+ServerClient::ServerClient() : ServerClient([] {
   const char* v = env("SMOLVLM_HOST");
   if (v == nullptr) v = env("OLLAMA_HOST");
-  const server::HostAddress a = server::parse_host(v ? v : "");
+  return std::string(v ? v : "");
+}()) {}
+
+ServerClient::ServerClient(const std::string& address) {
+  const server::HostAddress a = server::parse_host(address);
   std::string host = a.host;
   if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";  // a server bound to every interface
   if (host == "::") host = "::1";

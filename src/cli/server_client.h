@@ -24,6 +24,7 @@ class ServerError : public Error {
 class ServerClient {
  public:
   ServerClient();  // the address from the environment (throws Error for a malformed one)
+  explicit ServerClient(const std::string& address);  // OLLAMA_HOST's forms
   const std::string& url() const { return url_; }  // "http://127.0.0.1:11434"
   const std::string& scheme() const { return scheme_; }
   const std::string& host() const { return host_; }  // as connected to ("127.0.0.1", "::1", "example.org")
