@@ -1,6 +1,7 @@
 // `smolvlm serve [--host HOST]`: the Ollama-compatible server (src/server) on 127.0.0.1:11434 by
 // default (SMOLVLM_HOST, else OLLAMA_HOST; --host wins), models from $OLLAMA_MODELS or
 // ~/.ollama/models. Ctrl-C (SIGINT) or SIGTERM stops it cleanly: requests in flight end, then it exits.
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -46,6 +47,10 @@ int run_serve() {
   options.convert_checkpoint = convert_checkpoint;
   options.quantize = quantize_gguf;
   const std::string root = ModelStore::default_root();
+  // glibc gives each of the many request threads its own malloc arena and keeps what they free:
+  // under load RSS grew to arenas x the biggest request. Two arenas halve the peak (soak:
+  // 408 -> 190 MiB); MALLOC_ARENA_MAX in the environment still wins.
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) ::mallopt(M_ARENA_MAX, 2);
 
   // Signals go to one waiting thread (blocked everywhere else, so the server threads inherit the mask).
   sigset_t set;
