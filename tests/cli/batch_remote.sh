@@ -66,6 +66,15 @@ for f in a:
 print("batch --host: %d records equal the local batch's" % len(a))
 PY
 
+# A replica that is gone (nothing listens there): its files go to the other, and no record is lost.
+"$SMOLVLM" batch tiny imgs "${opts[@]}" --host "http://127.0.0.1:1,${URLS[1]}" --parallel 2 -o failover.jsonl \
+  2>failover.err || fail "batch --host with a dead replica: $(cat failover.err)"
+python3 - local.jsonl failover.jsonl <<'PY' || fail "batch --host with a dead replica: records differ"
+import json, sys
+recs = lambda p: {r["file"]: (r.get("answer"), r.get("error")) for r in map(json.loads, open(p))}
+assert recs(sys.argv[1]) == recs(sys.argv[2])
+PY
+
 # Shards: every input in exactly one share, whichever way they run; a share resumes on its own.
 for i in 0 1 2; do
   "$SMOLVLM" batch tiny imgs "${opts[@]}" --host "${URLS[0]}" --shard "$i/3" -o "share$i.jsonl" 2>"share$i.err" ||
