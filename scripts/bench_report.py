@@ -27,6 +27,13 @@ import sys
 import tempfile
 
 
+def shown_name(m):
+    """A model as the report names it: a store name as given, a path by its file name only (reports carry no
+    absolute paths of the machine they were made on)."""
+    name = str(m.get("name", ""))
+    return os.path.basename(name) if "/" in name and not name.startswith("hf.co/") else name
+
+
 def human_number(n):
     """Ollama's HumanNumber style: 135M, 1.49M, 2B."""
     for unit, scale in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
@@ -270,10 +277,10 @@ def report(docs, llama, llama_machine, plot_dir, out_path, note):
     lines += ["## Models", "", "| name | file | type | params | size MiB | mmproj |", "|---|---|---|---:|---:|---|"]
     for m in models:
         if "error" in m:
-            lines.append(f"| {m.get('name')} | {m.get('file', '')} | error: {m['error']} | | | |")
+            lines.append(f"| {shown_name(m)} | {m.get('file', '')} | error: {m['error']} | | | |")
             continue
         mm = f"{m['mmproj']} ({m.get('mmproj_type')}, {human_number(m.get('mmproj_params', 0))})" if m.get("mmproj") else ""
-        lines.append(f"| {m.get('name')} | {m.get('file')} | {m.get('type')} | {human_number(m.get('params', 0))} | "
+        lines.append(f"| {shown_name(m)} | {m.get('file')} | {m.get('type')} | {human_number(m.get('params', 0))} | "
                      f"{m.get('size_bytes', 0) / 2**20:.1f} | {mm} |")
     lines += ["", "## Results", ""]
     gpu = [m for m in models if m.get("device", "CPU") != "CPU"]
