@@ -70,6 +70,7 @@ void apply_model_settings(const ResolvedModel& m, const CLI::App& sub, RunSettin
       {"seed", "--seed"},                     {"num_predict", "--num-predict"},
       {"num_ctx", "--ctx"},                   {"num_thread", "--threads"},
       {"num_gpu", "--num-gpu"},
+      {"max_tiles", "--max-tiles"},
       {"stop", "--stop"}};
   for (const auto& [name, flag] : kFlag) {
     if (!m.params.contains(name) || sub.count(flag) > 0) continue;

@@ -82,7 +82,7 @@ ModelDefaults smolvlm2_defaults(const std::string& base) { return *smolvlm_defau
 nlohmann::json writable_parameters(const nlohmann::json& params, std::vector<std::string>& dropped) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [k, v] : params.items()) {
-    bool ok = true;
+    bool ok = is_ollama_parameter(k);
     for (const auto& e : v.is_array() ? v : nlohmann::json::array({v})) {
       try {
         ok = ok && modelfile_parameter(k, e.is_string() ? e.get<std::string>() : e.dump()).has_value();
@@ -272,7 +272,7 @@ ExportSource export_source_from_store(const ModelStore& store, const std::string
   std::vector<std::string> dropped;
   s.parameters = writable_parameters(r.params, dropped);
   for (const std::string& k : dropped) {
-    s.warnings.push_back(cat("parameter '", k, "' left out: a Modelfile cannot carry it (not in Ollama's PARAMETER table)"));
+    s.warnings.push_back(cat("parameter '", k, "' left out: the real Ollama's Modelfiles cannot carry it (not in its PARAMETER table)"));
   }
   if (!s.parameters.contains("stop")) s.parameters["stop"] = d.parameters["stop"];
   s.messages = r.messages;

@@ -24,7 +24,8 @@ const std::map<std::string, ParamType>& param_types() {
       {"min_p", ParamType::Float},        {"typical_p", ParamType::Float},     {"repeat_last_n", ParamType::Int},
       {"temperature", ParamType::Float},  {"repeat_penalty", ParamType::Float},
       {"presence_penalty", ParamType::Float}, {"frequency_penalty", ParamType::Float},
-      {"stop", ParamType::StringList}};
+      {"stop", ParamType::StringList},
+      {"max_tiles", ParamType::Int}};  // ours (is_ollama_parameter: false): at most N image tiles
   return t;
 }
 
@@ -138,6 +139,8 @@ std::string read_value(Cursor& cur) {
 }
 
 }  // namespace
+
+bool is_ollama_parameter(const std::string& name) { return name != "max_tiles" && param_types().count(name) > 0; }
 
 std::optional<nlohmann::json> modelfile_parameter(const std::string& name, const std::string& value) {
   if (deprecated_param(name)) return std::nullopt;

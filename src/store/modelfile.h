@@ -34,6 +34,9 @@ struct Modelfile {
 // Parses Modelfile text; `source` names it in errors. Throws Error.
 Modelfile parse_modelfile(const std::string& text, const std::string& source = "Modelfile");
 
+// Whether the real Ollama accepts PARAMETER `name` (max_tiles is ours: Ollama would refuse it).
+bool is_ollama_parameter(const std::string& name);
+
 // Types one PARAMETER value by Ollama's option table: int, float, bool or string (stop). Throws
 // Error "unknown parameter 'x'" / "invalid int value [x]" ...; returns nullopt for a deprecated name.
 std::optional<nlohmann::json> modelfile_parameter(const std::string& name, const std::string& value);
