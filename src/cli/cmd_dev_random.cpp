@@ -37,7 +37,8 @@ CLI::App* setup(CLI::App& app) {
   c->add_option("OUT_DIR", a.opt.out_dir, "Output folder (created if missing)")->required();
   c->add_option("--dtype", a.opt.dtype, "Weight dtype (default: f32 for tiny*, bf16 for real*)")
       ->check(CLI::IsMember({"f32", "bf16"}));
-  c->add_option("--tokenizer", a.opt.tokenizer_dir, "Folder with the real SmolVLM tokenizer files (real* only)");
+  c->add_option("--tokenizer", a.opt.tokenizer_dir, "Folder with the real SmolVLM tokenizer files (real* only; without it, a synthetic tokenizer of the real "
+                  "vocabulary size)");
   c->add_option("--merges", a.opt.merges_file, "tiny_merges.txt for the synthetic tokenizer (tiny* only)");
   c->add_option("-t,--threads", a.opt.threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
   c->add_flag("-f,--force", a.opt.force, "Overwrite existing files");

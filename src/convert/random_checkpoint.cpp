@@ -174,9 +174,10 @@ struct TokenizerFiles {
   std::string note;                                        // golden_weights.json "tokenizer"
 };
 
-// build_tokenizer_files() of make_tiny_model.py.
-TokenizerFiles tiny_tokenizer(const std::string& merges_path, const ModelConfig& cfg) {
-  const auto merges = load_merges(merges_path);
+// build_tokenizer_files() of make_tiny_model.py: the byte-level BPE vocabulary of `merges`, with
+// SmolVLM's special tokens below and above it. `source` names the merges in errors.
+TokenizerFiles tokenizer_from_merges(const std::vector<std::pair<std::string, std::string>>& merges,
+                                     const std::string& merges_path, const ModelConfig& cfg) {
   TokenizerFiles tf;
   auto& tokens = tf.tokens;
   tokens = kSpecialLow;
@@ -305,6 +306,37 @@ TokenizerFiles tiny_tokenizer(const std::string& merges_path, const ModelConfig&
   return tf;
 }
 
+TokenizerFiles tiny_tokenizer(const std::string& merges_path, const ModelConfig& cfg) {
+  return tokenizer_from_merges(load_merges(merges_path), merges_path, cfg);
+}
+
+// A real* config without the real tokenizer at hand (`make demo` offline): a synthetic byte-level
+// BPE of the real vocabulary's size (49280 ids, the same special tokens), so that the embedding and
+// output matrices have their real shapes. Merges: every pair of the 95 printable symbols (space as
+// GPT-2's U+0120), then those pairs extended by one symbol, in a fixed order, until the size is met.
+TokenizerFiles synthetic_real_tokenizer(const ModelConfig& cfg) {
+  constexpr size_t kRealVocab = 49280;
+  std::vector<std::string> alphabet = {utf8(0x120)};
+  for (uint32_t c = 33; c <= 126; ++c) alphabet.push_back(utf8(c));
+  const size_t want = kRealVocab - kSpecialLow.size() - 256 - special_high().size();
+  std::vector<std::pair<std::string, std::string>> merges;
+  std::vector<std::string> pairs;
+  for (const auto& a : alphabet)
+    for (const auto& b : alphabet) {
+      if (merges.size() == want) break;
+      merges.emplace_back(a, b);
+      pairs.push_back(a + b);
+    }
+  for (const auto& p : pairs)
+    for (const auto& b : alphabet) {
+      if (merges.size() == want) break;
+      merges.emplace_back(p, b);
+    }
+  TokenizerFiles tf = tokenizer_from_merges(merges, "(synthetic real-size merges)", cfg);
+  tf.note = "synthetic tokenizer of the real size (no --tokenizer given): random weights, words are noise";
+  return tf;
+}
+
 // Tiny config without a merges file: only the token count and special ids are known.
 TokenizerFiles tiny_tokens_only() {
   TokenizerFiles tf;
@@ -400,9 +432,8 @@ RandomCheckpointResult make_random_checkpoint(const RandomCheckpointOptions& opt
 
   TokenizerFiles tf;
   if (cfg.real_tokenizer) {
-    if (opt.tokenizer_dir.empty()) fail("config ", cfg.name, " needs --tokenizer DIR (the real SmolVLM tokenizer files)");
     if (!opt.merges_file.empty()) fail("--merges only applies to the tiny configs");
-    tf = real_tokenizer(opt.tokenizer_dir);
+    tf = opt.tokenizer_dir.empty() ? synthetic_real_tokenizer(cfg) : real_tokenizer(opt.tokenizer_dir);
   } else {
     if (!opt.tokenizer_dir.empty()) {
       fail("--tokenizer is only used by the real* configs (tiny* use the synthetic tokenizer)");

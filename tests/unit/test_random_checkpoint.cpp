@@ -196,8 +196,10 @@ TEST(RandomCheckpoint, RejectsBadOptions) {
   o.progress = 0;
   o.config = "tiny999";
   EXPECT_THROW(make_random_checkpoint(o), Error);
-  o.config = "real256m";  // needs --tokenizer
+  o.config = "real256m";  // refuses --merges (without --tokenizer it makes a synthetic real-size one: demo_offline.sh)
+  o.merges_file = (dir / "any.txt").string();
   EXPECT_THROW(make_random_checkpoint(o), Error);
+  o.merges_file.clear();
   o.tokenizer_dir = (dir / "missing").string();
   EXPECT_THROW(make_random_checkpoint(o), Error);
   o.config = "tiny512";  // refuses --tokenizer
