@@ -241,9 +241,11 @@ TEST(RandomCheckpointCli, WritesRefusesToOverwriteAndForces) {
   EXPECT_NE(second, first);
   EXPECT_LT(second.size(), first.size());
 
-  r = testing::run_smolvlm({"dev", "random-checkpoint", "real256m", "1", (dir / "r").string()});
+  // real* configs take the real tokenizer (or make a synthetic one of its size: demo_offline.sh), never --merges.
+  r = testing::run_smolvlm({"dev", "random-checkpoint", "real256m", "1", (dir / "r").string(), "--merges", out});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("--tokenizer"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--merges only applies to the tiny configs"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "r" / "model.safetensors"));
   r = testing::run_smolvlm({"dev", "random-checkpoint", "nosuch", "1", (dir / "r").string()});
   EXPECT_NE(r.exit_code, 0);
 }
