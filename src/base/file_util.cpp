@@ -55,6 +55,7 @@ bool copy_file_data(const std::string& src, const std::string& dst,
   const auto total = static_cast<int64_t>(st.st_size);
   try {
     if (::ioctl(out.fd, FICLONE, in.fd) == 0) {
+      if (::fsync(out.fd) != 0) fail(dst, ": fsync failed: ", std::strerror(errno));
       if (on_progress) on_progress(total, total);
       return true;
     }
@@ -80,6 +81,10 @@ bool copy_file_data(const std::string& src, const std::string& dst,
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) fail("copying ", src, " to ", dst, ": ", std::strerror(errno));
+      if (n == 0 && !plain) {  // some filesystems answer 0 early: read and write instead
+        plain = true;
+        continue;
+      }
       if (n == 0) fail(src, ": the file shrank while it was copied");
       done += n;
       if (on_progress) on_progress(done, total);

@@ -9,6 +9,7 @@
 #include "cli/chat_backend.h"
 #include "cli/remote_chat.h"
 #include "media/image_decode.h"
+#include "tokenizer/utf8.h"
 
 namespace smolvlm::cli {
 namespace {
@@ -56,6 +57,8 @@ BatchRecord RemoteBatch::run(const BatchInput& in) {
   rec.prompt = in.prompt;
   try {
     check_batch_input(in);
+    tok::utf8_validate(in.prompt, "the prompt");
+    tok::utf8_validate(settings_.system, "the system message");
     const std::string bytes = read_file(in.file);
     const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
     const bool image = detect_image_format({p, bytes.size()}) != ImageFormat::kUnknown;
@@ -64,8 +67,8 @@ BatchRecord RemoteBatch::run(const BatchInput& in) {
     messages.push_back({{"role", "user"}, {"content", in.prompt}, {image ? "images" : "videos", {base64_encode(bytes)}}});
     json body = {{"model", model_}, {"messages", messages}, {"stream", false}, {"options", RemoteChat::options(settings_)}};
     if (settings_.generate.json != JsonKind::kOff) body["format"] = "json";
-    // A replica that is gone, or answers 5xx (draining, overloaded, lost its GPU), gets the file
-    // no more: another one does. Every replica tried twice at most.
+    // A replica that is gone, or answers 502 / 503 / 504 (draining, overloaded), gets the file no
+    // more: another one does. Every replica tried twice at most.
     json reply;
     const size_t attempts = 2 * hosts_.size();
     for (size_t attempt = 1;; ++attempt) {
@@ -75,12 +78,16 @@ BatchRecord RemoteBatch::run(const BatchInput& in) {
         done(h, false);
         break;
       } catch (const ServerError& e) {
-        const bool retry = e.status() >= 500 && attempt < attempts;
-        done(h, e.status() >= 500);
-        if (!retry) throw;
+        // A replica going away, overloaded or draining: elsewhere. Another 5xx is this file's error.
+        const bool replica = e.status() == 502 || e.status() == 503 || e.status() == 504;
+        done(h, replica);
+        if (!replica || attempt >= attempts) throw;
       } catch (const Error& e) {  // no answer at all
         done(h, true);
         if (attempt >= attempts) throw;
+      } catch (...) {
+        done(h, false);
+        throw;
       }
     }
     rec.answer = std::string(trim_reply_start(reply.value("message", json::object()).value("content", "")));

@@ -1,6 +1,6 @@
 // `smolvlm batch ... --host URL[,URL...]`: the files answered by running `smolvlm serve` (or
 // Ollama) replicas instead of a model loaded here. Each file goes to the replica with the fewest of
-// this batch's requests in flight; a replica that cannot be reached or answers 5xx is set aside for
+// this batch's requests in flight; a replica that cannot be reached or answers 502/503/504 is set aside for
 // a while and the file is sent to another, so a replica lost mid-batch costs no record. The request
 // is what `run` sends (POST /api/chat, the file as images / videos), so the answers equal a local
 // batch's for greedy or seeded sampling.

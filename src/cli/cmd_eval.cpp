@@ -107,6 +107,9 @@ void eval_images(const std::shared_ptr<const LoadedModel>& base, const std::shar
     const std::shared_ptr<const EncodedMedia> qm[] = {model_media.file(f, {}, pool)};
     Prompt bp = build_prompt(base->tokenizer(), text, bm);
     Prompt qp = build_prompt(model->tokenizer(), text, qm);
+    if (bp.ids != qp.ids)
+      fail(f, ": the two projectors tile the image differently (", bp.ids.size(), " and ", qp.ids.size(),
+           " prompt tokens); compare projectors of the same model");
     // The base's greedy answer, stopped at its end of generation.
     TextStateOptions o;
     o.n_ctx = static_cast<int64_t>(bp.ids.size()) + args.answer_tokens + 1;

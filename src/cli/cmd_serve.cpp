@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -81,11 +82,15 @@ int run_serve() {
   std::fflush(stdout);
   // The first SIGTERM / SIGINT drains (HttpServer::drain); a second one exits at once.
   std::thread drainer;
+  std::atomic<bool> finished{false};  // set before main ends the waiter with SIGUSR1 (another sender is ignored)
   std::thread waiter([&] {
     for (int signals = 0;;) {
       int sig = 0;
       sigwait(&set, &sig);
-      if (sig == SIGUSR1) return;
+      if (sig == SIGUSR1) {
+        if (finished) return;
+        continue;
+      }
       if (++signals > 1) {
         std::fprintf(stderr, "\nsmolvlm serve: second signal: exiting now\n");
         std::_Exit(128 + sig);
@@ -98,6 +103,7 @@ int run_serve() {
     }
   });
   server.run();
+  finished = true;
   pthread_kill(waiter.native_handle(), SIGUSR1);
   waiter.join();
   if (drainer.joinable()) drainer.join();

@@ -222,7 +222,9 @@ void HttpServer::preload(const std::vector<std::string>& names) {
   preload_ = std::thread([this, names] {
     for (const std::string& n : names) {
       try {
-        models_->acquire(models_->resolve(n), std::nullopt, 0, 0);  // loaded, then idle with keep_alive forever
+        const ResolvedModel m = models_->resolve(n);
+        models_->acquire(m, std::nullopt, 0, 0);  // loaded, then idle
+        models_->pin(m.name);                     // and it stays, whatever keep_alive requests give
         log_event("INFO", cat("preloaded ", n));
       } catch (const std::exception& e) {
         state_.preload_failed = true;
@@ -258,15 +260,16 @@ void HttpServer::setup_routes() {
   // Host and Origin checks, CORS headers and preflights (§0).
   // One log line per request (server_log.h), errors' messages included.
   http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    const double seconds = seconds_since_request_start();
-    // Counted when routing started. Idle again: what the requests' threads freed goes back to the
-    // system (glibc keeps freed pages per arena otherwise: RSS would stay at the peak of the load).
+    // -1: refused by the HTTP layer before routing, so never counted in flight. Idle again: what the
+    // requests' threads freed goes back to the system (glibc keeps freed pages per arena otherwise:
+    // RSS would stay at the peak of the load).
+    const double seconds = take_request_seconds();
     if (seconds >= 0 && --in_flight_ == 0) ::malloc_trim(0);
     if (seconds >= 0) models_->metrics.request(req.method, req.path, res.status, seconds);
     if (req.path == "/health" || req.path == "/ready" || req.path == "/metrics") {  // probes and scrapes: not logged
       if (res.status < 400 || req.path != "/ready") return;
     }
-    log_request(req.method, req.path, req.remote_addr, res.status);
+    log_request(req.method, req.path, req.remote_addr, res.status, seconds);
   });
   http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     request_started();

@@ -75,8 +75,8 @@ class HttpServer {
   void run();   // serves (after bind()) until stop(); returns at once if stop() came first
   void start(); // bind() if needed, then run() on a background thread
   void stop();  // safe from any thread, before or during run()
-  // Loads these models (ModelManager's default keep_alive: forever) on a background thread; /ready
-  // answers 503 until every one is loaded, and stays 503 when one fails (logged).
+  // Loads these models on a background thread, pinned (they stay loaded whatever keep_alive requests
+  // give); /ready answers 503 until every one is loaded, and stays 503 when one fails (logged).
   void preload(const std::vector<std::string>& names);
   // A graceful stop, for SIGTERM: /ready turns 503 at once; requests are served as before for
   // `grace` (balancers notice), then new ones get 503 (Retry-After) while those in flight,

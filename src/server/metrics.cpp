@@ -14,12 +14,14 @@ namespace {
 std::vector<double> latency_bounds() { return {0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}; }
 std::vector<double> ttft_bounds() { return {0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64}; }
 
-std::string number(double v) {
+// Values in full precision; bucket bounds short ("0.025", not "0.025000000000000001").
+std::string number(double v, const char* format = "%.17g") {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
+  std::snprintf(buf, sizeof buf, format, v);
   return buf;
 }
+std::string bound(double v) { return number(v, "%g"); }
 
 // A label value escaped as the exposition format asks (\\, \", \n).
 std::string label(const std::string& v) {
@@ -58,7 +60,7 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
   uint64_t cumulative = 0;
   for (size_t i = 0; i < bounds_.size(); ++i) {
     cumulative += counts_[i];
-    out += cat(name, "_bucket{", labels, sep, "le=\"", number(bounds_[i]), "\"} ", cumulative, "\n");
+    out += cat(name, "_bucket{", labels, sep, "le=\"", bound(bounds_[i]), "\"} ", cumulative, "\n");
   }
   out += cat(name, "_bucket{", labels, sep, "le=\"+Inf\"} ", count_, "\n");
   const std::string braces = labels.empty() ? "" : cat("{", labels, "}");

@@ -76,7 +76,8 @@ std::shared_ptr<ModelManager::Entry> ModelManager::get_or_load(const ResolvedMod
                                                                int64_t num_ctx, double& load_seconds,
                                                                std::unique_lock<std::mutex>& lock) {
   for (;;) {
-    cv_.wait(lock, [&] { return !loading_.count(model.name); });
+    cv_.wait(lock, [&] { return !loading_.count(model.name) || cancel_all_; });
+    if (cancel_all_) throw ApiError(503, "the server is shutting down; send the request to another replica");
     auto it = entries_.find(model.name);
     if (it != entries_.end()) {
       const Entry& e = *it->second;
@@ -169,6 +170,7 @@ std::unique_ptr<ModelManager::Lease> ModelManager::acquire(const ResolvedModel& 
   std::shared_ptr<Entry> entry = get_or_load(model, num_gpu, num_ctx, load_seconds, lock);
   Slot* slot = nullptr;
   cv_.wait(lock, [&] {
+    if (cancel_all_) return true;
     for (Slot& s : entry->slots)
       if (!s.busy) {
         slot = &s;
@@ -176,10 +178,11 @@ std::unique_ptr<ModelManager::Lease> ModelManager::acquire(const ResolvedModel& 
       }
     return false;
   });
+  if (slot == nullptr) throw ApiError(503, "the server is shutting down; send the request to another replica");
   slot->busy = true;
   ++entry->active;
   entry->keep_alive = keep_alive;
-  entry->forever = !keep_alive.has_value();
+  entry->forever = entry->pinned || !keep_alive.has_value();
   lock.unlock();
 
   // Outside the lock: (re)build this slot's pool and session when the settings differ.
@@ -232,7 +235,7 @@ void ModelManager::release(Entry& e, Slot& s) {
   s.kv_tokens = s.session ? static_cast<int64_t>(s.session->cached_tokens().size()) : 0;
   s.kv_capacity = s.session ? s.session->n_ctx() : 0;
   --e.active;
-  if (e.active == 0) e.expires = expiry(e.keep_alive, e.forever);  // the reaper unloads it then
+  if (e.active == 0) e.expires = expiry(e.pinned ? std::nullopt : e.keep_alive, e.forever);  // then the reaper unloads it
   cv_.notify_all();
 }
 
@@ -242,6 +245,7 @@ void ModelManager::unload(const std::string& resolved_name) {
   if (it == entries_.end()) return;
   it->second->keep_alive = Seconds(0);
   it->second->forever = false;
+  it->second->pinned = false;
   it->second->expires = Clock::now();
   if (it->second->active == 0) {
     log_event("INFO", cat("unloaded ", it->second->resolved.short_name, " (keep_alive 0 or removed)"));
@@ -266,6 +270,19 @@ void ModelManager::reap_loop() {
       }
     }
   }
+}
+
+void ModelManager::cancel_all() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancel_all_ = true;
+  }
+  cv_.notify_all();
+}
+
+void ModelManager::pin(const std::string& resolved_name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = entries_.find(resolved_name); it != entries_.end()) it->second->pinned = it->second->forever = true;
 }
 
 ModelGauges ModelManager::gauges() const {

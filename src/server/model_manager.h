@@ -74,6 +74,7 @@ class ModelManager {
     std::optional<Seconds> keep_alive;
     std::chrono::system_clock::time_point expires;  // when idle
     bool forever = false;
+    bool pinned = false;    // --preload: forever, whatever the requests' keep_alive
     int64_t num_gpu = -1;   // as requested when loaded (a different request reloads it)
     int64_t plan_ctx = 0;   // the context its GPU memory was planned for
   };
@@ -129,9 +130,11 @@ class ModelManager {
   std::atomic<int64_t> cancelled_generations{0};
   // The end of a drain (HttpServer::drain): generations still running stop, requests still waiting
   // and new ones get 503 "the server is shutting down".
-  void cancel_all() { cancel_all_ = true; cv_.notify_all(); }
+  void cancel_all();
   bool cancelling() const { return cancel_all_.load(); }
   ModelGauges gauges() const;  // for /metrics
+  // A --preload model: stays loaded whatever keep_alive later requests give (until unloaded).
+  void pin(const std::string& resolved_name);
   Metrics metrics;
 
  private:

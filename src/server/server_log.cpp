@@ -43,10 +43,15 @@ double seconds_since_request_start() {
   return t_started ? std::chrono::duration<double>(Clock::now() - *t_started).count() : -1.0;
 }
 
-void log_request(const std::string& method, const std::string& path, const std::string& client, int status) {
+double take_request_seconds() {
   const double s = seconds_since_request_start();
-  const std::string took = s >= 0 ? latency(s) : "-";
   t_started.reset();
+  return s;
+}
+
+void log_request(const std::string& method, const std::string& path, const std::string& client, int status,
+                 double s) {
+  const std::string took = s >= 0 ? latency(s) : "-";
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
   ::localtime_r(&now, &tm);

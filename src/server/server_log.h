@@ -18,7 +18,10 @@ void note_request_error(const std::string& message);
 void request_started();
 // Seconds since this thread's request arrived (-1 when unknown: a request the HTTP layer refused).
 double seconds_since_request_start();
-void log_request(const std::string& method, const std::string& path, const std::string& client, int status);
+// The same, and forgets the start: the request is answered (-1: it was never started here).
+double take_request_seconds();
+void log_request(const std::string& method, const std::string& path, const std::string& client, int status,
+                 double seconds);  // seconds < 0: unknown
 
 // level: "INFO", "WARN", "ERROR".
 void log_event(const char* level, const std::string& message);

@@ -221,7 +221,7 @@ void BlobStore::touch(std::string_view digest) const {
 
 StoreWriterLock BlobStore::writing() const { return StoreWriterLock(root_, StoreWriterLock::Mode::kShared); }
 
-BlobStore::Pruned BlobStore::prune(const std::set<std::string>& keep, int64_t min_age_seconds) const {
+BlobStore::Pruned BlobStore::prune(const std::set<std::string>& keep, int64_t min_age_seconds, bool keep_complete) const {
   const StoreWriterLock idle(root_, StoreWriterLock::Mode::kTryExclusive);
   const auto cutoff = fs::file_time_type::clock::now() - std::chrono::seconds(min_age_seconds);
   Pruned out;
@@ -231,7 +231,7 @@ BlobStore::Pruned BlobStore::prune(const std::set<std::string>& keep, int64_t mi
     if (!e.is_regular_file(ec)) continue;
     const std::string name = e.path().filename().string();
     const bool old = e.last_write_time(ec) <= cutoff;
-    const bool doomed = valid_digest(name) ? old && !keep.count(canonical_digest(name))
+    const bool doomed = valid_digest(name) ? idle.held() && keep_complete && old && !keep.count(canonical_digest(name))
                                            : idle.held() && (our_temporary(name) || old);
     if (!doomed) continue;
     const auto bytes = static_cast<int64_t>(e.file_size(ec));

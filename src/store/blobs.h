@@ -51,8 +51,8 @@ class BlobStore {
   // Held by anything that leaves temporary files in blobs/ while it works (store/writer_lock.h).
   StoreWriterLock writing() const;
   // Ollama's start-up prune (reference/ollama-contract.md §7.6), made safe for live writers:
-  // - blobs not in `keep` (digests "sha256:<hex>") older than min_age_seconds (a create touches
-  //   the blobs it is about to reference, so a recent one may be about to get its manifest);
+  // - blobs not in `keep` (digests "sha256:<hex>") older than min_age_seconds (a recent one may be
+  //   about to get its manifest from another server);
   // - our temporaries (sha256-tmp-*, .quantize-*, *.tmp-*) of any age, and download partials
   //   (*-partial*, resumable) and other names older than min_age_seconds, but only when no live
   //   process holds the writer lock: a file that is still being written is never removed.
@@ -61,7 +61,9 @@ class BlobStore {
     int64_t bytes = 0;
     bool writers_live = false;  // temporaries were spared: a writer holds the lock
   };
-  Pruned prune(const std::set<std::string>& keep, int64_t min_age_seconds) const;
+  // keep_complete false (a manifest could not be read): no blob is removed, only temporaries. Blobs
+  // too are removed only while no writer is live (a create may be about to reference an old one).
+  Pruned prune(const std::set<std::string>& keep, int64_t min_age_seconds, bool keep_complete = true) const;
 
   // sha256 of a whole file, "sha256:<hex>".
   static std::string file_digest(const std::string& file);

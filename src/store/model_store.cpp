@@ -170,7 +170,31 @@ size_t ModelStore::remove_unreferenced(const std::vector<std::string>& digests) 
 }
 
 BlobStore::Pruned ModelStore::prune_stale(int64_t min_age_seconds) {
-  return blobs_.prune(referenced(), min_age_seconds);
+  // Every file under manifests/, at any depth (another tool's layout too). One that cannot be read
+  // or parsed, or a folder that cannot be walked, may reference any blob: then no blob is removed,
+  // only temporaries.
+  std::set<std::string> used;
+  bool complete = true;
+  const fs::path base = fs::path(root_) / "manifests";
+  std::error_code ec;
+  if (fs::is_directory(base, ec)) {
+    auto it = fs::recursive_directory_iterator(base, ec);
+    if (ec) complete = false;
+    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      std::error_code fec;
+      if (!it->is_regular_file(fec)) continue;
+      try {
+        const std::string p = it->path().string();
+        const Manifest m = Manifest::parse(read_file(p), p);
+        used.insert(m.config.digest);
+        for (const auto& l : m.layers) used.insert(l.digest);
+      } catch (const std::exception&) {
+        complete = false;
+      }
+    }
+    if (ec) complete = false;
+  }
+  return blobs_.prune(used, min_age_seconds, complete);
 }
 
 ResolvedModel ModelStore::resolve(const std::string& name) const {

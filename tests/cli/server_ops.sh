@@ -93,6 +93,17 @@ tail -n 1 "$WORK/stream.out" | python3 -c 'import json,sys; l=json.loads(sys.std
   fail "the stream in flight did not finish: $(tail -c 300 "$WORK/stream.out")"
 expect "$(cat "$WORK/a.log")" 'level=INFO msg="draining'
 
+# --- SIGUSR1 from outside (log rotation) changes nothing: SIGTERM still drains, exit 0 ----------------
+serve c.log --drain-grace 0
+kill -USR1 "$PID"
+sleep 0.2
+[[ $(status /ready) == 200 ]] || fail "SIGUSR1 stopped the server"
+kill -TERM "$PID"
+set +e
+wait "$PID"; rc=$?
+set -e
+[[ $rc == 0 ]] || fail "SIGTERM after SIGUSR1: exit $rc"
+
 # --- A second signal exits at once, whatever is in flight ------------------------------------------
 serve b.log --drain-grace 30
 kill -TERM "$PID"

@@ -141,7 +141,14 @@ TEST(ServerOps, ReadyWaitsForThePreload) {
   int status = 0;
   for (int i = 0; i < 500 && status != 200; ++i, std::this_thread::sleep_for(10ms)) status = get(srv.port(), "/ready")->status;
   EXPECT_EQ(status, 200);
-  EXPECT_NE(srv.models().ps().dump().find("tiny"), std::string::npos);  // loaded, and it stays
+  EXPECT_NE(srv.models().ps().dump().find("tiny"), std::string::npos);  // loaded
+  // and it stays, whatever keep_alive a later request gives
+  httplib::Client c("127.0.0.1", srv.port());
+  const json body = {{"model", "tiny"}, {"prompt", "hi"}, {"stream", false}, {"keep_alive", "100ms"},
+                     {"options", {{"num_predict", 2}}}};
+  ASSERT_EQ(c.Post("/api/generate", body.dump(), "application/json")->status, 200);
+  std::this_thread::sleep_for(500ms);
+  EXPECT_NE(srv.models().ps().dump().find("tiny"), std::string::npos) << "a preloaded model was unloaded";
 }
 
 // A drain: /ready turns 503 at once, the stream in flight finishes (done: true), run() returns.
