@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include "base/file_util.h"
 #include "cli/batch_records.h"
 #include "media/image_decode.h"
+#include "tokenizer/utf8.h"
 
 namespace smolvlm::cli {
 namespace {
@@ -200,6 +202,24 @@ void check_batch_input(const BatchInput& in) {
   if (!in.error.empty()) fail(in.error);
   if (const std::string why = unreadable_reason(in.file); !why.empty()) fail(why);
   if (image_name(in.file)) check_image_content(in.file);
+}
+
+BatchRecord answer_input(const BatchInput& in, const std::function<void(BatchRecord&)>& answer) {
+  const auto t0 = std::chrono::steady_clock::now();
+  BatchRecord rec;
+  rec.file = in.file;
+  rec.prompt = in.prompt;
+  try {
+    check_batch_input(in);
+    tok::utf8_validate(in.prompt, "the prompt");
+    answer(rec);
+  } catch (const std::exception& e) {
+    rec.error = e.what();
+    if (rec.error.starts_with(in.file + ": ")) rec.error.erase(0, in.file.size() + 2);
+    if (rec.error.empty()) rec.error = "failed";
+  }
+  rec.total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return rec;
 }
 
 bool in_shard(const std::string& file, int index, int count) {

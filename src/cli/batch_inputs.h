@@ -3,8 +3,11 @@
 // --prompts file (CSV with file,prompt columns, or JSONL with {"file","prompt"} objects).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "cli/batch_records.h"
 
 namespace smolvlm::cli {
 
@@ -40,6 +43,11 @@ std::string path_key(const std::string& path);
 // unreadable path, a folder, a file named as an image that does not hold one (the one message of
 // media/image_decode.h). What the file's decoder will say is left to it.
 void check_batch_input(const BatchInput& in);
+
+// One input's record, local or remote: file and prompt, the input checks (check_batch_input and the
+// prompt's UTF-8), then `answer` fills in the rest; total_s is the whole. Never throws: a failure is
+// the record's error, the file's name taken off its front (the record names it).
+BatchRecord answer_input(const BatchInput& in, const std::function<void(BatchRecord&)>& answer);
 
 // --shard I/N: whether `file` falls in share `index` of `count` (a hash of its normalized path, so
 // the shares cover every file exactly once whatever the order or the machine).

@@ -51,13 +51,7 @@ void RemoteBatch::done(Host* h, bool failed) {
 }
 
 BatchRecord RemoteBatch::run(const BatchInput& in) {
-  const auto t0 = Clock::now();
-  BatchRecord rec;
-  rec.file = in.file;
-  rec.prompt = in.prompt;
-  try {
-    check_batch_input(in);
-    tok::utf8_validate(in.prompt, "the prompt");
+  BatchRecord out = answer_input(in, [&](BatchRecord& rec) {
     tok::utf8_validate(settings_.system, "the system message");
     const std::string bytes = read_file(in.file);
     const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
@@ -97,17 +91,12 @@ BatchRecord RemoteBatch::run(const BatchInput& in) {
     rec.encode_s = ns_to_s(reply, "media_encode_duration");
     rec.prompt_s = ns_to_s(reply, "prompt_eval_duration");
     rec.eval_s = ns_to_s(reply, "eval_duration");
-  } catch (const std::exception& e) {
-    rec.error = e.what();
-    if (rec.error.starts_with(in.file + ": ")) rec.error.erase(0, in.file.size() + 2);
-    // The server names the request's item ("failed to process image 0: image 0: ..."); the record
-    // names the file, so its message reads as a local batch's.
-    static const std::regex item(R"(^failed to process (image|video) \d+: (image|video) \d+: )");
-    rec.error = std::regex_replace(rec.error, item, "", std::regex_constants::format_first_only);
-    if (rec.error.empty()) rec.error = "failed";
-  }
-  rec.total_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  return rec;
+  });
+  // The server names the request's item ("failed to process image 0: image 0: ..."); the record
+  // names the file, so its message reads as a local batch's.
+  static const std::regex item(R"(^failed to process (image|video) \d+: (image|video) \d+: )");
+  if (!out.error.empty()) out.error = std::regex_replace(out.error, item, "", std::regex_constants::format_first_only);
+  return out;
 }
 
 }  // namespace smolvlm::cli

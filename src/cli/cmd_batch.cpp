@@ -118,13 +118,7 @@ struct Shared {
 
 // Runs one input in `session`; never throws (a failure is the record's error).
 BatchRecord run_one(Shared& sh, Session& session, const BatchInput& in) {
-  const auto t0 = Clock::now();
-  BatchRecord rec;
-  rec.file = in.file;
-  rec.prompt = in.prompt;
-  try {
-    check_batch_input(in);
-    tok::utf8_validate(in.prompt, "the prompt");
+  return answer_input(in, [&](BatchRecord& rec) {
     const RunSettings& s = *sh.settings;
     std::shared_ptr<const EncodedMedia> media;
     sh.with_pool([&] {
@@ -147,13 +141,7 @@ BatchRecord run_one(Shared& sh, Session& session, const BatchInput& in) {
     rec.eval_tokens = r.eval_tokens;
     rec.prompt_s = r.prompt_seconds;
     rec.eval_s = r.eval_seconds;
-  } catch (const std::exception& e) {
-    rec.error = e.what();
-    if (rec.error.starts_with(in.file + ": ")) rec.error.erase(0, in.file.size() + 2);  // the record names it
-    if (rec.error.empty()) rec.error = "failed";
-  }
-  rec.total_s = seconds_since(t0);
-  return rec;
+  });
 }
 
 // One worker thread: `make_runner` (called on the thread: a session is made there) answers an input.
