@@ -22,9 +22,8 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-export OLLAMA_MODELS=$WORK/models SMOLVLM_NO_AUTOSTART=1
-printf 'FROM %s\nFROM %s\n' "$G/gguf/text-Q8_0.gguf" "$G/gguf/mmproj-Q8_0.gguf" >"$WORK/Modelfile"
-SMOLVLM_HOST=127.0.0.1:1 "$SMOLVLM" create tiny -f "$WORK/Modelfile" >/dev/null 2>&1 || fail "create"
+source "$(dirname "$0")/serve_lib.bash"
+tiny_store
 mkdir -p "$WORK/imgs/sub"
 cd "$WORK"
 cp "$G/inputs/image.png" imgs/a.png
@@ -35,14 +34,8 @@ head -c 100 "$G/inputs/image.png" >imgs/broken.png
 
 URLS=()
 for i in 1 2; do
-  "$SMOLVLM" serve --host 127.0.0.1:0 >"$WORK/r$i.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 200); do
-    u=$(sed -n 's/^smolvlm serve: listening on \([^ ]*\).*/http:\/\/\1/p' "$WORK/r$i.log")
-    [[ -n $u ]] && break
-    sleep 0.05
-  done
-  URLS+=("$u")
+  serve "r$i.log"
+  URLS+=("$URL")
 done
 opts=(--prompt "Describe this image." --temperature 0 -n 8)
 "$SMOLVLM" batch tiny imgs "${opts[@]}" -o local.jsonl 2>local.err || fail "local batch: $(cat local.err)"

@@ -24,25 +24,9 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; for f in "$WORK"/*.log; do [[ -f $f ]] && sed "s|^|$(basename "$f"): |" "$f" >&2; done; exit 1; }
 expect() { grep -qF -- "$2" <<<"$1" || fail "expected '$2' in: $1"; }
 
-export OLLAMA_MODELS=$WORK/models SMOLVLM_NO_AUTOSTART=1
-printf 'FROM %s\nFROM %s\n' "$G/gguf/text-Q8_0.gguf" "$G/gguf/mmproj-Q8_0.gguf" >"$WORK/Modelfile"
-SMOLVLM_HOST=127.0.0.1:1 "$SMOLVLM" create tiny -f "$WORK/Modelfile" >/dev/null 2>&1 || fail "create"
+source "$(dirname "$0")/serve_lib.bash"
+tiny_store
 
-# serve LOG ARGS...: starts a server on a free port; sets PID and URL.
-serve() {
-  local log=$WORK/$1; shift
-  "$SMOLVLM" serve --host 127.0.0.1:0 "$@" >"$log" 2>&1 &
-  PID=$!
-  PIDS+=("$PID")
-  URL=
-  for _ in $(seq 200); do
-    URL=$(sed -n 's/^smolvlm serve: listening on \([^ ]*\).*/http:\/\/\1/p' "$log" 2>/dev/null || true)
-    [[ -n $URL ]] && return 0
-    kill -0 "$PID" 2>/dev/null || fail "serve exited: $(cat "$log")"
-    sleep 0.05
-  done
-  fail "serve did not start"
-}
 status() { curl -s -o /dev/null -w '%{http_code}' "$URL$1"; }
 metric() { curl -s "$URL/metrics" | sed -n "s/^$1 //p"; }
 # A streamed chat with N copies of the golden image (slow enough to be in flight when signalled).

@@ -22,22 +22,13 @@ cleanup() { [[ -n $PID ]] && kill -9 "$PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-export OLLAMA_MODELS=$WORK/models SMOLVLM_NO_AUTOSTART=1
 unset MALLOC_ARENA_MAX
-printf 'FROM %s\nFROM %s\n' "$G/gguf/text-Q8_0.gguf" "$G/gguf/mmproj-Q8_0.gguf" >"$WORK/Modelfile"
-SMOLVLM_HOST=127.0.0.1:1 "$SMOLVLM" create tiny -f "$WORK/Modelfile" >/dev/null 2>&1 || fail "create"
+source "$(dirname "$0")/serve_lib.bash"
+tiny_store
 for i in 0 1 2 3 4 5 6 7; do
   ffmpeg -loglevel error -f lavfi -i "testsrc=size=$((1900 + 10 * i))x1400" -frames:v 1 "$WORK/img$i.png"
 done
-"$SMOLVLM" serve --host 127.0.0.1:0 >"$WORK/serve.log" 2>&1 &
-PID=$!
-URL=
-for _ in $(seq 200); do
-  URL=$(sed -n 's/^smolvlm serve: listening on \([^ ]*\).*/http:\/\/\1/p' "$WORK/serve.log")
-  [[ -n $URL ]] && break
-  sleep 0.05
-done
-[[ -n $URL ]] || fail "serve did not start"
+serve serve.log
 
 python3 - "$URL" "$WORK" <<'PY' || fail "soak"
 import base64, glob, json, sys, threading, time, urllib.request
