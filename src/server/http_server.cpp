@@ -265,7 +265,7 @@ void HttpServer::setup_routes() {
     // RSS would stay at the peak of the load).
     const double seconds = take_request_seconds();
     if (seconds >= 0 && --in_flight_ == 0) ::malloc_trim(0);
-    if (seconds >= 0) models_->metrics.request(req.method, req.path, res.status, seconds);
+    if (seconds >= 0) models_->metrics.request(req.path, res.status, seconds);
     if (req.path == "/health" || req.path == "/ready" || req.path == "/metrics") {  // probes and scrapes: not logged
       if (res.status < 400 || req.path != "/ready") return;
     }

@@ -67,8 +67,7 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
   out += cat(name, "_sum", braces, " ", number(sum_), "\n", name, "_count", braces, " ", count_, "\n");
 }
 
-std::string Metrics::route_of(const std::string& method, const std::string& path) {
-  (void)method;
+std::string Metrics::route_of(const std::string& path) {
   static const char* const exact[] = {"/", "/health", "/ready", "/metrics", "/api/version", "/api/tags", "/api/ps",
                                       "/api/show", "/api/generate", "/api/chat", "/api/pull", "/api/push",
                                       "/api/create", "/api/copy", "/api/delete", "/api/embed", "/api/embeddings",
@@ -80,8 +79,8 @@ std::string Metrics::route_of(const std::string& method, const std::string& path
   return "other";
 }
 
-void Metrics::request(const std::string& method, const std::string& path, int status, double seconds) {
-  const std::string route = route_of(method, path);
+void Metrics::request(const std::string& path, int status, double seconds) {
+  const std::string route = route_of(path);
   std::lock_guard<std::mutex> lock(mu_);
   ++requests_[{route, status}];
   slot(latency_, route, latency_bounds).observe(seconds);

@@ -39,9 +39,9 @@ struct ModelGauges {
 class Metrics {
  public:
   // The route pattern a path counts under ("/api/blobs/:digest"; "other" for unknown paths).
-  static std::string route_of(const std::string& method, const std::string& path);
+  static std::string route_of(const std::string& path);
 
-  void request(const std::string& method, const std::string& path, int status, double seconds);
+  void request(const std::string& path, int status, double seconds);
   void generation(const std::string& model, int64_t prompt_tokens, int64_t generated_tokens, double ttft_seconds);
   void media_encoded(const std::string& model, double seconds);
 
