@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Markdown benchmark report from `smolvlm bench --json=FILE` output (Python standard library only).
 
-    scripts/bench_report.py BENCH.json [MORE.json ...] [--llamacpp LLAMA.json ...] \
+    scripts/bench_report.py BENCH.json [MORE.json ...] [--llamacpp LLAMA.json ...] [--curves SWEEP.json ...] \
         --out docs/BENCHMARKS.md [--plots DIR] [--note TEXT]
 
 BENCH.json: what `smolvlm bench MODEL... --json=FILE` writes, {"machine": {...}, "settings": {...},
@@ -13,10 +13,15 @@ the small format {"source": "llama.cpp", "models": [{"type": "Q8_0", "params": 1
 "size_bytes": 144000000, "pp512": 123.4, "tg128": 45.6}]}. Rows are matched to ours by model size
 (parameter count) and quant type.
 
+SWEEP.json: a bench document (or more) that contributes only its cost curves (`--sweep-depth`,
+`--sweep-edge`), for curves measured in a run of their own.
+
 The report has the machine, one table per metric (rows: model size, columns: quant type), llama.cpp's
-figures beside ours when given, and PNG bar charts (tokens/s, TTFT, peak RSS) under --plots (default:
-bench/ next to --out) drawn by gnuplot when it is installed; without gnuplot the plots are skipped
-with a note in the report.
+figures beside ours when given, the cost curves when bench ran with --sweep-depth / --sweep-edge
+(decode speed against context depth with its bound; tiles, image tokens, encode time and time to first
+token against the image's longest edge), and PNG charts (tokens/s, TTFT, peak RSS, the curves) under
+--plots (default: bench/ next to --out) drawn by gnuplot when it is installed; without gnuplot the plots
+are skipped with a note in the report.
 """
 import argparse
 import json
@@ -221,7 +226,111 @@ def bar_chart(gnuplot, terminal, png, title, ylabel, labels, series):
             raise RuntimeError(f"gnuplot failed for {png}: {r.stderr.strip()}")
 
 
-def plots(models, llama, plot_dir, md_dir):
+def line_chart(gnuplot, terminal, png, title, xlabel, ylabel, series, logscale_x=False):
+    """Lines with points: series = [(name, [(x, y)], dashed)]."""
+    with tempfile.TemporaryDirectory() as tmp:
+        plots = []
+        for k, (name, points, dashed) in enumerate(series):
+            data = os.path.join(tmp, f"s{k}.txt")
+            with open(data, "w") as f:
+                for x, y in points:
+                    f.write(f"{float(x)!r} {float(y)!r}\n")
+            style = f"linespoints lw 2 pt 7 lc {k // 2 + 1 if any(d for _, _, d in series) else k + 1}"
+            plots.append(f"'{data}' using 1:2 with {style}" + (" dt 2" if dashed else "") + f" title '{name}'")
+        script = "\n".join([
+            f"set terminal {terminal}", "set termoption noenhanced", f"set output '{png}'", f"set title '{title}'",
+            f"set xlabel '{xlabel}'", f"set ylabel '{ylabel}'", "set yrange [0:*]", "set grid", "set key outside right",
+            "set logscale x 2" if logscale_x else "", f"plot {', '.join(plots)}", ""])
+        r = subprocess.run([gnuplot], input=script, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"gnuplot failed for {png}: {r.stderr.strip()}")
+
+
+def depth_rows(m):
+    return sorted(m.get("sweep_depth") or [], key=lambda r: r["depth"])
+
+
+def image_series(m):
+    """{max_tiles: [rows by edge]} of a model's image sweep."""
+    out = {}
+    for r in m.get("sweep_image") or []:
+        out.setdefault(r["max_tiles"], []).append(r)
+    return {k: sorted(v, key=lambda r: r["edge"]) for k, v in sorted(out.items(), key=lambda kv: (kv[0] == 0, kv[0]))}
+
+
+def label(m):
+    return f"{human_number(m.get('params', 0))} {m.get('type', '?')}"
+
+
+def sweep_tables(models):
+    out = []
+    swept = [m for m in models if depth_rows(m)]
+    if swept:
+        out += ["### Decode speed against context depth\n",
+                "Decode steps (tg, tokens/s) after a prefilled context of the given depth; the bound is the read "
+                "bandwidth over the weight bytes plus the KV cache a step reads (every layer's keys and values up to "
+                "its position).\n",
+                "| model | depth | tg | bound | of bound | KV MB read per token | prefill of the depth, t/s |",
+                "|---|---:|---:|---:|---:|---:|---:|"]
+        for m in swept:
+            for r in depth_rows(m):
+                bound = r.get("bound_tg")
+                cells = [label(m), str(r["depth"]), f"{r['tg']:.1f}",
+                         "–" if bound is None else f"{bound:.1f}",
+                         "–" if bound is None else f"{100 * r['tg_of_bound']:.0f}%",
+                         f"{r['kv_bytes_per_token'] / 1e6:.1f}",
+                         f"{r['pp']:.1f}" if r.get("pp") else "–"]
+                out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    swept = [m for m in models if m.get("sweep_image")]
+    if swept:
+        out += ["### Image size against cost\n",
+                "Synthetic images of each longest edge, from the file's bytes to the first token of \"Describe this "
+                "image.\", cold media cache. Tiles count the global view; max_tiles 0 is the model's full "
+                "resolution.\n",
+                "| model | image | max_tiles | tiles (rows x cols) | image tokens | prompt tokens | preprocess s | "
+                "encode s | TTFT s |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for m in swept:
+            for tiles, rows in image_series(m).items():
+                for r in rows:
+                    grid_ = f"{r['tiles']} ({r['rows']} x {r['cols']})" if r["rows"] else f"{r['tiles']} (1 frame)"
+                    out.append(f"| {label(m)} | {r['width']}x{r['height']} | {tiles} | {grid_} | {r['image_tokens']} | "
+                               f"{r['prompt_tokens']} | {r['preprocess_s']:.3f} | {r['encode_s']:.3f} | "
+                               f"{r['ttft_s']:.3f} |")
+        out.append("")
+    return out
+
+
+def sweep_plots(models, gnuplot, terminal, plot_dir, md_dir):
+    out = []
+    series = []
+    for m in models:
+        rows = depth_rows(m)
+        if not rows:
+            continue
+        series.append((f"{label(m)} measured", [(r["depth"], r["tg"]) for r in rows], False))
+        if all(r.get("bound_tg") for r in rows):
+            series.append((f"{label(m)} bound", [(r["depth"], r["bound_tg"]) for r in rows], True))
+    if series:
+        png = os.path.join(plot_dir, "depth_tg.png")
+        line_chart(gnuplot, terminal, png, "Decode speed against context depth", "context depth, tokens",
+                   "tokens/s", series)
+        out.append(f"![Decode speed against context depth]({os.path.relpath(png, md_dir)})\n")
+    series = []
+    for m in models:
+        for tiles, rows in image_series(m).items():
+            name = f"{label(m)}, " + ("full resolution" if tiles == 0 else f"max_tiles {tiles}")
+            series.append((f"{name}: TTFT", [(r["edge"], r["ttft_s"]) for r in rows], False))
+            series.append((f"{name}: encode", [(r["edge"], r["encode_s"]) for r in rows], True))
+    if series:
+        png = os.path.join(plot_dir, "image_edge_ttft.png")
+        line_chart(gnuplot, terminal, png, "Image size against time to first token", "longest edge, px", "s",
+                   series, logscale_x=True)
+        out.append(f"![Image size against time to first token]({os.path.relpath(png, md_dir)})\n")
+    return out
+
+
+def plots(models, llama, plot_dir, md_dir, curve_models):
     gnuplot = shutil.which("gnuplot")
     if not gnuplot:
         return ["_Plots skipped: gnuplot is not installed (Debian: `apt-get install gnuplot-nox`)._", ""]
@@ -249,11 +358,12 @@ def plots(models, llama, plot_dir, md_dir):
         png = os.path.join(plot_dir, name)
         bar_chart(gnuplot, terminal, png, title, ylabel, labels, series)
         out.append(f"![{title}]({os.path.relpath(png, md_dir)})\n")
-    return out
+    return out + sweep_plots(curve_models, gnuplot, terminal, plot_dir, md_dir)
 
 
-def report(docs, llama, llama_machine, plot_dir, out_path, note):
+def report(docs, llama, llama_machine, plot_dir, out_path, note, curve_docs=()):
     models = [m for d in docs for m in d["models"]]
+    curve_models = models + [m for d in curve_docs for m in d["models"] if "error" not in m]
     lines = ["# Benchmarks", "",
              "Generated by `scripts/bench_report.py` from `smolvlm bench --json=FILE` output; do not edit by hand.",
              "pp = prompt processing (random prompt tokens prefilled into an empty cache), tg = generation (one "
@@ -262,7 +372,7 @@ def report(docs, llama, llama_machine, plot_dir, out_path, note):
     if note:
         lines += [f"**Note:** {note}", ""]
     lines += ["## Machine", ""]
-    for d in docs:
+    for d in list(docs) + list(curve_docs):
         mc, st = d.get("machine", {}), d.get("settings", {})
         lines.append(f"- `{os.path.basename(d['models'][0]['_source']) if d['models'] else '?'}`: "
                      f"{mc.get('cpu', '?')}, {mc.get('cores', '?')} cores ({mc.get('logical_cpus', '?')} logical), "
@@ -270,7 +380,8 @@ def report(docs, llama, llama_machine, plot_dir, out_path, note):
                      f"read bandwidth {mc.get('bandwidth_gbs') or 0:.1f} GB/s, "
                      f"FMA peak {mc.get('peak_gflops') or 0:.0f} GFLOP/s; "
                      f"repetitions {st.get('repeats', '?')}, KV cache {st.get('kv_type', '?')}"
-                     + (f", image `{os.path.basename(st['image'])}`" if st.get("image") else ""))
+                     + (f", image `{os.path.basename(st['image'])}`" if st.get("image") else "")
+                     + (" (cost curves only)" if d in curve_docs else ""))
     if llama_machine:
         lines.append(f"- llama.cpp (llama-bench): {llama_machine}")
     lines.append("")
@@ -292,8 +403,11 @@ def report(docs, llama, llama_machine, plot_dir, out_path, note):
                   "Vulkan backend on a machine with a GPU; docs/HARDWARE.md gives its figures once measured.", ""]
     lines += metric_tables(models, llama)
     lines += llama_table(models, llama)
+    curves = sweep_tables(curve_models)
+    if curves:
+        lines += ["## Cost curves", ""] + curves
     lines += ["## Plots", ""]
-    lines += plots(models, llama, plot_dir, os.path.dirname(os.path.abspath(out_path)))
+    lines += plots(models, llama, plot_dir, os.path.dirname(os.path.abspath(out_path)), curve_models)
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     with open(out_path, "w") as f:
         f.write("\n".join(lines).rstrip() + "\n")
@@ -304,6 +418,8 @@ def main():
     ap.add_argument("bench", nargs="+", help="smolvlm bench --json=FILE outputs")
     ap.add_argument("--llamacpp", action="append", default=[],
                     help="llama-bench -o json output (or the small format); repeat it for repeated runs (best kept)")
+    ap.add_argument("--curves", action="append", default=[],
+                    help="a smolvlm bench --json=FILE output that contributes only its cost curves (repeatable)")
     ap.add_argument("--out", required=True, help="markdown file to write")
     ap.add_argument("--plots", help="folder for the PNGs (default: bench/ next to --out)")
     ap.add_argument("--note", default="", help="a line for the top of the report (e.g. 'the machine was shared')")
@@ -322,7 +438,7 @@ def main():
         if len(a.llamacpp) > 1:
             llama_machine += f"; the best of {len(a.llamacpp)} llama-bench files per test"
         plot_dir = a.plots or os.path.join(os.path.dirname(os.path.abspath(a.out)), "bench")
-        report(docs, llama, llama_machine, plot_dir, a.out, a.note)
+        report(docs, llama, llama_machine, plot_dir, a.out, a.note, [load_ours(p) for p in a.curves])
     except (OSError, ValueError, KeyError, RuntimeError) as e:
         print(f"bench_report.py: {e}", file=sys.stderr)
         return 1

@@ -37,9 +37,13 @@ void print_rows(const std::vector<Row>& rows) {
   auto line = [&](const Row& r) {
     std::string s = "|";
     for (size_t c = 0; c < r.cells.size(); ++c) {
-      const std::string pad(width[c] - r.cells[c].size(), ' ');
+      const size_t pad = width[c] - r.cells[c].size();
       const bool right = c + 1 == r.cells.size() && c > 0;
-      s += " " + (right ? pad + r.cells[c] : r.cells[c] + pad) + " |";
+      s.push_back(' ');
+      if (right) s.append(pad, ' ');
+      s.append(r.cells[c]);
+      if (!right) s.append(pad, ' ');
+      s.append(" |");
     }
     std::printf("%s\n", s.c_str());
   };
@@ -96,6 +100,19 @@ void print_bench_table(const Json& doc) {
       row("ttft", cat(fixed(m["ttft_s"].get<double>(), 3), " s (", m.value("image_prompt_tokens", 0), " tokens)"));
     }
     row("peak rss", cat(fixed(m.value("peak_rss_mib", 0.0), 1), " MiB"));
+    for (const Json& d : m.value("sweep_depth", Json::array())) {
+      std::string r = cat(fixed(d["tg"].get<double>(), 2), " t/s");
+      if (d.contains("tg_of_bound"))
+        r += cat(" (", std::lround(100 * d["tg_of_bound"].get<double>()), "% of ", fixed(d["bound_tg"].get<double>(), 1),
+                 ")");
+      row(cat(tg_key, " @ d", d["depth"].get<int64_t>()), r);
+    }
+    for (const Json& e : m.value("sweep_image", Json::array())) {
+      const int max_tiles = e["max_tiles"].get<int>();
+      row(cat("image ", e["width"].get<int>(), "x", e["height"].get<int>(), max_tiles ? cat(" max ", max_tiles) : ""),
+          cat(e["tiles"].get<int64_t>(), e["tiles"].get<int64_t>() == 1 ? " frame, " : " frames, ", e["image_tokens"].get<int64_t>(), " tok, encode ",
+              fixed(e["encode_s"].get<double>(), 2), " s, ttft ", fixed(e["ttft_s"].get<double>(), 2), " s"));
+    }
     notes.push_back(cat(name, ": ", m.value("config", std::string()), "; bound tg = ",
                         fixed(m.value("bandwidth_gbs", 0.0), 2), " GB/s / ",
                         fixed(m.value("weight_bytes_per_token", 0.0) / 1e6, 1), " MB of weights per token",

@@ -1,5 +1,6 @@
 // `smolvlm bench MODEL... [--threads N] [--json[=FILE]] [-p 512] [-n 128] [-r 5] [--kv-type f16|f32]
-//                [--batch 512] [--mmproj M] [--image I [--image-repeats 3]] [--num-gpu N|all] [--device D]`
+//                [--batch 512] [--mmproj M] [--image I [--image-repeats 3]] [--num-gpu N|all] [--device D]
+//                [--sweep-depth[=0,1024,4096,8192]] [--sweep-edge[=256,...,2048] [--sweep-max-tiles 0,4]]`
 //
 // Text-model speed like llama-bench, for one model or several (a GGUF file, a store name, or a
 // folder with text + mmproj GGUFs): pp<P> = P random prompt tokens prefilled into an empty cache
@@ -19,7 +20,8 @@
 // gpu_layers, offload, [gpu_bandwidth_gbs, gpu_weight_bytes_per_token],
 // weight_bytes_per_token, tg_of_bound, isa, threads, model, kv_type, repeats, name, file, type,
 // params, size_bytes, n_prompt, n_gen, pp_min_max, tg_min_max, config, peak_rss_mib,
-// peak_rss_reset, [mmproj, mmproj_type, mmproj_params, mmproj_size_bytes, + bench_image.h's keys].
+// peak_rss_reset, [mmproj, mmproj_type, mmproj_params, mmproj_size_bytes, + bench_image.h's keys],
+// [sweep_depth, sweep_image: arrays of bench_sweep.h's rows (the cost curves)].
 // SMOLVLM_FORCE_ISA=scalar|avx2|avx512 forces the kernels.
 #include <algorithm>
 #include <chrono>
@@ -35,11 +37,13 @@
 #include "base/error.h"
 #include "cli/bench_image.h"
 #include "cli/bench_process.h"
+#include "cli/bench_sweep.h"
 #include "cli/bench_table.h"
 #include "cli/command.h"
 #include "cli/memory_bandwidth.h"
 #include "cli/model_files.h"
 #include "io/gguf.h"
+#include "media/image_decode.h"
 #include "kernels/isa.h"
 #include "kernels/peak.h"
 #include "kernels/thread_pool.h"
@@ -71,7 +75,12 @@ struct BenchArgs {
   std::string child_name;  // hidden --bench-child NAME: run models[0] (already resolved), print its JSON
   int64_t num_gpu = -1;    // decoder layers on the GPU (-1: as many as fit)
   std::string device;      // --device / SMOLVLM_DEVICE
+  std::string sweep_depth, sweep_edge;  // comma-separated lists ("" with the flag: the defaults)
+  bool depth_sweep = false, edge_sweep = false;
+  std::string sweep_max_tiles = "0";
 };
+constexpr const char* kDefaultDepths = "0,1024,4096,8192";
+constexpr const char* kDefaultEdges = "256,512,768,1024,1536,2048";
 BenchArgs args;
 CLI::App* bench_app = nullptr;
 
@@ -178,6 +187,24 @@ Json bench_one(const BenchArgs& a, const std::string& name, const ModelFiles& fi
     image = bench_image({files.text, files.mmproj, a.image, a.image_repeats, a.num_gpu, a.device}, pool, true);
   const uint64_t peak_rss = peak_rss_bytes();
   const double bandwidth_after = measure_read_bandwidth(pool);
+  Json sweeps;  // the cost curves, after the peak memory of the standard runs is taken
+  if (a.depth_sweep) {
+    std::fprintf(stderr, "bench: context-depth sweep (%s)\n", a.sweep_depth.c_str());
+    sweeps["sweep_depth"] = sweep_depth({files.text, parse_int_list(a.sweep_depth, "--sweep-depth"), a.n_gen,
+                                         a.repeats, a.kv_type == "f32", a.batch, a.num_gpu, a.device},
+                                        std::max(bandwidth_before, bandwidth_after), pool);
+  }
+  if (a.edge_sweep) {
+    std::fprintf(stderr, "bench: image-edge sweep (%s; max_tiles %s)\n", a.sweep_edge.c_str(), a.sweep_max_tiles.c_str());
+    ImageSweepArgs s{files.text, files.mmproj, {}, {}, 1.0, a.image_repeats, a.num_gpu, a.device};
+    for (int64_t e : parse_int_list(a.sweep_edge, "--sweep-edge")) s.edges.push_back(static_cast<int>(e));
+    for (int64_t t : parse_int_list(a.sweep_max_tiles, "--sweep-max-tiles")) s.max_tiles.push_back(static_cast<int>(t));
+    if (!a.image.empty()) {  // the synthetic images take the aspect ratio of --image
+      const RgbImage img = load_image(a.image);
+      s.aspect = static_cast<double>(img.width) / img.height;
+    }
+    sweeps["sweep_image"] = sweep_image(s, pool);
+  }
   const double bandwidth = std::max(bandwidth_before, bandwidth_after);
   const size_t weight_bytes = m["weight_bytes_per_token"].get<size_t>();
   // each device reads its own share of the bytes at its own bandwidth
@@ -218,7 +245,8 @@ Json bench_one(const BenchArgs& a, const std::string& name, const ModelFiles& fi
   j["config"] = m["config"];
   j["peak_rss_mib"] = static_cast<double>(peak_rss) / (1024.0 * 1024.0);
   j["peak_rss_reset"] = reset;  // false: the peak includes the 512 MiB bandwidth buffer
-  if (!a.image.empty()) describe_gguf(j, files.mmproj, "mmproj");
+  if (!files.mmproj.empty()) describe_gguf(j, files.mmproj, "mmproj");
+  for (const auto& [k, v] : sweeps.items()) j[k] = v;
   return j;
 }
 
@@ -248,8 +276,13 @@ std::vector<std::string> child_args(const BenchArgs& a, const std::string& name,
                                 "--num-gpu", std::to_string(a.num_gpu)};
   if (!a.device.empty()) v.insert(v.end(), {"--device", a.device});
   if (!a.image.empty()) {
-    v.insert(v.end(), {"--mmproj", f.mmproj, "--image", a.image, "--image-repeats", std::to_string(a.image_repeats)});
+    v.insert(v.end(), {"--mmproj", f.mmproj, "--image", a.image});
+  } else if (a.edge_sweep) {
+    v.insert(v.end(), {"--mmproj", f.mmproj});
   }
+  v.insert(v.end(), {"--image-repeats", std::to_string(a.image_repeats)});
+  if (a.depth_sweep) v.push_back("--sweep-depth=" + a.sweep_depth);
+  if (a.edge_sweep) v.insert(v.end(), {"--sweep-edge=" + a.sweep_edge, "--sweep-max-tiles", a.sweep_max_tiles});
   return v;
 }
 
@@ -277,9 +310,10 @@ int run_bench(const BenchArgs& a) {
   std::vector<std::pair<std::string, ModelFiles>> todo;
   for (const std::string& m : a.models) {
     ModelFiles f = resolve(m, a.mmproj, a.quant);
-    if (!a.image.empty() && f.mmproj.empty())
-      fail(m, ": --image needs a vision projector: name a folder or store model that has one, or pass --mmproj");
-    if (a.image.empty()) f.mmproj.clear();
+    if ((!a.image.empty() || a.edge_sweep) && f.mmproj.empty())
+      fail(m, ": ", a.image.empty() ? "--sweep-edge" : "--image",
+           " needs a vision projector: name a folder or store model that has one, or pass --mmproj");
+    if (a.image.empty() && !a.edge_sweep) f.mmproj.clear();
     todo.push_back({m, f});
   }
   const int threads = kernels::ThreadPool(a.threads).size();
@@ -313,6 +347,11 @@ int run_bench(const BenchArgs& a) {
   doc["settings"] = {{"n_prompt", a.n_prompt}, {"n_gen", a.n_gen},       {"repeats", a.repeats},
                      {"kv_type", a.kv_type},   {"batch", a.batch},        {"image", a.image},
                      {"image_repeats", a.image_repeats}};
+  if (a.depth_sweep) doc["settings"]["sweep_depth"] = a.sweep_depth;
+  if (a.edge_sweep) {
+    doc["settings"]["sweep_edge"] = a.sweep_edge;
+    doc["settings"]["sweep_max_tiles"] = a.sweep_max_tiles;
+  }
   doc["models"] = results;
   if (to_stdout) {
     std::printf("%s\n", doc.dump(2).c_str());
@@ -380,12 +419,34 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("--image-repeats", args.image_repeats, "Timed runs of each image measure")
           ->check(CLI::PositiveNumber)
           ->capture_default_str();
+      sub->add_option("--sweep-depth", args.sweep_depth,
+                      cat("Also decode -n tokens after a prefilled context of each depth (cost curve; default ",
+                          kDefaultDepths, ")"))
+          ->expected(0, 1);
+      sub->add_option("--sweep-edge", args.sweep_edge,
+                      cat("Also time synthetic images of each longest edge in px: tiles, image tokens, encode time and "
+                          "time to first token (cost curve; default ", kDefaultEdges,
+                          "; the aspect ratio of --image, else square)"))
+          ->expected(0, 1);
+      sub->add_option("--sweep-max-tiles", args.sweep_max_tiles,
+                      "With --sweep-edge: run each edge with each of these max_tiles settings (0: full resolution)")
+          ->capture_default_str();
       add_device_options(sub, args.num_gpu, args.device);
       sub->add_option("--bench-child", args.child_name)->group("");  // internal: one model per process
       return sub;
     },
     [] {
       args.json = bench_app->count("--json") > 0;
+      args.depth_sweep = bench_app->count("--sweep-depth") > 0;
+      args.edge_sweep = bench_app->count("--sweep-edge") > 0;
+      if (args.depth_sweep && args.sweep_depth.empty()) args.sweep_depth = kDefaultDepths;
+      if (args.edge_sweep && args.sweep_edge.empty()) args.sweep_edge = kDefaultEdges;
+      if (args.depth_sweep) parse_int_list(args.sweep_depth, "--sweep-depth");  // bad lists fail before any work
+      if (args.edge_sweep)
+        for (int64_t e : parse_int_list(args.sweep_edge, "--sweep-edge"))
+          if (e < 16 || e > 16384) fail("--sweep-edge: ", e, " px is outside 16..16384");
+      parse_int_list(args.sweep_max_tiles, "--sweep-max-tiles");
+      if (args.depth_sweep && args.n_gen == 0) fail("--sweep-depth times -n decode steps at each depth: give -n > 0");
       if (args.json && std::filesystem::path(args.json_file).extension() == ".gguf")
         fail("--json ", args.json_file, ": that looks like a model, not an output file; write --json=FILE, or put "
              "--json after the models");
