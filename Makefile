@@ -15,7 +15,7 @@ DEB_PACKAGES := build-essential cmake ninja-build ccache pkg-config \
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libcpp-httplib-dev libcurl4-openssl-dev \
   python3 time ffmpeg gnuplot-nox \
   glslc spirv-tools libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers \
-  prometheus haproxy nginx-light python3-yaml
+  prometheus haproxy nginx-light python3-yaml chromium
 FUZZ_PACKAGES := clang lld libclang-rt-14-dev
 
 .PHONY: all deps deps-node deps-fuzz build build-debug test test-debug demo bench fuzz clean
@@ -34,13 +34,14 @@ deps:
 	else echo "make deps: all Debian packages present"; fi
 	@$(MAKE) --no-print-directory deps-node
 
-# The Node clients the server is tested with (ollama-js, openai), pinned by tests/node/package-lock.json.
-# Without npm (or the registry) the cli.node_clients test skips.
+# The Node clients the server is tested with (ollama-js, openai) and playwright-core (drives Debian's
+# chromium through the chat page, cli.web_ui), pinned by tests/node/package-lock.json. Without npm (or
+# the registry) cli.node_clients and cli.web_ui skip.
 deps-node:
-	@if ! command -v npm >/dev/null 2>&1; then echo "make deps: npm not found; cli.node_clients will skip"; \
+	@if ! command -v npm >/dev/null 2>&1; then echo "make deps: npm not found; cli.node_clients and cli.web_ui will skip"; \
 	elif [ tests/node/node_modules/.package-lock.json -nt tests/node/package-lock.json ]; then \
 	  echo "make deps: node modules up to date"; \
-	else npm ci --prefix tests/node --no-audit --no-fund || echo "make deps: npm ci failed; cli.node_clients will skip"; fi
+	else npm ci --prefix tests/node --no-audit --no-fund || echo "make deps: npm ci failed; cli.node_clients and cli.web_ui will skip"; fi
 
 deps-fuzz:
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(FUZZ_PACKAGES)"

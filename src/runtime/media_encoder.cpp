@@ -55,17 +55,26 @@ const VisionModel& vision_of(const LoadedModel& m) {
 
 // The image processor's settings for this projector: the tile is the tower's input size; the
 // longest edge is clip.vision.preproc_image_size (4 tiles when an older file lacks the key).
-ImageProcessorConfig processor_config(const VisionModel& v, const MediaOptions& o) {
+ImageProcessorConfig processor_config(const VisionConfig& vc, const GgufFile& file, const MediaOptions& o) {
   ImageProcessorConfig c;
-  c.tile = static_cast<int>(v.config().image_size);
-  const GgufValue* edge = v.file().find("clip.vision.preproc_image_size");
+  c.tile = static_cast<int>(vc.image_size);
+  const GgufValue* edge = file.find("clip.vision.preproc_image_size");
   c.longest_edge = edge != nullptr ? static_cast<int>(edge->as_int()) : 4 * c.tile;
   c.split = o.split;
   c.max_tiles = o.max_tiles;
   return c;
 }
+ImageProcessorConfig processor_config(const VisionModel& v, const MediaOptions& o) {
+  return processor_config(v.config(), v.file(), o);
+}
 
 }  // namespace
+
+MediaCost plan_image_cost(const GgufFile& mmproj, int height, int width, const MediaOptions& options) {
+  const VisionConfig vc = read_vision_config(mmproj);
+  const ImagePlan plan = ::smolvlm::plan_image(height, width, processor_config(vc, mmproj, options));
+  return {plan.rows, plan.cols, plan.num_frames, plan.num_frames * vc.tokens_per_tile(), vc.tokens_per_tile()};
+}
 
 MediaEncoder::MediaEncoder(std::shared_ptr<const LoadedModel> model, size_t cache_entries)
     : model_(std::move(model)), capacity_(cache_entries) {

@@ -90,6 +90,17 @@ class MediaEncoder {
   size_t hits_ = 0;
 };
 
+// What an image of height x width costs with the projector `mmproj` (its metadata only, no weights):
+// the tile grid, frames and image tokens, exactly as image() plans it. Throws Error for a file that
+// is not a SmolVLM projector or an empty size.
+struct MediaCost {
+  int rows = 0, cols = 0;  // 0 x 0: one frame
+  int64_t frames = 0;
+  int64_t tokens = 0;
+  int64_t tokens_per_frame = 0;
+};
+MediaCost plan_image_cost(const GgufFile& mmproj, int height, int width, const MediaOptions& options);
+
 // The prompt for `text` (from render_chat: one "<image>" or "<video>" placeholder per media item,
 // in order): placeholders replaced by each item's prompt_text, tokenized, and each frame's
 // embeddings spliced at its run of <image> tokens. Throws Error when the placeholders and the

@@ -220,7 +220,11 @@ GenerateResult run_generation(ModelManager::Lease& lease, const Prompt& prompt, 
     if (r.reason == DoneReason::kCancelled && lease.manager().cancelling())
       throw ApiError(503, "the server is shutting down and this request ran past its shutdown timeout; send it again "
                           "(another replica will answer)");
-    if (r.reason == DoneReason::kCancelled) ++lease.manager().cancelled_generations;
+    if (r.reason == DoneReason::kCancelled) {
+      ++lease.manager().cancelled_generations;
+      log_event("INFO", cat(lease.resolved().short_name, ": generation cancelled after ", r.eval_tokens,
+                            " tokens: the client went away (closed the connection or pressed stop)"));
+    }
     else if (!pending.empty()) on_piece(pending);  // an unfinished character at the end (invalid UTF-8)
     return r;
   } catch (const backend::DeviceLost& e) {  // its weights and caches are gone: loaded again next time

@@ -316,6 +316,7 @@ void HttpServer::setup_routes() {
   RouteContext ctx{*models_, options_, state_};
   add_ops_routes(router, ctx);
   add_native_routes(router, ctx);
+  add_ui_routes(router, ctx);
   add_openai_routes(router, ctx);
   add_store_routes(router, ctx);
   router.finish();

@@ -71,11 +71,13 @@ std::string Metrics::route_of(const std::string& path) {
   static const char* const exact[] = {"/", "/health", "/ready", "/metrics", "/api/version", "/api/tags", "/api/ps",
                                       "/api/show", "/api/generate", "/api/chat", "/api/pull", "/api/push",
                                       "/api/create", "/api/copy", "/api/delete", "/api/embed", "/api/embeddings",
-                                      "/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/embeddings"};
+                                      "/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/embeddings",
+                                      "/api/media/plan", "/ui"};
   for (const char* r : exact)
     if (path == r) return r;
   if (path.starts_with("/api/blobs/")) return "/api/blobs/:digest";
   if (path.starts_with("/v1/models/")) return "/v1/models/:model";
+  if (path.starts_with("/ui/")) return "/ui/:file";
   return "other";
 }
 

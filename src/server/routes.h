@@ -51,6 +51,7 @@ void add_native_routes(Router& r, const RouteContext& ctx);      // info_handler
 void add_generation_routes(Router& r, const RouteContext& ctx);  // generate_handlers.cpp: generate, chat
 void add_openai_routes(Router& r, const RouteContext& ctx);
 void add_store_routes(Router& r, const RouteContext& ctx);  // store_handlers.cpp: copy, delete, create, blobs
+void add_ui_routes(Router& r, const RouteContext& ctx);     // ui_handlers.cpp: the chat page, /api/media/plan
 
 // Sends `j` compactly as application/json; charset=utf-8.
 void send_json(httplib::Response& res, const nlohmann::json& j, int status = 200);
