@@ -113,7 +113,8 @@ void print_bench_table(const Json& doc) {
           cat(e["tiles"].get<int64_t>(), e["tiles"].get<int64_t>() == 1 ? " frame, " : " frames, ", e["image_tokens"].get<int64_t>(), " tok, encode ",
               fixed(e["encode_s"].get<double>(), 2), " s, ttft ", fixed(e["ttft_s"].get<double>(), 2), " s"));
     }
-    notes.push_back(cat(name, ": ", m.value("config", std::string()), "; bound tg = ",
+    notes.push_back(cat(name, ": ", m.value("config", std::string()), "; sums in the ",
+                        m.value("numerics", std::string("fast")), " order; bound tg = ",
                         fixed(m.value("bandwidth_gbs", 0.0), 2), " GB/s / ",
                         fixed(m.value("weight_bytes_per_token", 0.0) / 1e6, 1), " MB of weights per token",
                         m.value("peak_rss_reset", true) ? "" : "; peak rss includes the 512 MiB bandwidth buffer"));

@@ -16,7 +16,7 @@
 // Output: one table with a block of rows per model. --json with one model prints that model's
 // flat object (below) as before; --json with several models prints, and --json=FILE writes,
 // {"machine": {...}, "settings": {...}, "models": [flat object, ...]} (bench_report.py reads it).
-// Flat object keys: pp<P>, tg<N>, bound_tg, bandwidth_gbs, bandwidth_before_after_gbs, device,
+// Flat object keys: pp<P>, tg<N>, bound_tg, bandwidth_gbs, bandwidth_before_after_gbs, numerics, device,
 // gpu_layers, offload, [gpu_bandwidth_gbs, gpu_weight_bytes_per_token],
 // weight_bytes_per_token, tg_of_bound, isa, threads, model, kv_type, repeats, name, file, type,
 // params, size_bytes, n_prompt, n_gen, pp_min_max, tg_min_max, config, peak_rss_mib,
@@ -49,6 +49,7 @@
 #include "kernels/thread_pool.h"
 #include "backend/vulkan/vulkan_backend.h"
 #include "cli/run_options.h"
+#include "model/numerics.h"
 #include "model/text/text_model.h"
 #include "runtime/loaded_model.h"
 #include "store/gguf_info.h"
@@ -223,6 +224,7 @@ Json bench_one(const BenchArgs& a, const std::string& name, const ModelFiles& fi
   j["weight_bytes_per_token"] = weight_bytes;
   if (!tg.empty()) j["tg_of_bound"] = stats(tg).median / bound_tg;
   j["isa"] = kernels::isa_name(kernels::active_isa());
+  j["numerics"] = numerics_name(numerics());  // fast, or exact (--exact / SMOLVLM_EXACT=1)
   j["threads"] = pool.size();
   j["model"] = std::filesystem::path(files.text).filename().string();
   j["kv_type"] = a.kv_type;
@@ -432,6 +434,7 @@ const CommandRegistrar kRegistrar{Command{
                       "With --sweep-edge: run each edge with each of these max_tiles settings (0: full resolution)")
           ->capture_default_str();
       add_device_options(sub, args.num_gpu, args.device);
+      add_exact_flag(sub);
       sub->add_option("--bench-child", args.child_name)->group("");  // internal: one model per process
       return sub;
     },

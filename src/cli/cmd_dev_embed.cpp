@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "cli/command.h"
 #include "cli/npy.h"
+#include "cli/run_options.h"
 #include "kernels/isa.h"
 #include "kernels/thread_pool.h"
 #include "model/vision/vision_model.h"
@@ -98,6 +99,7 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("--embeddings", args.embeddings, "Also write the encoder input [frames, n_patches, C]");
       sub->add_option("--threads,-t", args.threads, "Threads (default: physical cores)")
           ->check(CLI::NonNegativeNumber);
+      add_exact_flag(sub);
       sub->add_option("--tiles-per-pass", args.tiles_per_pass,
                       "Tiles per matrix x matrix pass through the tower (more is not faster today)")
           ->check(CLI::PositiveNumber)

@@ -148,6 +148,7 @@ const CommandRegistrar kRegistrar{Command{
           ->check(CLI::PositiveNumber)
           ->capture_default_str();
       add_device_options(sub, args.num_gpu, args.device, /*cpu_default=*/true);
+      add_exact_flag(sub);
       sub->add_option("--ctx,-c", args.ctx, "Context size (default: min(trained, 4096), at least the tokens run)")
           ->check(CLI::NonNegativeNumber);
       return sub;

@@ -140,9 +140,14 @@ const CommandRegistrar kRegistrar{Command{
                     "Run the model in this process: no server is used or started (by default a model name is "
                     "run by the server at SMOLVLM_HOST / OLLAMA_HOST, started in the background when none answers)");
       sub->add_flag("--verbose", s.verbose, "Print timings after each reply (Ollama's fields, on stderr)");
+      add_exact_flag(sub);  // runs in this process: a server keeps its own setting (SMOLVLM_EXACT=1 when started)
+      run_app = sub;
       return sub;
     },
-    [] { return run_model(args); },
+    [] {
+      if (run_app->count("--exact") > 0) args.local = true;
+      return run_model(args);
+    },
     10,
     {}}};
 

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "model/numerics.h"
+
 namespace smolvlm::cli {
 
 void add_media_options(CLI::App* sub, RunSettings& s) {
@@ -21,12 +23,23 @@ void add_device_options(CLI::App* sub, int64_t& num_gpu, std::string& device, bo
          "--num-gpu", [&num_gpu](const std::string& v) { num_gpu = parse_num_gpu(v, "--num-gpu"); },
          std::string("Decoder layers on the GPU (alias -ngl): N (the last N, with the output layer), all, 0 for the "
                      "CPU only; default: ") +
-             (cpu_default ? "0 (the CPU, bit-exact with llama.cpp)" : "as many as fit"))
+             (cpu_default ? "0 (the CPU)" : "as many as fit"))
       ->type_name("N|all");
   if (const char* env = std::getenv("SMOLVLM_DEVICE"); env != nullptr) device = env;
   sub->add_option("--device", device,
                   "GPU to use: an index or name from `smolvlm devices`, or cpu (default: $SMOLVLM_DEVICE, else the "
                   "first discrete GPU, else an integrated one)");
+}
+
+void add_exact_flag(CLI::App* sub) {
+  sub->add_flag_callback(
+      "--exact",
+      [] {
+        ::setenv("SMOLVLM_EXACT", "1", 1);  // child processes (bench's per-model runs) inherit it
+        set_numerics(Numerics::kExact);
+      },
+      "Sum every float in ggml's order: logits bit-identical to llama.cpp's CPU build (no flash attention, no "
+      "repacking), at about half the prefill speed (default: the fastest order, logits within ~1e-6 of those for float weights, ~1e-2 for quantized ones; SMOLVLM_EXACT=1 sets this too)");
 }
 
 void add_generation_options(CLI::App* sub, RunSettings& s) {

@@ -14,6 +14,9 @@ void add_media_options(CLI::App* sub, RunSettings& s);
 // --num-gpu (-ngl) N|all and --device (default $SMOLVLM_DEVICE)
 // cpu_default: the command's num_gpu defaults to 0 (says so in --help).
 void add_device_options(CLI::App* sub, int64_t& num_gpu, std::string& device, bool cpu_default = false);
+// --exact: every float sum in ggml's order from here on (this process and the children it starts:
+// SMOLVLM_EXACT=1), bit-identical to llama.cpp's CPU build; the default is the fastest order.
+void add_exact_flag(CLI::App* sub);
 // --temperature --top-k --top-p --min-p --repeat-penalty --repeat-last-n --presence-penalty
 // --frequency-penalty --seed -n/--num-predict --stop --system --threads/-t --ctx/-c --kv-type --format
 // and the device options

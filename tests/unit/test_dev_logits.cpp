@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "hub_fixture.h"
 #include "support/testing.h"
 #include "test_text_model_util.h"
 
@@ -58,6 +59,27 @@ TEST(DevLogits, WritesTheLastPositionByDefault) {
   EXPECT_EQ(npy.shape, (std::vector<int64_t>{1, 600}));
   const auto all = load_npy(golden("tiny512", "llamacpp/text/Q8_0/logits_p0.npy")).f32();
   EXPECT_LE(rel_diff(npy.f32(), {all.data() + (ids.size() - 1) * 600, 600}), 3e-2);
+}
+
+// The default (fast) order stays within the quantized tolerance of llama.cpp's logits (test_numerics.cpp);
+// --exact, or SMOLVLM_EXACT=1, gives its bits.
+TEST(DevLogits, ExactGivesLlamaCppBitsAndTheDefaultStaysClose) {
+  SMOLVLM_REQUIRE_SHARED("golden/tiny384/gguf/text-Q4_0.gguf");
+  TempDir tmp;
+  const auto ids = load_npy(golden("tiny384", "inputs/prompt_3.npy")).i32();
+  const auto ref = load_npy(golden("tiny384", "llamacpp/text/Q4_0/logits_p3.npy")).f32();
+  auto logits = [&](const std::vector<std::string>& extra, const std::string& exact_env) {
+    const testing::ScopedEnv env({{"SMOLVLM_EXACT", exact_env.empty() ? std::nullopt : std::optional(exact_env)}});
+    std::vector<std::string> a = {"dev", "logits", golden("tiny384", "gguf/text-Q4_0.gguf"), "--ids", ids_arg(ids),
+                                  "--all-positions", "--out", (tmp / "l.npy").string(), "--kv-type", "f32"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    const auto r = run_smolvlm(a);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return load_npy(tmp / "l.npy").f32();
+  };
+  EXPECT_EQ(logits({"--exact"}, ""), ref);
+  EXPECT_EQ(logits({}, "1"), ref);
+  EXPECT_LE(rel_diff(logits({}, ""), ref), 3e-2);
 }
 
 TEST(DevLogits, ReportsBadInputOnStderr) {

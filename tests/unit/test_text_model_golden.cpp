@@ -1,5 +1,6 @@
 // Parity of the text decoder with the golden files of tiny512 and tiny384 (golden/README.md
-// §3-7), on the scalar kernels and on every SIMD ISA this CPU has (forced one by one).
+// §3-7), on the scalar kernels and on every SIMD ISA this CPU has (forced one by one), in exact
+// mode (model/numerics.h); test_numerics.cpp holds the default fast mode to the same goldens.
 // "rel" = max|x - ref| / max|ref| over one prompt's logits. llama.cpp produced its goldens with an
 // F32 KV cache, so parity runs use one too.
 #include <algorithm>
@@ -20,6 +21,7 @@ using testing::text::golden;
 using testing::text::GoldenRun;
 using ::smolvlm::testing::IsaScope;
 using testing::text::rel_diff;
+using testing::text::expect_greedy_matches;
 using testing::text::run_golden_protocol;
 
 constexpr int kPrompts = 4;
@@ -47,26 +49,6 @@ std::vector<int32_t> prompt(const std::string& model, int k) {
   return load_npy(golden(model, "inputs/prompt_" + std::to_string(k) + ".npy")).i32();
 }
 
-// Our greedy tokens against llama.cpp's (or ref/'s): identical, or diverging at a step where llama.cpp's token
-// is a near tie in our logits of that step (gap to our top-1 <= 2 * tol * max|logit|: both sides
-// are within tol of the other's logits).
-void expect_greedy_matches(const GoldenRun& r, const std::vector<int32_t>& ref, int64_t V, double tol,
-                           const std::string& what) {
-  ASSERT_EQ(r.greedy.size(), ref.size());
-  for (size_t s = 0; s < ref.size(); ++s) {
-    if (r.greedy[s] == ref[s]) continue;
-    const float* row = s == 0 ? r.logits.data() + r.logits.size() - V : r.gen_logits.data() + (s - 1) * V;
-    float scale = 0;
-    for (int64_t i = 0; i < V; ++i) scale = std::max(scale, std::abs(row[i]));
-    const double gap = double(row[r.greedy[s]]) - double(row[ref[s]]);
-    std::printf("  %s: greedy diverges at step %zu: ours %d, reference %d, gap %.2e of max|logit| %.3g\n",
-                what.c_str(), s, r.greedy[s], ref[s], gap / scale, scale);
-    EXPECT_LE(gap, 2 * tol * scale) << what << ": greedy step " << s << ": ours " << r.greedy[s] << ", reference "
-                                    << ref[s] << " is not a near tie";
-    return;
-  }
-}
-
 using Param = std::tuple<std::string, std::string>;  // model, ISA name (skipped when the CPU lacks it)
 std::string param_name(const ::testing::TestParamInfo<Param>& p) {
   return std::get<0>(p.param) + "_" + std::get<1>(p.param);
@@ -79,6 +61,7 @@ TEST_P(TextGoldenF32, LogitsGreedyAndDecodeMatchRefAndLlamaCpp) {
   SMOLVLM_REQUIRE_SHARED("golden/" + model_name + "/gguf/text-F32.gguf");
   SMOLVLM_REQUIRE_ISA(isa);
   IsaScope scope(*kernels::parse_isa(isa));
+  const ScopedNumerics exact(Numerics::kExact);  // ggml's order: llama.cpp's bits
   const TextModel model = TextModel::open(golden(model_name, "gguf/text-F32.gguf"));
   for (int k = 0; k < kPrompts; ++k) {
     SCOPED_TRACE("prompt " + std::to_string(k));
@@ -139,6 +122,7 @@ TEST_P(TextGoldenVariant, LogitsAndGreedyMatchLlamaCpp) {
   SMOLVLM_REQUIRE_SHARED("golden/" + model_name + "/gguf/text-" + variant + ".gguf");
   SMOLVLM_REQUIRE_ISA(isa);
   IsaScope scope(*kernels::parse_isa(isa));
+  const ScopedNumerics exact(Numerics::kExact);  // ggml's order: llama.cpp's bits
   const TextModel model = TextModel::open(golden(model_name, "gguf/text-" + variant + ".gguf"));
   const int64_t V = model.config().n_vocab;
   for (int k = 0; k < kPrompts; ++k) {
@@ -174,6 +158,7 @@ TEST_P(TextF16CacheVariant, LogitsAndGreedyEqualLlamaCpp) {
   SMOLVLM_REQUIRE_SHARED("golden/" + model_name + "/gguf/text-" + variant + ".gguf");
   SMOLVLM_REQUIRE_ISA(isa);
   IsaScope scope(*kernels::parse_isa(isa));
+  const ScopedNumerics exact(Numerics::kExact);  // ggml's order: llama.cpp's bits
   const TextModel model = TextModel::open(golden(model_name, "gguf/text-" + variant + ".gguf"));
   const auto runs = nlohmann::json::parse(read_file(testing::test_data("llamacpp_f16_cache/runs.json").string()));
   int checked = 0;

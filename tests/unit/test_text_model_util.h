@@ -5,10 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <span>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "base/error.h"
 #include "io/gguf.h"
@@ -104,6 +107,26 @@ inline std::vector<uint8_t> rewrite_gguf(const GgufFile& in, const GgufEdit& e) 
     const auto bytes = in.tensor_data(*from);
     out.assign(bytes.begin(), bytes.end());
   });
+}
+
+// Our greedy tokens against llama.cpp's (or ref/'s): identical, or diverging at a step where llama.cpp's token
+// is a near tie in our logits of that step (gap to our top-1 <= 2 * tol * max|logit|: both sides
+// are within tol of the other's logits).
+inline void expect_greedy_matches(const GoldenRun& r, const std::vector<int32_t>& ref, int64_t V, double tol,
+                                  const std::string& what) {
+  ASSERT_EQ(r.greedy.size(), ref.size());
+  for (size_t s = 0; s < ref.size(); ++s) {
+    if (r.greedy[s] == ref[s]) continue;
+    const float* row = s == 0 ? r.logits.data() + r.logits.size() - V : r.gen_logits.data() + (s - 1) * V;
+    float scale = 0;
+    for (int64_t i = 0; i < V; ++i) scale = std::max(scale, std::abs(row[i]));
+    const double gap = double(row[r.greedy[s]]) - double(row[ref[s]]);
+    std::printf("  %s: greedy diverges at step %zu: ours %d, reference %d, gap %.2e of max|logit| %.3g\n",
+                what.c_str(), s, r.greedy[s], ref[s], gap / scale, scale);
+    EXPECT_LE(gap, 2 * tol * scale) << what << ": greedy step " << s << ": ours " << r.greedy[s] << ", reference "
+                                    << ref[s] << " is not a near tie";
+    return;
+  }
 }
 
 }  // namespace smolvlm::testing::text

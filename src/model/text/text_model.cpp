@@ -21,12 +21,13 @@ namespace {
 
 constexpr int64_t kGgmlAttentionTokens = 512;
 
-// Attention of a chunk of T tokens on the CPU: llama.cpp's non-flash order (its bits, F32 or F16
-// cache) for decode steps and chunks up to llama.cpp's default micro-batch (our default n_batch
-// too); the flash-attention tiles for longer chunks (a larger --batch), where score rows grow
-// with T. A GPU computes in its own order.
-kernels::AttentionArgs::Order attention_order(int64_t T) {
-  return T <= kGgmlAttentionTokens ? kernels::AttentionArgs::Order::kGgml : kernels::AttentionArgs::Order::kTiled;
+// Attention of a chunk of T tokens on the CPU. Exact: llama.cpp's non-flash order (its bits, F32
+// or F16 cache) for decode steps and chunks up to llama.cpp's default micro-batch (our default
+// n_batch too), the flash-attention tiles for longer chunks (a larger --batch), where score rows
+// grow with T. Fast: the tiles always. A GPU computes in its own order.
+kernels::AttentionArgs::Order attention_order(int64_t T, Numerics n) {
+  return n == Numerics::kExact && T <= kGgmlAttentionTokens ? kernels::AttentionArgs::Order::kGgml
+                                                            : kernels::AttentionArgs::Order::kTiled;
 }
 
 }  // namespace
@@ -91,10 +92,10 @@ class TextPass {
 };
 
 TextModel::TextModel(GgufFile file, TextPlacement place)
-    : file_(std::move(file)), config_(read_text_config(file_)), place_(std::move(place)) {
+    : file_(std::move(file)), config_(read_text_config(file_)), place_(std::move(place)), numerics_(::smolvlm::numerics()) {
   if (!place_.layers.empty() && static_cast<int64_t>(place_.layers.size()) != config_.n_layer)
     fail(file_.path(), ": a placement of ", place_.layers.size(), " layers for a model of ", config_.n_layer);
-  weights_ = bind_text_weights(file_, config_, place_);
+  weights_ = bind_text_weights(file_, config_, place_, sum_order(numerics_));
 }
 
 void TextModel::check_state(const TextState& s) const {
@@ -179,7 +180,7 @@ void TextModel::forward_chunk(const TextInput& in, int64_t first, int64_t T, int
   const auto attend = [&](backend::Ops& o, int64_t l, const Tensor& q, int64_t q_first, const Tensor& attn) {
     o.attention({.q = q, .k = s.kv.keys(l), .v = s.kv.values(l), .out = attn, .n_kv = pos0 + T, .n_heads = H,
                  .n_kv_heads = Hkv, .head_dim = D, .q_pos0 = pos0 + q_first, .causal = true, .scale = attn_scale,
-                 .order = attention_order(T), .one_token = T == 1});
+                 .order = attention_order(T, numerics_), .one_token = T == 1});
   };
   layers_and_head(pass, T, n_out, store, attend, logits);
   pass.finish();
@@ -221,7 +222,7 @@ void TextModel::decode_batch(std::span<const int32_t> ids, std::span<TextState* 
       const int64_t i = q_first + r;
       o.attention({.q = q.slice(r, 1), .k = cache(i).keys(l), .v = cache(i).values(l), .out = attn.slice(r, 1),
                    .n_kv = pos(i) + 1, .n_heads = H, .n_kv_heads = Hkv, .head_dim = D, .q_pos0 = pos(i),
-                   .causal = true, .scale = attn_scale, .order = attention_order(1), .one_token = true});
+                   .causal = true, .scale = attn_scale, .order = attention_order(1, numerics_), .one_token = true});
     }
   };
   layers_and_head(pass, B, B, store, attend, logits);

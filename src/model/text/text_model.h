@@ -16,6 +16,7 @@
 
 #include "io/gguf.h"
 #include "kernels/thread_pool.h"
+#include "model/numerics.h"
 #include "model/text/text_config.h"
 #include "model/text/text_state.h"
 #include "model/text/text_weights.h"
@@ -75,6 +76,7 @@ class TextModel {
   const TextWeights& weights() const { return weights_; }
   const GgufFile& file() const { return file_; }
   const TextPlacement& placement() const { return place_; }
+  Numerics numerics() const { return numerics_; }  // the float order it was bound with (model/numerics.h)
 
   TextState new_state(const TextStateOptions& options = {}) const { return TextState(config_, options, place_); }
   // Activations for passes of up to `rows` rows on this model's devices (decode_batch's).
@@ -114,6 +116,7 @@ class TextModel {
   GgufFile file_;  // the mapping the weight views point into
   TextConfig config_;
   TextPlacement place_;
+  Numerics numerics_;  // the process's setting when the weights were bound
   TextWeights weights_;
 };
 

@@ -24,7 +24,7 @@ std::string matmul_type_list() {
 
 class Binder {
  public:
-  explicit Binder(const GgufFile& f) : f_(f) {}
+  Binder(const GgufFile& f, kernels::SumOrder order) : f_(f), order_(order) {}
 
   // The tensor `name` with ggml shape `ne` (trailing 1s allowed).
   const GgufTensorInfo& tensor(const std::string& name, const std::vector<int64_t>& ne) const {
@@ -62,7 +62,7 @@ class Binder {
     if (!kernels::matmul_supports(t.type))
       fail(f_.path(), ": tensor '", t.name, "' has type ", ggml_type_name(t.type),
            ", which the matmul kernels do not support (supported: ", matmul_type_list(), ")");
-    return bind(t.name, [&] { return d.upload(view(t), kernels::SumOrder::kGgml); });
+    return bind(t.name, [&] { return d.upload(view(t), order_); });
   }
 
   // Runs a device's bind step; its errors name the file and the tensor.
@@ -79,6 +79,7 @@ class Binder {
 
  private:
   const GgufFile& f_;
+  kernels::SumOrder order_;
 };
 
 // The vocabulary size the metadata declares must match the embedding rows (llama.cpp checks the
@@ -147,8 +148,8 @@ TextWeightSizes text_weight_sizes(const GgufFile& f, const TextConfig& c) {
   return s;
 }
 
-TextWeights bind_text_weights(const GgufFile& f, TextConfig& c, const TextPlacement& place) {
-  const Binder b(f);
+TextWeights bind_text_weights(const GgufFile& f, TextConfig& c, const TextPlacement& place, kernels::SumOrder order) {
+  const Binder b(f, order);
   reject_unsupported_extras(f);
   const int64_t E = c.n_embd, F = c.n_ff, Q = c.q_dim(), KV = c.kv_dim();
 

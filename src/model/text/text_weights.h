@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "kernels/matmul.h"
 #include "model/text/text_config.h"
 #include "model/text/text_placement.h"
 
@@ -48,7 +49,8 @@ struct TextWeights {
 // token_embd.weight, checked against llama.vocab_size and the tokenizer's token count) and binds
 // them on their devices. Errors name the file, the tensor and its type or shape (and, for a GPU,
 // what did not fit). `file` must outlive the result.
-TextWeights bind_text_weights(const GgufFile& file, TextConfig& config, const TextPlacement& placement);
+TextWeights bind_text_weights(const GgufFile& file, TextConfig& config, const TextPlacement& placement,
+                              kernels::SumOrder order);
 
 // The bytes the weights of each part take (for the offload planner), read from the file's tensor
 // table without binding anything: [0, n_layer) the layers, then input (token_embd) and output

@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "io/gguf.h"
 #include "kernels/matmul.h"
+#include "model/numerics.h"
 #include "quant/quant.h"
 
 namespace smolvlm {
@@ -56,13 +57,13 @@ class Binder {
 
   // A projection y = W x with W of `rows` x `cols` stored as `t` (any shape with those elements
   // in row-major order), bound on the device. The tower follows transformers, not llama.cpp (exact
-  // convolution and GELU), so the CPU's sums take the fastest order.
+  // convolution and GELU), so only exact mode (model/numerics.h) puts the CPU's sums in ggml's order.
   std::unique_ptr<backend::Matrix> pack(const GgufTensorInfo& t, int64_t rows, int64_t cols) const {
     if (!kernels::matmul_supports(t.type))
       fail(f_.path(), ": tensor '", t.name, "' has type ", ggml_type_name(t.type),
            ", which the matmul kernels do not support");
     return bind(t.name, [&] {
-      return d_.upload({t.type, rows, cols, f_.tensor_data(t).data()}, kernels::SumOrder::kFastest);
+      return d_.upload({t.type, rows, cols, f_.tensor_data(t).data()}, sum_order(numerics()));
     });
   }
 
