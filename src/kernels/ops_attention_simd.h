@@ -94,23 +94,49 @@ inline float dot(const float* q, const T* k, int64_t D) {
   return S::hsum(S::add(a0, a1));
 }
 
+// o[d0 .. d0 + C*N) = o * corr + sum_j p[j] * v_j over j < cnt, C vectors at a time: each key
+// feeds C independent accumulators (a single one would wait on its own fma latency for every key).
+// Every lane still sums its keys in order j = 0, 1, ..., so the result does not depend on C. The
+// last vector may be partial (n_last lanes of it).
+template <class S, int C, class T>
+inline void accumulate_group(float* o, typename S::F c, const float* p, const T* v, int64_t v_stride, int64_t cnt,
+                             int64_t n_last) {
+  using F = typename S::F;
+  F acc[C];
+  for (int i = 0; i < C; ++i)
+    acc[i] = S::mul(i + 1 < C || n_last == S::N ? S::load(o + i * S::N) : S::load_part(o + i * S::N, n_last, 0.0f), c);
+  for (int64_t j = 0; j < cnt; ++j) {
+    const F pj = S::set1(p[j]);
+    const T* vj = v + j * v_stride;
+    for (int i = 0; i < C; ++i)
+      acc[i] = S::fmadd(pj, i + 1 < C || n_last == S::N ? S::ld(vj + i * S::N) : S::ld_part(vj + i * S::N, n_last), acc[i]);
+  }
+  for (int i = 0; i < C; ++i) {
+    if (i + 1 < C || n_last == S::N) S::store(o + i * S::N, acc[i]);
+    else S::store_part(o + i * S::N, acc[i], n_last);
+  }
+}
+
 // o = o * corr + sum_j p[j] * v_j, j < cnt; v_j at v + j * v_stride elements.
 template <class S, class T>
 inline void accumulate(float* o, float corr, const float* p, const T* v, int64_t v_stride, int64_t cnt, int64_t D) {
-  using F = typename S::F;
-  const F c = S::set1(corr);
-  chunks<S>(
-      D,
-      [&](int64_t d) {
-        F acc = S::mul(S::load(o + d), c);
-        for (int64_t j = 0; j < cnt; ++j) acc = S::fmadd(S::set1(p[j]), S::ld(v + j * v_stride + d), acc);
-        S::store(o + d, acc);
-      },
-      [&](int64_t d, int64_t n) {
-        F acc = S::mul(S::load_part(o + d, n, 0.0f), c);
-        for (int64_t j = 0; j < cnt; ++j) acc = S::fmadd(S::set1(p[j]), S::ld_part(v + j * v_stride + d, n), acc);
-        S::store_part(o + d, acc, n);
-      });
+  constexpr int kMax = S::N == 16 ? 4 : 8;  // 64 lanes of head_dim per pass
+  const typename S::F c = S::set1(corr);
+  int64_t d = 0;
+  for (; d + kMax * S::N <= D; d += kMax * S::N) accumulate_group<S, kMax>(o + d, c, p, v + d, v_stride, cnt, S::N);
+  while (d < D) {  // the rest, up to 4 / 2 / 1 vectors at a time (the last may be partial)
+    const int64_t vecs = (D - d + S::N - 1) / S::N, n_last = D - d - (vecs - 1) * S::N;
+    if (vecs >= 4 && kMax > 4) {
+      accumulate_group<S, 4>(o + d, c, p, v + d, v_stride, cnt, vecs == 4 ? n_last : S::N);
+      d += 4 * S::N;
+    } else if (vecs >= 2) {
+      accumulate_group<S, 2>(o + d, c, p, v + d, v_stride, cnt, vecs == 2 ? n_last : S::N);
+      d += 2 * S::N;
+    } else {
+      accumulate_group<S, 1>(o + d, c, p, v + d, v_stride, cnt, n_last);
+      d = D;
+    }
+  }
 }
 
 template <class S, class T>

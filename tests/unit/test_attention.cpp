@@ -140,6 +140,8 @@ const Case kCases[] = {
     {37, 150, 0, 4, 1, 64, false},    // bidirectional (vision), GQA 4
     {37, 37, 0, 12, 12, 72, false},   // bidirectional, no GQA
     {1, 1, 0, 3, 1, 64, true},        // a single key
+    {1, 1500, 1499, 9, 3, 64, true},  // decode deep in the context: a KV group's heads share one tile
+    {1, 1100, 1099, 4, 4, 72, true},  // the same without GQA, head_dim 72 (a partial value vector)
 };
 
 TEST(Attention, MatchesFloat64ReferenceOnEveryIsa) {
