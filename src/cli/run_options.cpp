@@ -39,7 +39,8 @@ void add_exact_flag(CLI::App* sub) {
         set_numerics(Numerics::kExact);
       },
       "Sum every float in ggml's order: logits bit-identical to llama.cpp's CPU build (no flash attention, no "
-      "repacking), at about half the prefill speed (default: the fastest order, logits within ~1e-6 of those for float weights, ~1e-2 for quantized ones; SMOLVLM_EXACT=1 sets this too)");
+      "repacking), at about half the prefill speed (default: the fastest order, logits within ~1e-6 of those for "
+      "float weights, ~1e-2 for quantized ones; SMOLVLM_EXACT=1 sets this too)");
 }
 
 void add_generation_options(CLI::App* sub, RunSettings& s) {

@@ -9,7 +9,6 @@
 #pragma once
 
 #include "kernels/matmul.h"
-#include "kernels/ops.h"
 
 namespace smolvlm {
 

@@ -224,8 +224,9 @@ GenerateResult run_generation(ModelManager::Lease& lease, const Prompt& prompt, 
       ++lease.manager().cancelled_generations;
       log_event("INFO", cat(lease.resolved().short_name, ": generation cancelled after ", r.eval_tokens,
                             " tokens: the client went away (closed the connection or pressed stop)"));
+    } else if (!pending.empty()) {
+      on_piece(pending);  // an unfinished character at the end (invalid UTF-8)
     }
-    else if (!pending.empty()) on_piece(pending);  // an unfinished character at the end (invalid UTF-8)
     return r;
   } catch (const backend::DeviceLost& e) {  // its weights and caches are gone: loaded again next time
     lease.manager().unload(lease.resolved().name);
