@@ -257,6 +257,27 @@ test("errors from the server show in the banner, and the page keeps working", as
   assert.ok((await byId("assistant-message").last().getByTestId("timings").textContent()).includes("tokens/s"));
 });
 
+test("the system prompt goes with the request", async () => {
+  const promptTokens = async () => {
+    const n = await replies();
+    await byId("prompt-input").fill("Hello");
+    await byId("send-button").click();
+    await waitForReply(n + 1);
+    const t = await byId("assistant-message").last().getByTestId("timings").textContent();
+    return Number(t.match(/prompt (\d+) tokens/)[1]);
+  };
+  await page.getByTestId("new-chat").click();
+  if (!(await page.locator("#settings").evaluate((d) => d.open))) await page.locator("#settings > summary").click();
+  const without = await promptTokens();
+  await page.getByTestId("new-chat").click();
+  await page.getByTestId("system-prompt").fill("You answer in one short sentence.");
+  await page.getByTestId("system-prompt").dispatchEvent("change");
+  const withSystem = await promptTokens();
+  assert.ok(withSystem > without, `prompt tokens ${withSystem} with the system prompt, ${without} without`);
+  await page.getByTestId("system-prompt").fill("");
+  await page.getByTestId("system-prompt").dispatchEvent("change");
+});
+
 test("readable on a phone-width screen", async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
