@@ -20,7 +20,7 @@ let expectNetworkErrors = false;  // while a test provokes a 4xx on purpose
 const byId = (id) => page.getByTestId(id);
 
 before(async () => {
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
   const context = await browser.newContext({ acceptDownloads: true });
   page = await context.newPage();
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
