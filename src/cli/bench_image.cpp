@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/file_util.h"
+#include "cli/bench_stats.h"
 #include "kernels/peak.h"
 #include "media/image_decode.h"
 #include "media/image_processor.h"
@@ -17,17 +18,11 @@
 namespace smolvlm::cli {
 namespace {
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 template <typename F>
 double seconds(F&& f) {
   const auto t0 = std::chrono::steady_clock::now();
   f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return seconds_since(t0);
 }
 
 }  // namespace

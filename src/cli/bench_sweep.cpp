@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "cli/bench_stats.h"
 #include "model/text/text_model.h"
 #include "runtime/loaded_model.h"
 #include "runtime/media_encoder.h"
@@ -16,27 +17,6 @@ namespace smolvlm::cli {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Deterministic ids spread over the vocabulary (the same generator as bench's prompt).
-std::vector<int32_t> sweep_tokens(int64_t n, int64_t n_vocab) {
-  std::vector<int32_t> ids(static_cast<size_t>(n));
-  uint64_t x = 0x2545F4914F6CDD1Dull;
-  for (auto& id : ids) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    id = static_cast<int32_t>((x >> 33) % static_cast<uint64_t>(n_vocab));
-  }
-  return ids;
-}
 
 void put_le(std::vector<uint8_t>& out, size_t at, uint32_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out[at + size_t(i)] = static_cast<uint8_t>(v >> (8 * i));
@@ -103,7 +83,7 @@ Json sweep_depth(const DepthSweepArgs& a, double bandwidth_gbs, kernels::ThreadP
       &plan);
   const TextConfig& c = model.config();
   TextState state = model.new_state(o);
-  const std::vector<int32_t> tokens = sweep_tokens(o.n_ctx, c.n_vocab);
+  const std::vector<int32_t> tokens = bench_tokens(o.n_ctx, c.n_vocab, 0x2545F4914F6CDD1Dull);
   std::vector<float> logits(static_cast<size_t>(c.n_vocab));
   const double kv_elt = a.kv_f32 ? 4.0 : 2.0;
   const double weight_bytes = static_cast<double>(model.weights().matmul_bytes());

@@ -37,6 +37,7 @@
 #include "base/error.h"
 #include "cli/bench_image.h"
 #include "cli/bench_process.h"
+#include "cli/bench_stats.h"
 #include "cli/bench_sweep.h"
 #include "cli/bench_table.h"
 #include "cli/command.h"
@@ -89,25 +90,8 @@ struct Stat {
   double median = 0, min = 0, max = 0;  // tokens per second
 };
 
-Stat stats(std::vector<double> tps) {
-  std::sort(tps.begin(), tps.end());
-  const size_t n = tps.size();
-  return {n % 2 ? tps[n / 2] : 0.5 * (tps[n / 2 - 1] + tps[n / 2]), tps.front(), tps.back()};
-}
-
-// Deterministic token ids spread over the vocabulary (like llama-bench's random prompt).
-std::vector<int32_t> bench_tokens(int64_t n, int64_t n_vocab) {
-  std::vector<int32_t> ids(static_cast<size_t>(n));
-  uint64_t x = 0x9E3779B97F4A7C15ull;
-  for (auto& id : ids) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    id = static_cast<int32_t>((x >> 33) % static_cast<uint64_t>(n_vocab));
-  }
-  return ids;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+Stat stats(const std::vector<double>& tps) {
+  return {median(tps), *std::min_element(tps.begin(), tps.end()), *std::max_element(tps.begin(), tps.end())};
 }
 
 // name, file, type, params, size_bytes of a GGUF (prefix "mmproj_" for the projector).

@@ -107,6 +107,13 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ec);
 }
 
+fs::path repo_root() { return test_data("x").parent_path().parent_path().parent_path(); }
+
+std::string read_text(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
 std::vector<uint8_t> read_file(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
   if (!f) throw std::runtime_error("cannot read " + p.string());

@@ -15,6 +15,7 @@ std::filesystem::path shared_dir();
 // shared_dir()/rel (may not exist; guard with SMOLVLM_REQUIRE_SHARED).
 std::filesystem::path shared_path(const std::string& rel);
 std::filesystem::path test_data(const std::string& rel);  // tests/data/rel
+std::filesystem::path repo_root();                         // the repository (scripts/, modelfiles/, ...)
 
 // Skips the current test cleanly when ../shared/<rel> is absent.
 #define SMOLVLM_REQUIRE_SHARED(rel)                                    \
@@ -53,6 +54,7 @@ struct RunResult {
 RunResult run_smolvlm(const std::vector<std::string>& args);
 
 std::vector<uint8_t> read_file(const std::filesystem::path& p);
+std::string read_text(const std::filesystem::path& p);  // the file's bytes as text; "" when it cannot be read
 void write_file(const std::filesystem::path& p, const void* data, size_t n);
 std::string sha256_hex(const void* data, size_t n);
 inline std::string sha256_hex(const std::vector<uint8_t>& bytes) { return sha256_hex(bytes.data(), bytes.size()); }

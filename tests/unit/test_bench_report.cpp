@@ -20,14 +20,8 @@ using testing::text::golden;
 // The matmul weights of tiny512 incl. lm_head (see test_dev_logits.cpp).
 constexpr int64_t kMatmulWeights = 2 * (256 * 256 * 2 + 128 * 256 * 2 + 512 * 256 * 3) + 600 * 256;
 
-fs::path repo_root() { return testing::test_data("x").parent_path().parent_path().parent_path(); }
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::read_text;
+using testing::repo_root;
 
 // Runs bench on the golden Q8_0 and F32 tiny models with small tests, writing `json`.
 testing::RunResult bench_two(const fs::path& json, const std::string& extra_model = "") {
@@ -48,7 +42,7 @@ TEST(CliBench, SeveralModelsWriteOneDocumentWithMachineAndPerModelPeakRss) {
   EXPECT_NE(r.out.find("| text-F32.gguf  | F32  |"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("peak rss"), std::string::npos) << r.out;
 
-  const auto doc = nlohmann::json::parse(slurp(tmp / "bench.json"));
+  const auto doc = nlohmann::json::parse(read_text(tmp / "bench.json"));
   const auto& mc = doc["machine"];
   EXPECT_FALSE(mc["cpu"].get<std::string>().empty());
   EXPECT_GT(mc["cores"].get<int>(), 0);
@@ -103,7 +97,7 @@ TEST(CliBench, JsonToStdoutWithSeveralModelsAndAFailingOne) {
   const auto b = bench_two(tmp / "b.json", bad);
   EXPECT_EQ(b.exit_code, 1) << b.err;
   EXPECT_NE(b.err.find("broken.gguf"), std::string::npos) << b.err;
-  const auto bd = nlohmann::json::parse(slurp(tmp / "b.json"));
+  const auto bd = nlohmann::json::parse(read_text(tmp / "b.json"));
   ASSERT_EQ(bd["models"].size(), 3u);
   EXPECT_GT(bd["models"][1]["tg8"].get<double>(), 0.0);
   EXPECT_TRUE(bd["models"][2].contains("error")) << bd["models"][2].dump();
@@ -121,7 +115,7 @@ TEST(BenchReport, MarkdownHasTheMetricTablesAndLlamaCppBesideOurs) {
   TempDir tmp;
   const auto r = bench_two(tmp / "bench.json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto doc = nlohmann::json::parse(slurp(tmp / "bench.json"));
+  const auto doc = nlohmann::json::parse(read_text(tmp / "bench.json"));
   // llama.cpp's figures in the small format, for the Q8_0 model only.
   nlohmann::json llama = {{"source", "llama.cpp"},
                           {"machine", "test"},
@@ -133,8 +127,8 @@ TEST(BenchReport, MarkdownHasTheMetricTablesAndLlamaCppBesideOurs) {
   const std::string cmd = "python3 '" + (repo_root() / "scripts" / "bench_report.py").string() + "' '" +
                           (tmp / "bench.json").string() + "' --llamacpp '" + (tmp / "llama.json").string() +
                           "' --out '" + md.string() + "' --note 'test run' > '" + (tmp / "log.txt").string() + "' 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << slurp(tmp / "log.txt");
-  const std::string text = slurp(md);
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << read_text(tmp / "log.txt");
+  const std::string text = read_text(md);
   for (const char* s : {"## Machine", "### Prompt processing (pp32), tokens/s", "### Generation (tg8), tokens/s",
                         "### Peak RSS, MiB", "| model size | F32 | Q8_0 |", "(llama.cpp 1234.5)", "(llama.cpp 67.2)",
                         "### smolvlm vs llama.cpp, tokens/s", "**Note:** test run"})
@@ -150,8 +144,8 @@ TEST(BenchReport, MarkdownHasTheMetricTablesAndLlamaCppBesideOurs) {
   const std::string cmd2 = "python3 '" + (repo_root() / "scripts" / "bench_report.py").string() + "' '" +
                            (tmp / "bench.json").string() + "' --llamacpp '" + (tmp / "llama-bench.json").string() +
                            "' --out '" + md2.string() + "' > '" + (tmp / "log2.txt").string() + "' 2>&1";
-  ASSERT_EQ(std::system(cmd2.c_str()), 0) << slurp(tmp / "log2.txt");
-  const std::string text2 = slurp(md2);
+  ASSERT_EQ(std::system(cmd2.c_str()), 0) << read_text(tmp / "log2.txt");
+  const std::string text2 = read_text(md2);
   for (const char* s : {"(llama.cpp 555.5)", "(llama.cpp 44.5)", "llama.cpp (llama-bench): cpu, 1 threads"})
     EXPECT_NE(text2.find(s), std::string::npos) << s << "\n" << text2;
 

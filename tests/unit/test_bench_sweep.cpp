@@ -18,14 +18,8 @@ using testing::run_smolvlm;
 using testing::TempDir;
 using testing::text::golden;
 
-fs::path repo_root() { return testing::test_data("x").parent_path().parent_path().parent_path(); }
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::read_text;
+using testing::repo_root;
 
 TEST(BenchSweep, CurvesInTheJsonTheTableAndTheReport) {
   SMOLVLM_REQUIRE_SHARED("golden/tiny512/gguf/mmproj-F32.gguf");
@@ -38,7 +32,7 @@ TEST(BenchSweep, CurvesInTheJsonTheTableAndTheReport) {
   EXPECT_NE(r.out.find("tg4 @ d64"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("image 600x600 max 1"), std::string::npos) << r.out;
 
-  const auto doc = nlohmann::json::parse(slurp(tmp / "b.json"));
+  const auto doc = nlohmann::json::parse(read_text(tmp / "b.json"));
   EXPECT_EQ(doc["settings"]["sweep_depth"], "0,64");
   const auto& m = doc["models"][0];
   // Depth: both rows timed; the KV bytes a step reads grow by exactly 64 positions of every layer's K and V
@@ -72,8 +66,8 @@ TEST(BenchSweep, CurvesInTheJsonTheTableAndTheReport) {
   const std::string cmd = "python3 '" + (repo_root() / "scripts" / "bench_report.py").string() + "' '" +
                           (tmp / "b.json").string() + "' --curves '" + (tmp / "b.json").string() + "' --out '" +
                           md.string() + "' > '" + (tmp / "log.txt").string() + "' 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << slurp(tmp / "log.txt");
-  const std::string text = slurp(md);
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << read_text(tmp / "log.txt");
+  const std::string text = read_text(md);
   for (const char* s : {"## Cost curves", "### Decode speed against context depth", "| 1.49M Q8_0 | 64 |",
                         "### Image size against cost", "| 1.49M Q8_0 | 600x600 | 1 | 1 (1 frame) | 64 |",
                         "| 1.49M Q8_0 | 64x64 | 0 | 17 (4 x 4) | 1088 |", "(cost curves only)"})

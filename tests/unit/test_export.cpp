@@ -59,7 +59,7 @@ class ScopedEnv {
 
 // The shipped SmolVLM2 Modelfile's TEMPLATE (modelfiles/), the reference for bare-GGUF exports.
 std::string shipped_template() {
-  const fs::path p = testing::test_data("x").parent_path().parent_path().parent_path() / "modelfiles" /
+  const fs::path p = testing::repo_root() / "modelfiles" /
                      "smolvlm2-256m-q8_0.Modelfile";
   return *parse_modelfile(text_of(p)).template_text;
 }

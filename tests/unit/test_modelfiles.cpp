@@ -20,14 +20,9 @@ namespace {
 namespace fs = std::filesystem;
 using K = ChatItem::Kind;
 
-fs::path modelfile_dir() { return testing::test_data("x").parent_path().parent_path().parent_path() / "modelfiles"; }
+using testing::read_text;
 
-std::string read_text(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+fs::path modelfile_dir() { return testing::repo_root() / "modelfiles"; }
 
 // Our native message as Ollama receives it: the text with an "[img]" where each image or video
 // is, and one marker per attachment (Ollama's placement puts them back at the "[img]"s).

@@ -104,7 +104,7 @@ TEST(PullNames, RealSmolvlm2RepoListing) {
 
 // The defaults attached to pulled SmolVLM models are the shipped Modelfiles' TEMPLATE and PARAMETERs.
 TEST(PullNames, SmolvlmDefaultsEqualTheShippedModelfiles) {
-  const fs::path dir = smolvlm::testing::test_data("x").parent_path().parent_path().parent_path() / "modelfiles";
+  const fs::path dir = smolvlm::testing::repo_root() / "modelfiles";
   int checked = 0;
   for (const auto& [file, repo] : std::vector<std::pair<std::string, std::string>>{
            {"smolvlm2-256m-q4_k_m.Modelfile", "ggml-org/SmolVLM2-256M-Video-Instruct-GGUF"},
