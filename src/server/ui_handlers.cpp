@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "io/gguf.h"
 #include "media/video_sampling.h"
+#include "model/vision/vision_config.h"
 #include "runtime/media_encoder.h"
 #include "server/api_types.h"
 #include "server/routes.h"
@@ -73,7 +74,8 @@ void plan_media(const RouteContext& ctx, const httplib::Request& req, httplib::R
   json out = {{"images", json::array()}, {"videos", json::array()}, {"max_tiles", s.max_tiles}};
   try {
     const GgufFile mmproj = GgufFile::open(m.mmproj_path);
-    out["tokens_per_frame"] = plan_image_cost(mmproj, 1, 1, mo).tokens_per_frame;
+    const int64_t tokens_per_frame = read_vision_config(mmproj).tokens_per_tile();
+    out["tokens_per_frame"] = tokens_per_frame;
     if (const json* images = f.array("images"))
       for (const json& im : *images) {
         if (!im.is_object()) throw ApiError(400, "images: each entry is {\"width\": W, \"height\": H}");
@@ -89,7 +91,7 @@ void plan_media(const RouteContext& ctx, const httplib::Request& req, httplib::R
         const int64_t total = std::max<int64_t>(1, std::llround(seconds * 30.0));
         const int64_t frames = static_cast<int64_t>(
             sample_video_frames(total, 30.0, seconds, {mo.video_fps, mo.video_max_frames}).indices.size());
-        out["videos"].push_back({{"frames", frames}, {"tokens", frames * out["tokens_per_frame"].get<int64_t>()}});
+        out["videos"].push_back({{"frames", frames}, {"tokens", frames * tokens_per_frame}});
       }
   } catch (const Error& e) {
     throw ApiError(500, e.what());
