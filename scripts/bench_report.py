@@ -378,7 +378,10 @@ def report(docs, llama, llama_machine, plot_dir, out_path, note, curve_docs=()):
                      f"{mc.get('cpu', '?')}, {mc.get('cores', '?')} cores ({mc.get('logical_cpus', '?')} logical), "
                      f"{mc.get('threads', '?')} threads, ISA {mc.get('isa', '?')}, "
                      f"read bandwidth {mc.get('bandwidth_gbs') or 0:.1f} GB/s, "
-                     f"FMA peak {mc.get('peak_gflops') or 0:.0f} GFLOP/s; "
+                     f"FMA peak {mc.get('peak_gflops') or 0:.0f} GFLOP/s"
+                     + (f", int8 peak {mc['peak_int8_gops']:.0f} GOP/s" if mc.get("peak_int8_gops") else "")
+                     + (f", bf16 peak {mc['peak_bf16_gflops']:.0f} GFLOP/s" if mc.get("peak_bf16_gflops") else "")
+                     + "; "
                      f"repetitions {st.get('repeats', '?')}, KV cache {st.get('kv_type', '?')}"
                      + (f", image `{os.path.basename(st['image'])}`" if st.get("image") else "")
                      + (" (cost curves only)" if d in curve_docs else ""))

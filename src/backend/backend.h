@@ -80,7 +80,7 @@ struct Tensor {
 class Matrix {
  public:
   virtual ~Matrix() = default;
-  virtual GgmlType type() const = 0;
+  virtual GgmlType type() const = 0;  // the type it runs as (F16 bound as bf16 on the CPU: BF16)
   virtual int64_t rows() const = 0;
   virtual int64_t cols() const = 0;
   virtual size_t bytes() const = 0;  // bytes a full pass over it reads
@@ -154,7 +154,7 @@ class Device {
   virtual std::unique_ptr<Buffer> alloc(size_t bytes, const std::string& what) = 0;
   // Binds a weight once (uploads it; the CPU packs it for its ISA, in `order`). w.data must
   // outlive the Matrix on the CPU. Throws Error for a type or shape the device cannot run.
-  virtual std::unique_ptr<Matrix> upload(const kernels::WeightView& w, kernels::SumOrder order) = 0;
+  virtual std::unique_ptr<Matrix> upload(const kernels::WeightView& w, kernels::PackOptions options) = 0;
   // A table read only by embed_rows (the CPU keeps the file's bytes as they are, no packing).
   virtual std::unique_ptr<Matrix> upload_table(const kernels::WeightView& w) = 0;
   // A vector or small table of f32 (norm weights) [rows, cols], copied or (CPU) referenced.

@@ -58,9 +58,12 @@ void print_rows(const std::vector<Row>& rows) {
 
 void print_bench_table(const Json& doc) {
   const Json& mc = doc["machine"];
-  std::printf("machine: %s, %d cores (%d logical), %d threads, %s; FMA peak %.0f GFLOP/s, read bandwidth %.1f GB/s\n",
+  std::string peaks = cat("FMA peak ", fixed(mc.value("peak_gflops", 0.0), 0), " GFLOP/s");
+  if (mc.value("peak_int8_gops", 0.0) > 0) peaks += cat(", int8 ", fixed(mc.value("peak_int8_gops", 0.0), 0), " GOP/s");
+  if (mc.value("peak_bf16_gflops", 0.0) > 0) peaks += cat(", bf16 ", fixed(mc.value("peak_bf16_gflops", 0.0), 0), " GFLOP/s");
+  std::printf("machine: %s, %d cores (%d logical), %d threads, %s; %s, read bandwidth %.1f GB/s\n",
               mc.value("cpu", std::string("?")).c_str(), mc.value("cores", 0), mc.value("logical_cpus", 0),
-              mc.value("threads", 0), mc.value("isa", std::string("?")).c_str(), mc.value("peak_gflops", 0.0),
+              mc.value("threads", 0), mc.value("isa", std::string("?")).c_str(), peaks.c_str(),
               mc.value("bandwidth_gbs", 0.0));
   std::vector<Row> rows = {{{"model", "type", "size", "params", "test", "result"}}};
   std::vector<std::string> notes;
@@ -94,7 +97,8 @@ void print_bench_table(const Json& doc) {
     row("bound tg", bound);
     if (m.contains("encode_tile_s")) {
       row("encode tile", cat(fixed(m["encode_tile_s"].get<double>(), 3), " s (",
-                             std::lround(100 * m.value("tile_of_peak", 0.0)), "% of FMA peak)"));
+                             std::lround(100 * m.value("tile_of_peak", 0.0)), "% of ",
+                             m.value("peak_kind", std::string("FMA")), " peak)"));
       row("encode image", cat(fixed(m["encode_image_s"].get<double>(), 3), " s (", m.value("image_frames", 0),
                               " tiles)"));
       row("ttft", cat(fixed(m["ttft_s"].get<double>(), 3), " s (", m.value("image_prompt_tokens", 0), " tokens)"));

@@ -283,7 +283,10 @@ Json machine_info(int threads, const std::vector<Json>& models) {
   j["isa"] = kernels::isa_name(kernels::active_isa());
   j["threads"] = pool.size();
   j["bandwidth_gbs"] = bandwidth;  // the best of the models' measurements
-  j["peak_gflops"] = kernels::measure_peak_flops(pool) / 1e9;
+  const kernels::Peaks peaks = kernels::measure_peaks(pool);
+  j["peak_gflops"] = peaks.fma / 1e9;
+  j["peak_int8_gops"] = peaks.int8 / 1e9;    // 0: not measured (the scalar path)
+  j["peak_bf16_gflops"] = peaks.bf16 / 1e9;  // 0: no vdpbf16ps on this path
   return j;
 }
 

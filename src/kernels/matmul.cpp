@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/fp16.h"
 #include "kernels/matmul_act.h"
 #include "kernels/matmul_impl.h"
 
@@ -72,18 +73,36 @@ std::shared_ptr<uint8_t> alloc_packed(size_t n) {
   return out;
 }
 
+// F16 rows re-encoded as bf16 (F16 -> F32 is exact, F32 -> BF16 rounds to nearest even) into
+// `owned` (rows * cols codes); returns the BF16 view of them.
+WeightView to_bf16_view(const WeightView& w, std::shared_ptr<uint8_t>& owned) {
+  const size_t n = size_t(w.rows) * size_t(w.cols);
+  owned = alloc_packed(n * sizeof(uint16_t));
+  if (!owned) fail("pack_weight: out of memory for ", n * sizeof(uint16_t), " bytes of bf16 weights");
+  const auto* src = static_cast<const uint16_t*>(w.data);
+  auto* dst = reinterpret_cast<uint16_t*>(owned.get());
+  for (size_t i = 0; i < n; ++i) dst[i] = fp32_to_bf16(fp16_to_fp32(src[i]));
+  return WeightView{GgmlType::BF16, w.rows, w.cols, owned.get()};
+}
+
+std::atomic<int>& f16_as_bf16_override() {
+  static std::atomic<int> v{-1};  // -1: where the BF16 kernel multiplies bf16 natively
+  return v;
+}
+
 class Packed final : public PackedWeight {
  public:
-  Packed(const WeightView& w, const Kernel* k) : w_(w), k_(k) {
+  // as_bf16: w is F16 and runs as BF16 on k (a BF16 kernel).
+  Packed(const WeightView& w, const Kernel* k, bool as_bf16 = false) : w_(as_bf16 ? to_bf16_view(w, converted_) : w), k_(k) {
     if (k->pack) {
       const size_t n = k->packed_bytes(w.rows, w.cols);
       owned_ = alloc_packed(n);
-      if (!owned_) fail("pack_weight: out of memory for ", n, " bytes of packed ", ggml_type_name(w.type), " weights");
-      k->pack(w, owned_.get());
+      if (!owned_) fail("pack_weight: out of memory for ", n, " bytes of packed ", ggml_type_name(w_.type), " weights");
+      k->pack(w_, owned_.get());
     }
-    data_.data = owned_ ? owned_.get() : static_cast<const uint8_t*>(w.data);
-    data_.rows = w.rows;
-    data_.cols = w.cols;
+    data_.data = owned_ ? owned_.get() : static_cast<const uint8_t*>(w_.data);
+    data_.rows = w_.rows;
+    data_.cols = w_.cols;
   }
   GgmlType type() const override { return w_.type; }
   int64_t rows() const override { return w_.rows; }
@@ -94,6 +113,7 @@ class Packed final : public PackedWeight {
   const mm::PackedData& data() const { return data_; }
 
  private:
+  std::shared_ptr<uint8_t> converted_;  // the bf16 codes of F16 weights bound as bf16 (before w_)
   WeightView w_;
   const Kernel* k_;
   std::shared_ptr<uint8_t> owned_;
@@ -104,7 +124,8 @@ class Packed final : public PackedWeight {
 
 bool matmul_supports(GgmlType t) { return mm::scalar_kernel(t) != nullptr; }
 
-std::unique_ptr<PackedWeight> pack_weight(const WeightView& w, SumOrder order) {
+std::unique_ptr<PackedWeight> pack_weight(const WeightView& w, PackOptions options) {
+  const SumOrder order = options.order;
   if (!matmul_supports(w.type)) fail("matmul: weight type ", ggml_type_name(w.type), " is not supported");
   const int64_t blk = ggml_type_info(w.type).block_size;
   if (w.rows <= 0 || w.cols <= 0) fail("matmul: bad ", ggml_type_name(w.type), " weight shape [", w.rows, ", ", w.cols, "]");
@@ -112,8 +133,15 @@ std::unique_ptr<PackedWeight> pack_weight(const WeightView& w, SumOrder order) {
     fail("matmul: ", ggml_type_name(w.type), " weight rows of ", w.cols, " columns are not a multiple of its block (",
          blk, ")");
   if (w.data == nullptr) fail("matmul: ", ggml_type_name(w.type), " weight has no data");
+  if (w.type == GgmlType::F16 && options.f16_as_bf16 && order == SumOrder::kFastest) {
+    const Kernel* bf16 = kernel_for(active_isa(), GgmlType::BF16, order);
+    const int o = f16_as_bf16_override().load();
+    if (o == 1 || (o == -1 && bf16->bf16_codes)) return std::make_unique<Packed>(w, bf16, true);
+  }
   return std::make_unique<Packed>(w, kernel_for(active_isa(), w.type, order));
 }
+
+void mm::f16_as_bf16(int on) { f16_as_bf16_override().store(on); }
 
 namespace {
 

@@ -34,7 +34,7 @@ struct WeightView {
 class PackedWeight {
  public:
   virtual ~PackedWeight() = default;
-  virtual GgmlType type() const = 0;
+  virtual GgmlType type() const = 0;   // the type it runs as (BF16 for F16 bound as bf16)
   virtual int64_t rows() const = 0;
   virtual int64_t cols() const = 0;
   virtual Isa isa() const = 0;          // the ISA it was packed for
@@ -49,8 +49,18 @@ bool matmul_supports(GgmlType t);
 // matrix speed on AVX2 and AVX-512), F32/F16/BF16 on AVX2 8 lanes along k instead of 16 (~1.4x).
 // The scalar reference has only kGgml.
 enum class SumOrder { kGgml, kFastest };
+// What a bind may trade for speed: the sum order, and for F16 weights the precision.
+struct PackOptions {
+  PackOptions(SumOrder o = SumOrder::kGgml, bool bf16 = false) : order(o), f16_as_bf16(bf16) {}  // NOLINT: a SumOrder is a PackOptions
+  SumOrder order;
+  // With kFastest, F16 weights run as bf16 where the CPU multiplies bf16 pairs natively (AVX512_BF16's
+  // vdpbf16ps, twice F16's multiply-adds per instruction): the weights are rounded to bf16 once, at
+  // bind, and the activations to bf16 per call (round to nearest even), the precision transformers
+  // runs SmolVLM2 in. Elsewhere F16 stays F16. For the vision tower, not for text compared with llama.cpp.
+  bool f16_as_bf16;
+};
 // Binds W for the active ISA. Throws Error naming the type if unsupported or cols % block != 0.
-std::unique_ptr<PackedWeight> pack_weight(const WeightView& w, SumOrder order = SumOrder::kGgml);
+std::unique_ptr<PackedWeight> pack_weight(const WeightView& w, PackOptions options = {});
 // Y = X W^T on the pool, with the kernels of w.isa().
 void matmul(const PackedWeight& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
 

@@ -107,5 +107,9 @@ void avx2_use_vnni(int on);
 // Tests: 0 makes the AVX-512 table use its widen-and-FMA BF16 kernel even where the CPU has
 // AVX512_BF16 (affects weights packed afterwards); -1 restores CPUID's choice.
 void avx512_use_bf16(int on);
+// Tests: F16 weights packed with PackOptions::f16_as_bf16 run as bf16 on every ISA (1: the
+// conversion checked where vdpbf16ps is missing), never (0), or where the CPU multiplies bf16
+// natively (-1, the default).
+void f16_as_bf16(int on);
 
 }  // namespace smolvlm::kernels::mm

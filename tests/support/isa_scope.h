@@ -3,6 +3,7 @@
 #pragma once
 
 #include "kernels/isa.h"
+#include "kernels/matmul_impl.h"
 
 namespace smolvlm::testing {
 
@@ -15,6 +16,16 @@ class IsaScope {
 
  private:
   kernels::Isa saved_;
+};
+
+// Whether F16 weights bound with PackOptions::f16_as_bf16 (the vision tower in fast mode) run as
+// bf16 for a scope: 0 never (tests of the F16 arithmetic itself), 1 on every ISA, -1 where native.
+class F16AsBf16Scope {
+ public:
+  explicit F16AsBf16Scope(int on) { kernels::mm::f16_as_bf16(on); }
+  ~F16AsBf16Scope() { kernels::mm::f16_as_bf16(-1); }
+  F16AsBf16Scope(const F16AsBf16Scope&) = delete;
+  F16AsBf16Scope& operator=(const F16AsBf16Scope&) = delete;
 };
 
 }  // namespace smolvlm::testing

@@ -50,6 +50,10 @@ TEST(CliBench, SeveralModelsWriteOneDocumentWithMachineAndPerModelPeakRss) {
   EXPECT_TRUE(mc["isa"] == "scalar" || mc["isa"] == "avx2" || mc["isa"] == "avx512") << mc["isa"];
   EXPECT_GT(mc["bandwidth_gbs"].get<double>(), 0.0);
   EXPECT_GT(mc["peak_gflops"].get<double>(), 0.0);
+  if (mc["isa"] != "scalar") {
+    EXPECT_GT(mc["peak_int8_gops"].get<double>(), 0.0);
+  }
+  EXPECT_GE(mc["peak_bf16_gflops"].get<double>(), 0.0);
   EXPECT_EQ(doc["settings"]["n_prompt"], 32);
 
   ASSERT_EQ(doc["models"].size(), 2u);

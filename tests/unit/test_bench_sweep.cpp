@@ -89,12 +89,28 @@ TEST(BenchSweep, CurvesInTheJsonTheTableAndTheReport) {
                                 golden("tiny512", "inputs/image.png"), "-p", "0", "-n", "0", "-r", "1", "-t", "1",
                                 "--image-repeats", "1", "--sweep-edge=300", "--json"});
   ASSERT_EQ(asp.exit_code, 0) << asp.err;
-  const auto e = nlohmann::json::parse(asp.out)["sweep_image"][0];
+  const auto adoc = nlohmann::json::parse(asp.out);
+  // A tile's arithmetic is measured against the peak of the instruction its matrices run on.
+  EXPECT_EQ(adoc["vision_matmul_type"], "F32");
+  EXPECT_EQ(adoc["peak_kind"], "FMA");
+  EXPECT_GT(adoc["tile_of_peak"].get<double>(), 0.0);
+  const auto e = adoc["sweep_image"][0];
   EXPECT_EQ(e["width"], 300);
   EXPECT_EQ(e["height"], 200);
   EXPECT_EQ(e["rows"], 3);
   EXPECT_EQ(e["cols"], 4);
   EXPECT_EQ(e["tiles"], 13);
+
+  const auto q8 = run_smolvlm({"bench", golden("tiny512", "gguf/text-Q8_0.gguf"), "--mmproj",
+                               golden("tiny512", "gguf/mmproj-Q8_0.gguf"), "--image",
+                               golden("tiny512", "inputs/image.png"), "-p", "0", "-n", "0", "-r", "1", "-t", "1",
+                               "--image-repeats", "1", "--json"});
+  ASSERT_EQ(q8.exit_code, 0) << q8.err;
+  const auto q8doc = nlohmann::json::parse(q8.out);
+  EXPECT_EQ(q8doc["vision_matmul_type"], "Q8_0");
+  if (q8doc.value("isa", std::string()) != "scalar") {
+    EXPECT_EQ(q8doc["peak_kind"], "int8") << q8doc.dump();
+  }
 
   const auto no_proj = run_smolvlm({"bench", golden("tiny512", "gguf/text-Q8_0.gguf"), "--sweep-edge=64"});
   EXPECT_NE(no_proj.exit_code, 0);

@@ -39,10 +39,10 @@ class HostBuffer final : public Buffer {
 // A packed weight for the matmul kernels, or (table) only the file's rows for embed_rows.
 class CpuMatrix final : public Matrix {
  public:
-  CpuMatrix(const kernels::WeightView& view, kernels::SumOrder order)
-      : view_(view), packed_(kernels::pack_weight(view, order)) {}
+  CpuMatrix(const kernels::WeightView& view, kernels::PackOptions options)
+      : view_(view), packed_(kernels::pack_weight(view, options)) {}
   explicit CpuMatrix(const kernels::WeightView& table) : view_(table) {}
-  GgmlType type() const override { return view_.type; }
+  GgmlType type() const override { return packed_ ? packed_->type() : view_.type; }  // as it runs
   int64_t rows() const override { return view_.rows; }
   int64_t cols() const override { return view_.cols; }
   size_t bytes() const override { return packed_ ? packed_->bytes() : ggml_row_size(view_.type, view_.cols) * size_t(view_.rows); }
@@ -164,8 +164,8 @@ class CpuDevice final : public Device {
   std::unique_ptr<Buffer> alloc(size_t bytes, const std::string& what) override {
     return std::make_unique<HostBuffer>(bytes, what);
   }
-  std::unique_ptr<Matrix> upload(const kernels::WeightView& w, kernels::SumOrder order) override {
-    return std::make_unique<CpuMatrix>(w, order);
+  std::unique_ptr<Matrix> upload(const kernels::WeightView& w, kernels::PackOptions options) override {
+    return std::make_unique<CpuMatrix>(w, options);
   }
   std::unique_ptr<Matrix> upload_table(const kernels::WeightView& w) override {
     return std::make_unique<CpuMatrix>(w);

@@ -48,7 +48,7 @@ void VulkanDevice::upload_bytes(VkBuffer dst, const void* src, uint64_t bytes) {
   return_slot(std::move(slot));
 }
 
-std::unique_ptr<backend::Matrix> VulkanDevice::upload(const kernels::WeightView& w, kernels::SumOrder) {
+std::unique_ptr<backend::Matrix> VulkanDevice::upload(const kernels::WeightView& w, kernels::PackOptions) {
   if (!supports(w.type, w.cols))
     fail("the GPU backend cannot run a ", ggml_type_name(w.type), " matrix of ", w.cols, " columns");
   const uint64_t bytes = ggml_row_size(w.type, w.cols) * static_cast<uint64_t>(w.rows);

@@ -61,7 +61,7 @@ class VulkanDevice final : public backend::Device {
   std::string name() const override { return ctx_->info().name; }
   bool is_cpu() const override { return false; }
   std::unique_ptr<backend::Buffer> alloc(size_t bytes, const std::string& what) override;
-  std::unique_ptr<backend::Matrix> upload(const kernels::WeightView& w, kernels::SumOrder order) override;
+  std::unique_ptr<backend::Matrix> upload(const kernels::WeightView& w, kernels::PackOptions options) override;
   std::unique_ptr<backend::Matrix> upload_table(const kernels::WeightView& w) override {
     if (w.cols % 8 != 0) fail("the GPU backend reads table rows of a multiple of 8 values, not ", w.cols);
     return upload(w, kernels::SumOrder::kGgml);

@@ -1,4 +1,8 @@
-// The FMA-peak probe's loop (peak_simd.h) with the avx512 vector traits (compiled with the avx512 flags).
+// The peak probes' loops for the AVX-512 path: FMA (peak_simd.h with the avx512 vector traits),
+// vpdpbusd (AVX512-VNNI) and vdpbf16ps (AVX512_BF16); compiled with the avx512 flags, each run
+// only where CPUID reports its extension.
+#include <immintrin.h>
+
 #include "kernels/ops_vec_avx512.h"
 #include "kernels/peak.h"
 #include "kernels/peak_simd.h"
@@ -6,5 +10,28 @@
 namespace smolvlm::kernels {
 
 float fma_chains_avx512(int64_t iters) { return simd::fma_chains<avx512::Vec>(iters); }
+
+float dot8_chains_avx512(int64_t iters) {
+  __m512i a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm512_set1_epi32(0x01010101 * (i + 1));
+  const __m512i u = _mm512_set1_epi8(5), s = _mm512_set1_epi8(3);
+  for (int64_t k = 0; k < iters; ++k)
+    for (auto& x : a) x = _mm512_dpbusd_epi32(x, u, s);
+  __m512i t = a[0];
+  for (int i = 1; i < 12; ++i) t = _mm512_add_epi32(t, a[i]);
+  return static_cast<float>(_mm512_reduce_add_epi32(t));
+}
+
+float bf16_chains_avx512(int64_t iters) {
+  __m512 a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm512_set1_ps(1.0f + 0.001f * static_cast<float>(i));
+  const __m512bh w = _mm512_cvtne2ps_pbh(_mm512_set1_ps(0.5f), _mm512_set1_ps(0.25f));
+  const __m512bh x = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(-1e-3f));
+  for (int64_t k = 0; k < iters; ++k)
+    for (auto& v : a) v = _mm512_dpbf16_ps(v, w, x);
+  __m512 t = a[0];
+  for (int i = 1; i < 12; ++i) t = _mm512_add_ps(t, a[i]);
+  return _mm512_reduce_add_ps(t);
+}
 
 }  // namespace smolvlm::kernels

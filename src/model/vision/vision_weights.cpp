@@ -57,13 +57,16 @@ class Binder {
 
   // A projection y = W x with W of `rows` x `cols` stored as `t` (any shape with those elements
   // in row-major order), bound on the device. The tower follows transformers, not llama.cpp (exact
-  // convolution and GELU), so only exact mode (model/numerics.h) puts the CPU's sums in ggml's order.
+  // convolution and GELU), so only exact mode (model/numerics.h) puts the CPU's sums in ggml's order;
+  // the fast mode lets F16 weights run as bf16 where the CPU multiplies bf16 natively (the precision
+  // of the published weights and of transformers' own bf16 runs; kernels/matmul.h).
   std::unique_ptr<backend::Matrix> pack(const GgufTensorInfo& t, int64_t rows, int64_t cols) const {
     if (!kernels::matmul_supports(t.type))
       fail(f_.path(), ": tensor '", t.name, "' has type ", ggml_type_name(t.type),
            ", which the matmul kernels do not support");
     return bind(t.name, [&] {
-      return d_.upload({t.type, rows, cols, f_.tensor_data(t).data()}, sum_order(numerics()));
+      const Numerics n = numerics();
+      return d_.upload({t.type, rows, cols, f_.tensor_data(t).data()}, {sum_order(n), n == Numerics::kFast});
     });
   }
 
