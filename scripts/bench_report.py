@@ -9,9 +9,11 @@ BENCH.json: what `smolvlm bench MODEL... --json=FILE` writes, {"machine": {...},
 
 LLAMA.json: llama.cpp's figures, either llama-bench's own `-o json` output (a list of test rows with
 model_type, model_n_params, model_size, n_prompt, n_gen, avg_ts, stddev_ts, cpu_info, n_threads) or
-the small format {"source": "llama.cpp", "models": [{"type": "Q8_0", "params": 134515008,
-"size_bytes": 144000000, "pp512": 123.4, "tg128": 45.6}]}. Rows are matched to ours by model size
-(parameter count) and quant type.
+the small format {"source": "llama.cpp", "machine": "...", "models": [{"type": "Q8_0", "params": 134515008,
+"size_bytes": 144000000, "pp512": 123.4, "tg128": 45.6, "encode_tile_s": 1.6, "ttft_s": 23.8}]} (every
+figure optional: the image ones from llama-mtmd-cli's log, on the same image and projector). Rows are
+matched to ours by model size (parameter count) and quant type; several files merge, keeping each
+test's best figure.
 
 SWEEP.json: a bench document (or more) that contributes only its cost curves (`--sweep-depth`,
 `--sweep-edge`), for curves measured in a run of their own.
@@ -91,6 +93,8 @@ def load_llamacpp(path):
         for m in doc["models"]:
             e = out.setdefault((human_number(m["params"]), m["type"]), {"size_bytes": m.get("size_bytes")})
             for k, v in m.items():
+                if k in TIME_METRICS:
+                    e[k] = v
                 if k.startswith("pp") and k[2:].isdigit():
                     e["pp"], e["n_prompt"] = v, int(k[2:])
                 if k.startswith("tg") and k[2:].isdigit():
@@ -106,6 +110,9 @@ def metric_value(m, metric):
         return m.get(f"tg{m.get('n_gen')}")
     return m.get(metric)
 
+
+# llama.cpp's figures in seconds (lower is better) that the small format may carry.
+TIME_METRICS = ("encode_tile_s", "ttft_s")
 
 # metric key, title, unit, format
 METRICS = [
@@ -152,7 +159,7 @@ def fmt_cell(metric, fmt, m, llama):
     if metric == "size_bytes":
         v = v / 2**20
     s = fmt.format(v)
-    if llama and metric in ("pp", "tg") and llama.get(metric) is not None:
+    if llama and metric in ("pp", "tg") + TIME_METRICS and llama.get(metric) is not None:
         s += f" (llama.cpp {fmt.format(llama[metric])})"
     return s
 
@@ -193,10 +200,15 @@ def llama_table(models, llama):
                 other = f"{metric}{l.get('n_prompt' if metric == 'pp' else 'n_gen')}"
                 if other != test:
                     test += f" (llama.cpp: {other})"
-                rows.append(f"| {size} | {t} | {test} | {ours:.1f} | {theirs:.1f} | {ours / theirs:.2f} |")
+                rows.append(f"| {size} | {t} | {test}, tokens/s | {ours:.1f} | {theirs:.1f} | {ours / theirs:.2f} |")
+            for metric, test in (("encode_tile_s", "encode one tile, s"), ("ttft_s", "time to first token, image, s")):
+                ours, theirs = metric_value(m, metric), l.get(metric)
+                if ours is not None and theirs is not None:
+                    rows.append(f"| {size} | {t} | {test} | {ours:.3f} | {theirs:.3f} | {theirs / ours:.2f} |")
     if not rows:
         return []
-    return ["### smolvlm vs llama.cpp, tokens/s\n", "| model size | type | test | smolvlm | llama.cpp | ratio |",
+    return ["### smolvlm vs llama.cpp\n", "Speed-up: how many times faster smolvlm is (tokens/s: ours / theirs; seconds: "
+            "theirs / ours).\n", "| model size | type | test | smolvlm | llama.cpp | speed-up |",
             "|---|---|---|---:|---:|---:|"] + rows + [""]
 
 
@@ -386,7 +398,7 @@ def report(docs, llama, llama_machine, plot_dir, out_path, note, curve_docs=()):
                      + (f", image `{os.path.basename(st['image'])}`" if st.get("image") else "")
                      + (" (cost curves only)" if d in curve_docs else ""))
     if llama_machine:
-        lines.append(f"- llama.cpp (llama-bench): {llama_machine}")
+        lines.append(f"- llama.cpp: {llama_machine}")
     lines.append("")
     lines += ["## Models", "", "| name | file | type | params | size MiB | mmproj |", "|---|---|---|---:|---:|---|"]
     for m in models:
@@ -429,17 +441,22 @@ def main():
     a = ap.parse_args()
     try:
         docs = [load_ours(p) for p in a.bench]
-        llama, llama_machine = {}, ""
+        llama, machines = {}, []
         for p in a.llamacpp:  # several files (repeated runs): the best figure of each test
-            figures, llama_machine = load_llamacpp(p)
+            figures, machine = load_llamacpp(p)
             for key, e in figures.items():
                 best = llama.setdefault(key, {})
                 for k, v in e.items():
                     if k in ("pp", "tg") and best.get(k) is not None:
                         v = max(v, best[k])
+                    if k in TIME_METRICS and best.get(k) is not None:
+                        v = min(v, best[k])
                     best[k] = v
+            if machine and machine not in machines:
+                machines.append(machine)
+        llama_machine = "; ".join(machines)
         if len(a.llamacpp) > 1:
-            llama_machine += f"; the best of {len(a.llamacpp)} llama-bench files per test"
+            llama_machine += f"; the best of {len(a.llamacpp)} llama.cpp files per test"
         plot_dir = a.plots or os.path.join(os.path.dirname(os.path.abspath(a.out)), "bench")
         report(docs, llama, llama_machine, plot_dir, a.out, a.note, [load_ours(p) for p in a.curves])
     except (OSError, ValueError, KeyError, RuntimeError) as e:

@@ -119,12 +119,16 @@ TEST(BenchReport, MarkdownHasTheMetricTablesAndLlamaCppBesideOurs) {
   TempDir tmp;
   const auto r = bench_two(tmp / "bench.json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto doc = nlohmann::json::parse(read_text(tmp / "bench.json"));
-  // llama.cpp's figures in the small format, for the Q8_0 model only.
+  auto doc = nlohmann::json::parse(read_text(tmp / "bench.json"));
+  // The Q8_0 model as if benched with --image (its image figures set to round numbers), and
+  // llama.cpp's figures in the small format for it only, image ones (llama-mtmd-cli's) included.
+  doc["models"][0]["encode_tile_s"] = 1.0;
+  doc["models"][0]["ttft_s"] = 10.0;
+  std::ofstream(tmp / "bench.json") << doc.dump();
   nlohmann::json llama = {{"source", "llama.cpp"},
                           {"machine", "test"},
                           {"models", {{{"type", "Q8_0"}, {"params", doc["models"][0]["params"]}, {"pp32", 1234.5},
-                                       {"tg8", 67.25}}}}};
+                                       {"tg8", 67.25}, {"encode_tile_s", 2.0}, {"ttft_s", 30.0}}}}};
   std::ofstream(tmp / "llama.json") << llama.dump();
 
   const fs::path md = tmp / "docs" / "BENCHMARKS.md";
@@ -135,7 +139,9 @@ TEST(BenchReport, MarkdownHasTheMetricTablesAndLlamaCppBesideOurs) {
   const std::string text = read_text(md);
   for (const char* s : {"## Machine", "### Prompt processing (pp32), tokens/s", "### Generation (tg8), tokens/s",
                         "### Peak RSS, MiB", "| model size | F32 | Q8_0 |", "(llama.cpp 1234.5)", "(llama.cpp 67.2)",
-                        "### smolvlm vs llama.cpp, tokens/s", "**Note:** test run"})
+                        "### smolvlm vs llama.cpp", "| encode one tile, s | 1.000 | 2.000 | 2.00 |",
+                        "| time to first token, image, s | 10.000 | 30.000 | 3.00 |", "1.000 (llama.cpp 2.000)",
+                        "**Note:** test run"})
     EXPECT_NE(text.find(s), std::string::npos) << s << "\n" << text;
   // llama-bench's own `-o json` rows (one per test) are read directly; "Q8_0 - ..." names mapped.
   const std::string params = doc["models"][0]["params"].dump();
@@ -150,7 +156,7 @@ TEST(BenchReport, MarkdownHasTheMetricTablesAndLlamaCppBesideOurs) {
                            "' --out '" + md2.string() + "' > '" + (tmp / "log2.txt").string() + "' 2>&1";
   ASSERT_EQ(std::system(cmd2.c_str()), 0) << read_text(tmp / "log2.txt");
   const std::string text2 = read_text(md2);
-  for (const char* s : {"(llama.cpp 555.5)", "(llama.cpp 44.5)", "llama.cpp (llama-bench): cpu, 1 threads"})
+  for (const char* s : {"(llama.cpp 555.5)", "(llama.cpp 44.5)", "- llama.cpp: cpu, 1 threads"})
     EXPECT_NE(text2.find(s), std::string::npos) << s << "\n" << text2;
 
   // Plots when gnuplot is installed, else a note saying they were skipped.
