@@ -20,7 +20,10 @@ t=(${THREADS:+-t "$THREADS"})
 "$SMOLVLM" convert "$CK" -o "$WORK" --force >&2
 F16=$(ls "$WORK"/*-F16.gguf | grep -v '/mmproj-')
 MMPROJ=$(ls "$WORK"/mmproj-*-F16.gguf)
-"$SMOLVLM" quantize "$MMPROJ" "${MMPROJ%-F16.gguf}-Q8_0.gguf" Q8_0 >&2
+# The projector's Q8_0 row, where the file allows one (2.2B's SigLIP MLP rows of 4304 are not whole Q8_0 blocks:
+# llama-quantize refuses it too, so its projector ships as F16 only).
+MMPROJ_Q8=${MMPROJ%-F16.gguf}-Q8_0.gguf
+"$SMOLVLM" quantize "$MMPROJ" "$MMPROJ_Q8" Q8_0 >&2 || MMPROJ_Q8=
 row() {  # type, eval JSON
   python3 - "$1" "$2" <<'PY'
 import json, sys
@@ -47,11 +50,14 @@ for type in $TYPES; do
   row "$type" "$("$SMOLVLM" eval "$q" --base "$F16" --text "$TEXT" --ctx "$CTX" "${img[@]}" "${t[@]}" --json)"
   rm -f "$q"
 done
-if [[ -n $IMAGES ]]; then  # the projector: Q8_0 against F16, text model F16
+if [[ -n $IMAGES && -z $MMPROJ_Q8 ]]; then
+  echo
+  echo "The projector has no Q8_0 form (rows that are not whole Q8_0 blocks), so it has no projector row."
+elif [[ -n $IMAGES ]]; then  # the projector: Q8_0 against F16, text model F16
   echo
   echo "| projector | image tokens | PPL (F16 projector) | PPL (Q8_0 projector) | KL mean | KL p99 | KL max | top-1 |"
   echo "|---|---|---|---|---|---|---|---|"
-  j=$("$SMOLVLM" eval "$F16" --base "$F16" --base-mmproj "$MMPROJ" --mmproj "${MMPROJ%-F16.gguf}-Q8_0.gguf" \
+  j=$("$SMOLVLM" eval "$F16" --base "$F16" --base-mmproj "$MMPROJ" --mmproj "$MMPROJ_Q8" \
       --images "$IMAGES" "${t[@]}" --json)
   row "Q8_0" "$j" | sed 's/^| Q8_0 |/| Q8_0 vs F16 |/'
 fi
