@@ -18,6 +18,7 @@
 
 #include "base/error.h"
 #include "base/fp16.h"
+#include "base/parallel.h"
 #include "kernels/matmul_act.h"
 #include "kernels/matmul_impl.h"
 
@@ -81,7 +82,11 @@ WeightView to_bf16_view(const WeightView& w, std::shared_ptr<uint8_t>& owned) {
   if (!owned) fail("pack_weight: out of memory for ", n * sizeof(uint16_t), " bytes of bf16 weights");
   const auto* src = static_cast<const uint16_t*>(w.data);
   auto* dst = reinterpret_cast<uint16_t*>(owned.get());
-  for (size_t i = 0; i < n; ++i) dst[i] = fp32_to_bf16(fp16_to_fp32(src[i]));
+  const int threads = n * sizeof(uint16_t) >= (size_t(8) << 20) ? 0 : 1;  // big weights in parallel, as pack_quant
+  parallel_for(w.rows, threads, [&](int64_t r0, int64_t r1) {
+    for (size_t i = size_t(r0) * size_t(w.cols); i < size_t(r1) * size_t(w.cols); ++i)
+      dst[i] = fp32_to_bf16(fp16_to_fp32(src[i]));
+  }, 64);
   return WeightView{GgmlType::BF16, w.rows, w.cols, owned.get()};
 }
 
