@@ -24,7 +24,13 @@ command -v python3 >/dev/null && command -v curl >/dev/null || { echo "SKIP: pyt
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/smolvlm-$LB_KIND.XXXXXX")
 PIDS=()
 cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  # nginx's workers outlive a SIGKILLed master, and a live master respawns killed workers: stop the
+  # parent, kill its children, then kill it.
+  for p in "${PIDS[@]}"; do
+    kill -STOP "$p" 2>/dev/null || true
+    pkill -9 -P "$p" 2>/dev/null || true
+    kill -9 "$p" 2>/dev/null || true
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -16,7 +16,8 @@ serve() {
   shift
   "$SMOLVLM" serve --host 127.0.0.1:0 "$@" >"$log" 2>&1 &
   PID=$!
-  [[ -n ${PIDS+set} ]] && PIDS+=("$PID")
+  # (declare -p, not ${PIDS+set}: an empty array reads as unset, so the first servers were never killed)
+  if declare -p PIDS >/dev/null 2>&1; then PIDS+=("$PID"); fi
   URL=
   for _ in $(seq 200); do
     URL=$(sed -n 's/^smolvlm serve: listening on \([^ ]*\).*/http:\/\/\1/p' "$log" 2>/dev/null || true)
