@@ -24,16 +24,15 @@ float fma_chains_avx2(int64_t iters) { return simd::fma_chains<avx2::Vec>(iters)
 
 // Each chain's own bytes are the unsigned operand, so no product can be hoisted out of the loop.
 float dot8_chains_avx2(int64_t iters) {
-  __m256i a[12];
-  for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_epi32(0x01010101 * (i + 1));
   const __m256i s = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
-  for (int64_t k = 0; k < iters; ++k)
-    for (auto& x : a) x = _mm256_add_epi32(x, _mm256_madd_epi16(_mm256_maddubs_epi16(x, s), ones));
-  __m256i t = a[0];
-  for (int i = 1; i < 12; ++i) t = _mm256_add_epi32(t, a[i]);
-  return hsum_epi32(t);
+  return simd::chains<__m256i>(
+      iters, [](int i) { return _mm256_set1_epi32(0x01010101 * (i + 1)); },
+      [&](__m256i x) { return _mm256_add_epi32(x, _mm256_madd_epi16(_mm256_maddubs_epi16(x, s), ones)); },
+      [](__m256i a, __m256i b) { return _mm256_add_epi32(a, b); }, hsum_epi32);
 }
 
+// Written out rather than through simd::chains: only this function is compiled for AVX-VNNI, and a
+// template or lambda it called would not be.
 __attribute__((target("avxvnni"))) float dot8_chains_avx_vnni(int64_t iters) {
   __m256i a[12];
   for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_epi32(0x01010101 * (i + 1));

@@ -12,26 +12,20 @@ namespace smolvlm::kernels {
 float fma_chains_avx512(int64_t iters) { return simd::fma_chains<avx512::Vec>(iters); }
 
 float dot8_chains_avx512(int64_t iters) {
-  __m512i a[12];
-  for (int i = 0; i < 12; ++i) a[i] = _mm512_set1_epi32(0x01010101 * (i + 1));
   const __m512i u = _mm512_set1_epi8(5), s = _mm512_set1_epi8(3);
-  for (int64_t k = 0; k < iters; ++k)
-    for (auto& x : a) x = _mm512_dpbusd_epi32(x, u, s);
-  __m512i t = a[0];
-  for (int i = 1; i < 12; ++i) t = _mm512_add_epi32(t, a[i]);
-  return static_cast<float>(_mm512_reduce_add_epi32(t));
+  return simd::chains<__m512i>(
+      iters, [](int i) { return _mm512_set1_epi32(0x01010101 * (i + 1)); },
+      [&](__m512i x) { return _mm512_dpbusd_epi32(x, u, s); }, [](__m512i a, __m512i b) { return _mm512_add_epi32(a, b); },
+      [](__m512i x) { return static_cast<float>(_mm512_reduce_add_epi32(x)); });
 }
 
 float bf16_chains_avx512(int64_t iters) {
-  __m512 a[12];
-  for (int i = 0; i < 12; ++i) a[i] = _mm512_set1_ps(1.0f + 0.001f * static_cast<float>(i));
   const __m512bh w = _mm512_cvtne2ps_pbh(_mm512_set1_ps(0.5f), _mm512_set1_ps(0.25f));
   const __m512bh x = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(-1e-3f));
-  for (int64_t k = 0; k < iters; ++k)
-    for (auto& v : a) v = _mm512_dpbf16_ps(v, w, x);
-  __m512 t = a[0];
-  for (int i = 1; i < 12; ++i) t = _mm512_add_ps(t, a[i]);
-  return _mm512_reduce_add_ps(t);
+  return simd::chains<__m512>(
+      iters, [](int i) { return _mm512_set1_ps(1.0f + 0.001f * static_cast<float>(i)); },
+      [&](__m512 v) { return _mm512_dpbf16_ps(v, w, x); }, [](__m512 a, __m512 b) { return _mm512_add_ps(a, b); },
+      [](__m512 v) { return _mm512_reduce_add_ps(v); });
 }
 
 }  // namespace smolvlm::kernels
