@@ -10,6 +10,7 @@
 
 #include "kernels/isa.h"
 #include "kernels/ops.h"
+#include "kernels/ops_internal.h"
 
 namespace {
 
@@ -83,28 +84,40 @@ void BM_StoreRowF16(benchmark::State& s, Isa isa) {
 }
 
 // state.range(0) = n_q (1 = decode), range(1) = n_kv, range(2) = 1 for an F16 cache, range(3)
-// threads, range(4) = 1 for Order::kGgml (llama.cpp's non-flash order) instead of the flash tiles.
+// threads, range(4) = the path: 0 attention() as the model calls it (one query: the split over
+// key chunks), 1 Order::kGgml (llama.cpp's non-flash order), 2 the flash tiles forced; range(5) =
+// 1 for a cold cache: 30 layers' caches in turn, as decode reads them (each evicted by the
+// weights in between), so bytes_per_second is comparable with bench_matmul's BM_ReadBandwidth.
 void BM_Attention(benchmark::State& s, Isa isa) {
   const int64_t n_q = s.range(0), n_kv = s.range(1), heads = 9, kv_heads = 3, D = 64;
+  const int path = static_cast<int>(s.range(4));
+  const int64_t n_layers = s.range(5) ? 30 : 1;
   const GgmlType t = s.range(2) ? GgmlType::F16 : GgmlType::F32;
-  const size_t elt = s.range(2) ? 2 : 4, stride = size_t(kv_heads * D) * elt;
+  const size_t elt = s.range(2) ? 2 : 4, stride = size_t(kv_heads * D) * elt, bytes = stride * size_t(n_kv);
   const auto q = data(size_t(n_q * heads * D)), kv = data(size_t(n_kv * kv_heads * D));
-  std::vector<uint8_t> k(stride * n_kv), v(stride * n_kv);
-  for (int64_t j = 0; j < n_kv; ++j) {
-    kernels::store_row(t, kv.data() + j * kv_heads * D, k.data() + j * stride, kv_heads * D);
-    kernels::store_row(t, kv.data() + j * kv_heads * D, v.data() + j * stride, kv_heads * D);
+  std::vector<uint8_t> k(bytes * size_t(n_layers)), v(bytes * size_t(n_layers));
+  for (int64_t j = 0; j < n_kv * n_layers; ++j) {
+    const float* row = kv.data() + (j % n_kv) * kv_heads * D;
+    kernels::store_row(t, row, k.data() + j * stride, kv_heads * D);
+    kernels::store_row(t, row, v.data() + j * stride, kv_heads * D);
   }
   std::vector<float> out(q.size());
   kernels::ThreadPool pool(static_cast<int>(s.range(3)));
   kernels::AttentionArgs a;
-  a.q = q.data(), a.k = k.data(), a.v = v.data(), a.out = out.data(), a.kv_type = t;
+  a.q = q.data(), a.out = out.data(), a.kv_type = t;
   a.n_q = n_q, a.n_kv = n_kv, a.n_heads = heads, a.n_kv_heads = kv_heads, a.head_dim = D;
   a.kv_row_stride = stride, a.q_pos0 = n_kv - n_q, a.causal = true, a.scale = 0.125f;
-  a.order = s.range(4) ? kernels::AttentionArgs::Order::kGgml : kernels::AttentionArgs::Order::kTiled;
+  a.order = path == 1 ? kernels::AttentionArgs::Order::kGgml : kernels::AttentionArgs::Order::kTiled;
   a.one_token = n_q == 1;
   double pairs = 0;  // visible (query, key) pairs
   for (int64_t i = 0; i < n_q; ++i) pairs += double(n_kv - n_q + i + 1);
-  run(s, isa, int64_t(2 * stride * n_kv + 8 * q.size()), [&] { kernels::attention(a, pool); });
+  int64_t layer = 0;
+  run(s, isa, int64_t(2 * bytes + 8 * q.size()), [&] {
+    a.k = k.data() + bytes * size_t(layer), a.v = v.data() + bytes * size_t(layer);
+    layer = (layer + 1) % n_layers;
+    if (path == 2) kernels::detail::attention_tiled(a, pool, (64 + 2) / 3, 128);
+    else kernels::attention(a, pool);
+  });
   s.counters["GFLOP/s"] =
       benchmark::Counter(4.0 * D * heads * pairs * double(s.iterations()) * 1e-9, benchmark::Counter::kIsRate);
 }
@@ -138,22 +151,29 @@ int register_all() {
     benchmark::RegisterBenchmark(("add_64x576" + sfx).c_str(), BM_Add, isa);
     benchmark::RegisterBenchmark(("store_row_f16_64x192" + sfx).c_str(), BM_StoreRowF16, isa);
     benchmark::RegisterBenchmark(("attention" + sfx).c_str(), BM_Attention, isa)
-        ->ArgNames({"n_q", "n_kv", "f16", "threads", "ggml"})
-        ->Args({1, 512, 1, 1, 0})
-        ->Args({1, 512, 1, 1, 1})
-        ->Args({1, 4096, 1, 1, 0})
-        ->Args({1, 4096, 1, 1, 1})
-        ->Args({1, 4096, 0, 1, 0})
-        ->Args({1, 4096, 0, 1, 1})
-        ->Args({1, 4096, 1, 2, 0})
-        ->Args({1, 4096, 1, 2, 1})
-        ->Args({64, 64, 1, 1, 0})
-        ->Args({64, 64, 1, 1, 1})
-        ->Args({512, 512, 1, 1, 0})
-        ->Args({512, 512, 1, 1, 1})
-        ->Args({512, 512, 0, 1, 0})
-        ->Args({512, 512, 1, 2, 0})
-        ->Args({512, 512, 1, 2, 1})
+        ->ArgNames({"n_q", "n_kv", "f16", "threads", "path", "cold"})
+        ->Args({1, 512, 1, 1, 0, 0})
+        ->Args({1, 512, 1, 1, 1, 0})
+        ->Args({1, 512, 1, 1, 2, 0})
+        ->Args({1, 4096, 1, 1, 0, 0})
+        ->Args({1, 4096, 1, 1, 1, 0})
+        ->Args({1, 4096, 1, 1, 2, 0})
+        ->Args({1, 4096, 0, 1, 0, 0})
+        ->Args({1, 4096, 0, 1, 1, 0})
+        ->Args({1, 4096, 1, 2, 0, 0})
+        ->Args({1, 4096, 1, 2, 1, 0})
+        ->Args({1, 4096, 1, 2, 2, 0})
+        ->Args({1, 4096, 1, 2, 0, 1})
+        ->Args({1, 4096, 1, 2, 2, 1})
+        ->Args({1, 8192, 1, 2, 0, 1})
+        ->Args({1, 8192, 1, 2, 2, 1})
+        ->Args({64, 64, 1, 1, 0, 0})
+        ->Args({64, 64, 1, 1, 1, 0})
+        ->Args({512, 512, 1, 1, 0, 0})
+        ->Args({512, 512, 1, 1, 1, 0})
+        ->Args({512, 512, 0, 1, 0, 0})
+        ->Args({512, 512, 1, 2, 0, 0})
+        ->Args({512, 512, 1, 2, 1, 0})
         ->UseRealTime();
     benchmark::RegisterBenchmark(("attention_vision_1024" + sfx).c_str(), BM_AttentionVision, isa)
         ->ArgNames({"threads"})

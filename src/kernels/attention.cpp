@@ -1,5 +1,7 @@
 // attention(): splits the work into tiles of (query tokens x query heads of one KV group) and runs
-// the active ISA's tile kernel on the pool. The tile kernels (ops_scalar.cpp, ops_attention_simd.h)
+// the active ISA's tile kernel on the pool. One query token (decode) instead splits the keys into
+// chunks, each task running every head over its chunk (attention_split, flash decoding), so that
+// the threads share a long context evenly and each reads its stretch of the cache front to back. The tile kernels (ops_scalar.cpp, ops_attention_simd.h)
 // compute flash-attention style: keys in blocks of kv_block, a running max and sum per query row
 // (online softmax), the value sum rescaled when the max grows, one division at the end.
 //
@@ -157,10 +159,82 @@ void attention_ggml(const AttentionArgs& a, ThreadPool& pool) {
   });
 }
 
+// Keys per chunk of a decode step: a function of the number of visible keys only, so no result
+// depends on the thread count. At least 32 keys (a chunk costs a softmax pass and a merge), and
+// at most 32 chunks (the merge reads every chunk's value sums once per head).
+int64_t split_keys(int64_t n_vis) {
+  constexpr int64_t kMinKeys = 32, kMaxChunks = 32;
+  const int64_t c = std::max(kMinKeys, (n_vis + kMaxChunks - 1) / kMaxChunks);
+  return (c + 15) / 16 * 16;
+}
+
+// Flash decoding: the chunks run in parallel, each over every head (so a task streams one
+// contiguous stretch of the cache, all KV heads of every row it reads); then per head the chunks'
+// parts are merged in chunk order: with M = max_c m_c and w_c = exp(m_c - M),
+// out = sum_c w_c o_c / sum_c w_c l_c.
+void attention_split(const AttentionArgs& a, ThreadPool& pool) {
+  check(a);
+  if (a.n_q == 0) return;
+  if (a.n_q != 1) fail("attention_split: ", a.n_q, " query tokens (one only)");
+  const int64_t H = a.n_heads, D = a.head_dim, dp = attn_pad_dim(D), hp = (H + 15) / 16 * 16;
+  const int64_t n_vis = a.causal ? std::min(a.q_pos0 + 1, a.n_kv) : a.n_kv;
+  const int64_t chunk = split_keys(n_vis), n_chunks = (n_vis + chunk - 1) / chunk;
+  // Each chunk's part: o [H][dp], then m [hp], l [hp].
+  const size_t part = static_cast<size_t>(H * dp + 2 * hp);
+  thread_local std::vector<float> parts_tls;
+  std::vector<float>& parts = parts_tls;  // (a plain reference: the pool's threads use the caller's)
+  if (parts.size() < part * static_cast<size_t>(n_chunks) + 16) parts.resize(part * static_cast<size_t>(n_chunks) + 16);
+  float* parts0 = parts.data();
+  while (reinterpret_cast<uintptr_t>(parts0) % 64 != 0) ++parts0;
+  const size_t per_thread = (attn_split_scratch_floats(H, chunk, D) + 15) / 16 * 16;
+  float* base = pool_scratch(per_thread, pool);
+  const size_t elt = a.kv_type == GgmlType::F16 ? 2 : 4;
+  const OpsTable& ops = ops_table(active_isa());
+  pool.run(n_chunks, [&](int64_t c, int thread) {
+    const int64_t j0 = c * chunk;
+    AttnSplit s;
+    s.q = a.q;
+    s.n_heads = H, s.n_kv_heads = a.n_kv_heads, s.head_dim = D;
+    s.k = static_cast<const uint8_t*>(a.k) + static_cast<size_t>(j0) * a.kv_row_stride;
+    s.v = static_cast<const uint8_t*>(a.v) + static_cast<size_t>(j0) * a.kv_row_stride;
+    s.kv_stride = a.kv_row_stride;
+    s.f16 = a.kv_type == GgmlType::F16;
+    s.n = std::min(chunk, n_vis - j0);
+    s.scale = a.scale;
+    s.o = parts0 + part * static_cast<size_t>(c);
+    s.m = s.o + H * dp;
+    s.l = s.m + hp;
+    s.scratch = base + per_thread * static_cast<size_t>(thread);
+    ops.attention_split(s);
+  });
+  const auto merge = [&](int64_t h) {
+    float mx = -__builtin_inff();
+    for (int64_t c = 0; c < n_chunks; ++c) mx = std::max(mx, parts0[part * size_t(c) + size_t(H * dp + h)]);
+    float l = 0.0f;
+    for (int64_t c = 0; c < n_chunks; ++c) {
+      const float* m = parts0 + part * size_t(c) + H * dp;
+      l += m[hp + h] * std::exp(m[h] - mx);
+    }
+    float* out = a.out + h * D;
+    std::fill(out, out + D, 0.0f);
+    for (int64_t c = 0; c < n_chunks; ++c) {
+      const float* o = parts0 + part * size_t(c);
+      ops.scale_add(out, o + h * dp, std::exp(o[H * dp + h] - mx) / l, D);
+    }
+  };
+  // A long context merges in parallel, a short one (a few chunks) right here.
+  if (n_chunks * H * D >= 32768) {
+    pool.run(H, [&](int64_t h, int) { merge(h); });
+  } else {
+    for (int64_t h = 0; h < H; ++h) merge(h);
+  }
+}
+
 }  // namespace detail
 
 void attention(const AttentionArgs& a, ThreadPool& pool) {
   if (a.order == AttentionArgs::Order::kGgml) return detail::attention_ggml(a, pool);
+  if (a.n_q == 1) return detail::attention_split(a, pool);
   // About 64 rows (query tokens x heads of a KV group) per tile, so that the float copy of each
   // key block is shared by enough rows; 128 keys per online-softmax step.
   const int64_t rep = a.n_kv_heads > 0 && a.n_heads % a.n_kv_heads == 0 ? a.n_heads / a.n_kv_heads : 1;

@@ -53,6 +53,32 @@ inline size_t attn_scratch_floats(int64_t rows, int64_t kv_block, int64_t head_d
   return static_cast<size_t>(2 * rows * dp + rows * sp + 2 * rp + head_dim * sp + sp * dp);
 }
 
+// Decode (one query token), flash-decoding style: every head of the token against one chunk of n
+// consecutive cached keys (k / v: the chunk's first position, KV head 0). Per head h, with scores
+// s_j = (q_h . k_j) * scale over the chunk: m[h] = max_j s_j, l[h] = sum_j p_j with p_j =
+// exp(s_j - m[h]), and o[h * dp ..] = sum_j p_j v_j (dp = attn_pad_dim(head_dim); not yet divided
+// by l). The driver (attention.cpp) merges the chunks' parts per head. As in AttnTile, an fp16
+// cache takes q rounded to fp16.
+struct AttnSplit {
+  const float* q = nullptr;  // [n_heads][head_dim]
+  int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  size_t kv_stride = 0;  // bytes between positions
+  bool f16 = false;
+  int64_t n = 0;  // keys in the chunk, >= 1
+  float scale = 1.0f;
+  float* o = nullptr;  // [n_heads][dp]
+  float* m = nullptr;  // [n_heads]
+  float* l = nullptr;  // [n_heads]
+  float* scratch = nullptr;  // attn_split_scratch_floats(n_heads, n, head_dim) floats, 64-byte aligned
+};
+// Scratch of one AttnSplit: the heads' query copies [n_heads][Dp], scores [n_heads][Sp], and 16
+// keys as floats [16][Dp].
+inline size_t attn_split_scratch_floats(int64_t n_heads, int64_t n, int64_t head_dim) {
+  return static_cast<size_t>((n_heads + 16) * attn_pad_dim(head_dim) + n_heads * attn_pad_block(n));
+}
+
 // llama.cpp's non-flash attention for one query row and head, in ggml's float order (ggml AVX-512
 // build, F32 cache): scores as ggml_vec_dot_f32, softmax_ext with ggml::expf and a double sum, the
 // value sums as its tinyBLAS gemm (a batch of >= 2 tokens) or its vec_dot_f32 (one token).
@@ -91,6 +117,7 @@ struct OpsTable {
   void (*f16_to_f32)(const uint16_t* src, float* dst, int64_t n);
   void (*attention_tile)(const AttnTile& t);
   void (*attention_ggml_row)(const GgmlAttnRow& r);
+  void (*attention_split)(const AttnSplit& s);
   void (*exp)(const float* x, float* y, int64_t n);  // y = e^x (the vector exp, for tests)
 };
 
@@ -105,5 +132,9 @@ extern const OpsTable kAvx512Ops;
 void attention_tiled(const AttentionArgs& a, ThreadPool& pool, int64_t q_tile, int64_t kv_block);
 // attention() with Order::kGgml.
 void attention_ggml(const AttentionArgs& a, ThreadPool& pool);
+// attention() of one query token (Order::kTiled): the visible keys in chunks of split_keys(n_vis)
+// keys, one AttnSplit task each, merged per head in chunk order.
+void attention_split(const AttentionArgs& a, ThreadPool& pool);
+int64_t split_keys(int64_t n_vis);
 
 }  // namespace smolvlm::kernels::detail

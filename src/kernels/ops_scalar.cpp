@@ -216,6 +216,33 @@ void attention_ggml_row(const GgmlAttnRow& r) {
   }
 }
 
+// One chunk of a decode step, head by head: scores, the chunk's max and sum, the value sums.
+void attention_split(const AttnSplit& a) {
+  const int64_t D = a.head_dim, dp = attn_pad_dim(D), rep = a.n_heads / a.n_kv_heads;
+  std::vector<float> q(static_cast<size_t>(D)), p(static_cast<size_t>(a.n));
+  for (int64_t h = 0; h < a.n_heads; ++h) {
+    const int64_t off = (h / rep) * D;
+    for (int64_t d = 0; d < D; ++d) q[d] = a.f16 ? fp16_to_fp32(fp32_to_fp16(a.q[h * D + d])) : a.q[h * D + d];
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < a.n; ++j) {
+      float dot = 0.0f;
+      for (int64_t d = 0; d < D; ++d) dot += q[d] * kv_elem(a.k, a.kv_stride, a.f16, j, off + d);
+      p[j] = dot * a.scale;
+      mx = std::fmax(mx, p[j]);
+    }
+    float sum = 0.0f;
+    for (int64_t j = 0; j < a.n; ++j) sum += (p[j] = std::exp(p[j] - mx));
+    float* o = a.o + h * dp;
+    for (int64_t d = 0; d < D; ++d) {
+      float acc = 0.0f;
+      for (int64_t j = 0; j < a.n; ++j) acc += p[j] * kv_elem(a.v, a.kv_stride, a.f16, j, off + d);
+      o[d] = acc;
+    }
+    a.m[h] = mx;
+    a.l[h] = sum;
+  }
+}
+
 void exp_rows(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
 }
@@ -224,7 +251,7 @@ void exp_rows(const float* x, float* y, int64_t n) {
 
 const OpsTable kScalarOps = {
     Isa::kScalar, rms_norm,   layer_norm, rope_rows,      softmax,  silu_mul, gelu_tanh,
-    add,          scale_add, f32_to_f16, f16_to_f32, attention_tile, attention_ggml_row, exp_rows,
+    add,          scale_add, f32_to_f16, f16_to_f32, attention_tile, attention_ggml_row, attention_split, exp_rows,
 };
 
 }  // namespace smolvlm::kernels::detail

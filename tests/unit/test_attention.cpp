@@ -233,6 +233,90 @@ TEST(Attention, TiledMatchesUntiled) {
   }
 }
 
+// Decode (one query token) splits the visible keys into chunks by their number only and merges
+// them in chunk order: the same bits for any thread count, on every ISA; and within 1e-5 of the
+// float64 reference at chunk boundaries (one chunk, one more key, many chunks), GQA 1/3/4, both
+// caches.
+TEST(Attention, DecodeSplitIsThreadCountIndependentAndExact) {
+  const Case cases[] = {
+      {1, 32, 31, 9, 3, 64, true},     // exactly one chunk
+      {1, 33, 32, 9, 3, 64, true},     // a second chunk of one key
+      {1, 1024, 1023, 9, 3, 64, true},  // 32 chunks
+      {1, 5000, 4999, 4, 1, 64, true},  // longer chunks, GQA 4 (the merge in parallel)
+      {1, 777, 700, 32, 32, 64, true},  // no GQA (2.2B), keys beyond the query position hidden
+      {1, 300, 299, 6, 2, 80, true},    // head_dim 80: the general (not unrolled) width
+      {1, 200, 0, 5, 5, 48, false},     // bidirectional, head_dim 48
+  };
+  for (Isa isa : supported_isas()) {
+    ForceIsa force(isa);
+    double worst = 0;
+    for (GgmlType kv : {GgmlType::F32, GgmlType::F16}) {
+      uint32_t seed = 500;
+      for (const Case& c : cases) {
+        auto in = make_inputs(c, kv, seed += 10);
+        std::vector<float> first;
+        for (int threads : {1, 2, 3}) {
+          ThreadPool pool(threads);
+          std::fill(in.out.begin(), in.out.end(), -1.0f);
+          kernels::attention(in.args, pool);
+          if (first.empty()) first = in.out;
+          EXPECT_EQ(in.out, first) << kernels::isa_name(isa) << " threads " << threads << " n_kv " << c.n_kv;
+        }
+        const auto want = naive(in);
+        const double err = max_abs_diff(first, want) / max_abs(want);
+        worst = std::max(worst, err);
+        EXPECT_LE(err, 1e-5) << kernels::isa_name(isa) << " " << ggml_type_name(kv) << " n_kv " << c.n_kv << " heads "
+                             << c.n_heads << "/" << c.n_kv_heads << " head_dim " << c.head_dim;
+      }
+    }
+    std::printf("[measured] attention split %-6s max |out - f64| / max|f64| %.3g\n", kernels::isa_name(isa), worst);
+  }
+}
+
+// Every ISA's chunk kernel against the scalar one: the parts (m, l, unnormalized value sums) of one
+// chunk agree to float rounding, for every chunk length around the key blocks (8 and 16 keys) and
+// the value blocks (32).
+TEST(Attention, SplitChunkKernelMatchesScalarOnEveryIsa) {
+  const int64_t H = 9, Hkv = 3;
+  for (const int64_t D : {64, 40}) {
+    for (GgmlType kv : {GgmlType::F32, GgmlType::F16}) {
+      auto in = make_inputs({1, 100, 99, H, Hkv, D, true}, kv, 77);
+      const int64_t dp = kernels::detail::attn_pad_dim(D);
+      for (const int64_t n : {1, 7, 8, 9, 16, 17, 31, 32, 33, 65, 100}) {
+        struct Part {
+          std::vector<float> o, m, l;
+        };
+        const auto run = [&](Isa isa) {
+          std::vector<float> scratch(kernels::detail::attn_split_scratch_floats(H, n, D) + 16);
+          float* sc = scratch.data();
+          while (reinterpret_cast<uintptr_t>(sc) % 64 != 0) ++sc;
+          Part p{std::vector<float>(size_t(H * dp)), std::vector<float>(size_t(H)), std::vector<float>(size_t(H))};
+          kernels::detail::AttnSplit s;
+          s.q = in.q.data(), s.n_heads = H, s.n_kv_heads = Hkv, s.head_dim = D;
+          s.k = in.k.data(), s.v = in.v.data(), s.kv_stride = in.args.kv_row_stride, s.f16 = kv == GgmlType::F16;
+          s.n = n, s.scale = in.args.scale, s.o = p.o.data(), s.m = p.m.data(), s.l = p.l.data(), s.scratch = sc;
+          kernels::detail::ops_table(isa).attention_split(s);
+          return p;
+        };
+        const Part want = run(Isa::kScalar);
+        for (Isa isa : supported_isas()) {
+          const Part got = run(isa);
+          for (int64_t h = 0; h < H; ++h) {
+            const auto at = [&](const char* what) {
+              return ::testing::Message() << kernels::isa_name(isa) << " " << ggml_type_name(kv) << " head_dim " << D
+                                          << " n " << n << " head " << h << " " << what;
+            };
+            EXPECT_NEAR(got.m[h], want.m[h], 1e-5 * std::fabs(want.m[h]) + 1e-6) << at("max");
+            EXPECT_NEAR(got.l[h], want.l[h], 1e-5 * want.l[h]) << at("sum");
+            // |o| <= l * max|v|, and max|v| is about 4 (normal values)
+            for (int64_t d = 0; d < D; ++d) EXPECT_NEAR(got.o[h * dp + d], want.o[h * dp + d], 4e-5 * want.l[h]) << at("value sum");
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(Attention, RejectsBadArguments) {
   ThreadPool pool(1);
   auto in = make_inputs(kCases[0], GgmlType::F16, 1);

@@ -7,6 +7,7 @@ namespace smolvlm::kernels {
 namespace avx2 {
 void attention_tile(const detail::AttnTile& t);          // attention_avx2.cpp
 void attention_ggml_row(const detail::GgmlAttnRow& r);  // attention_avx2.cpp
+void attention_split(const detail::AttnSplit& s);        // attention_avx2.cpp
 }  // namespace avx2
 
 namespace detail {
@@ -14,7 +15,7 @@ using V = avx2::Vec;
 const OpsTable kAvx2Ops = {
     Isa::kAvx2,       simd::rms_norm<V>,  simd::layer_norm<V>, simd::rope_rows<V>,
     simd::softmax<V>,  simd::silu_mul<V>,  simd::gelu_tanh<V>,  simd::add<V>,
-    simd::scale_add<V>, simd::f32_to_f16<V>, simd::f16_to_f32<V>, avx2::attention_tile, avx2::attention_ggml_row, simd::exp_rows<V>,
+    simd::scale_add<V>, simd::f32_to_f16<V>, simd::f16_to_f32<V>, avx2::attention_tile, avx2::attention_ggml_row, avx2::attention_split, simd::exp_rows<V>,
 };
 }  // namespace detail
 }  // namespace smolvlm::kernels

@@ -1,0 +1,220 @@
+// The SIMD decode attention kernel (AttnSplit in ops_internal.h): one query token's heads against
+// one chunk of the cache, written once over the vector traits S and instantiated per ISA next to
+// ops_attention_simd.h. Per KV head:
+//  * scores, head by head: the products of kKeys keys at a time summed in 16 lanes each, the lanes
+//    then added across by one transposing network (S::tree16_keys), so no key waits on its own
+//    horizontal sum;
+//  * the softmax of the chunk (online_softmax from a fresh state: max, exp, sum);
+//  * the value sums of up to 4 heads of the group at once, in column blocks that keep every
+//    accumulator in a register: each value row is read once per 4 heads, not once per head.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/ops_attention_simd.h"
+#include "kernels/ops_internal.h"
+
+namespace smolvlm::kernels::simd {
+
+// Key j's products with q summed into L vectors (the 16 lanes tree16_keys adds across): DV whole
+// vectors when DV > 0 (D = DV * N, unrolled), else any D, the last vector partial.
+template <class S, int DV, class T>
+inline void key_dot(const float* q, const T* kj, int64_t D, typename S::F* a) {
+  using F = typename S::F;
+  F acc0 = S::zero(), acc1 = S::zero();
+  if constexpr (DV > 0) {
+    for (int i = 0; i < DV; i += 2) {
+      acc0 = S::fmadd(S::load(q + i * S::N), S::ld(kj + i * S::N), acc0);
+      if (i + 1 < DV) acc1 = S::fmadd(S::load(q + (i + 1) * S::N), S::ld(kj + (i + 1) * S::N), acc1);
+    }
+  } else {
+    int64_t d = 0;
+    for (; d + 2 * S::N <= D; d += 2 * S::N) {
+      acc0 = S::fmadd(S::load(q + d), S::ld(kj + d), acc0);
+      acc1 = S::fmadd(S::load(q + d + S::N), S::ld(kj + d + S::N), acc1);
+    }
+    if (d + S::N <= D) acc0 = S::fmadd(S::load(q + d), S::ld(kj + d), acc0), d += S::N;
+    if (d < D) acc1 = S::fmadd(S::load(q + d), S::ld_part(kj + d, D - d), acc1);  // q is zero-padded
+  }
+  if constexpr (16 / S::N == 2) {
+    a[0] = acc0, a[1] = acc1;
+  } else {
+    a[0] = S::add(acc0, acc1);
+  }
+}
+
+// s[0 .. kKeys) = q . k_j for the cnt keys at k + j * stride, j < cnt (the rest: 0).
+template <class S, int DV, class T>
+inline void scores_block(const float* q, const T* k, int64_t stride, int64_t cnt, int64_t D, float* s) {
+  using F = typename S::F;
+  if (cnt == S::kKeys) {
+    S::tree16_keys([&](int j, F* a) { key_dot<S, DV>(q, k + j * stride, D, a); }, s);
+    return;
+  }
+  S::tree16_keys(
+      [&](int j, F* a) {
+        if (j < cnt) return key_dot<S, DV>(q, k + j * stride, D, a);
+        for (int i = 0; i < 16 / S::N; ++i) a[i] = S::zero();
+      },
+      s);
+}
+
+// Asks for rows [j0, j1) of the chunk (row_bytes each, stride apart) ahead of their use.
+template <class T>
+inline void prefetch_rows(const T* base, int64_t stride, int64_t j0, int64_t j1, int64_t row_bytes) {
+  for (int64_t j = j0; j < j1; ++j) {
+    const char* row = reinterpret_cast<const char*>(base + j * stride);
+    for (int64_t b = 0; b < row_bytes; b += 64) _mm_prefetch(row + b, _MM_HINT_T0);
+  }
+}
+
+// Keys ahead of the one in use that the scores and value sums ask for.
+constexpr int64_t kAheadRows = 16;
+
+// s[h][j] = (q_h . k_j) * scale for every head and the chunk's keys, kKeys rows of the cache at a
+// time (all KV heads of a row before the next rows: the chunk is read front to back). An fp16
+// cache is converted once per KV head into kf (kKeys x dp floats) for all the heads sharing it.
+template <class S, int DV, class T>
+void split_scores(const detail::AttnSplit& a, const T* k, int64_t stride, const float* q, float* s, float* kf) {
+  using F = typename S::F;
+  const int64_t D = a.head_dim, dp = detail::attn_pad_dim(D), sp = detail::attn_pad_block(a.n);
+  const int64_t rep = a.n_heads / a.n_kv_heads, row_bytes = a.n_kv_heads * D * int64_t(sizeof(T));
+  for (int64_t j0 = 0; j0 < a.n; j0 += S::kKeys) {
+    const int64_t cnt = a.n - j0 < S::kKeys ? a.n - j0 : S::kKeys;
+    const int64_t ahead = j0 + kAheadRows;
+    prefetch_rows(k, stride, ahead, ahead + S::kKeys < a.n ? ahead + S::kKeys : a.n, row_bytes);
+    for (int64_t g = 0; g < a.n_kv_heads; ++g) {
+      const T* kb = k + j0 * stride + g * D;  // key j0 of KV head g
+      if constexpr (sizeof(T) == 2) {
+        for (int64_t j = 0; j < cnt; ++j) {
+          int64_t d = 0;
+          for (; d + S::N <= D; d += S::N) S::store(kf + j * dp + d, S::ld(kb + j * stride + d));
+          if (d < D) S::store(kf + j * dp + d, S::ld_part(kb + j * stride + d, D - d));
+        }
+        for (int64_t h = g * rep; h < (g + 1) * rep; ++h) scores_block<S, DV>(q + h * dp, kf, dp, cnt, D, s + h * sp + j0);
+      } else {
+        for (int64_t h = g * rep; h < (g + 1) * rep; ++h) scores_block<S, DV>(q + h * dp, kb, stride, cnt, D, s + h * sp + j0);
+      }
+    }
+  }
+  const F sc = S::set1(a.scale);
+  for (int64_t h = 0; h < a.n_heads; ++h)
+    for (int64_t j = 0; j < a.n; j += S::N) S::store(s + h * sp + j, S::mul(S::load(s + h * sp + j), sc));
+}
+
+// o[r][0 .. C*N) (+)= sum_{j < n} p[r][j] v_j for R heads, C vectors of the value rows at v (the
+// last one n_last lanes wide; o is padded, so it is stored whole); `first`: o starts at 0.
+template <class S, int R, int C, class T>
+inline void values_block(float* const* o, const float* const* p, const T* v, int64_t stride, int64_t n, int64_t n_last,
+                         bool first) {
+  using F = typename S::F;
+  F acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) acc[r][c] = first ? S::zero() : S::load(o[r] + c * S::N);
+  for (int64_t j = 0; j < n; ++j) {
+    const T* vj = v + j * stride;
+    F x[C];
+    for (int c = 0; c < C; ++c) x[c] = c + 1 < C || n_last == S::N ? S::ld(vj + c * S::N) : S::ld_part(vj + c * S::N, n_last);
+    for (int r = 0; r < R; ++r) {
+      const F pj = S::set1(p[r][j]);
+      for (int c = 0; c < C; ++c) acc[r][c] = S::fmadd(pj, x[c], acc[r][c]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) S::store(o[r] + c * S::N, acc[r][c]);
+}
+
+// The value sums of R heads over all D columns for n rows of the cache.
+template <class S, int R, class T>
+void values_heads(float* const* o, const float* const* p, const T* v, int64_t stride, int64_t n, int64_t D, bool first) {
+  // Accumulators R x C within half the register file (16 ymm, 32 zmm), at most 4 vectors wide.
+  constexpr int kBudget = S::N == 16 ? 16 : 8;
+  constexpr int C = kBudget / R < 1 ? 1 : (kBudget / R > 4 ? 4 : kBudget / R);
+  float* od[R];
+  int64_t d = 0;
+  for (; d + C * S::N <= D; d += C * S::N) {
+    for (int r = 0; r < R; ++r) od[r] = o[r] + d;
+    values_block<S, R, C>(od, p, v + d, stride, n, S::N, first);
+  }
+  for (; d < D; d += S::N) {
+    for (int r = 0; r < R; ++r) od[r] = o[r] + d;
+    values_block<S, R, 1>(od, p, v + d, stride, n, D - d < S::N ? D - d : S::N, first);
+  }
+}
+
+// Keys per block of the value sums: their rows (all KV heads) stay in L1 while every head reads
+// them, and the chunk is read front to back.
+constexpr int64_t kValueRows = 32;
+
+// o[h] = sum_j p[h][j] v_j for every head.
+template <class S, class T>
+void split_values(const detail::AttnSplit& a, const T* v, int64_t stride, const float* s) {
+  const int64_t D = a.head_dim, dp = detail::attn_pad_dim(D), sp = detail::attn_pad_block(a.n);
+  const int64_t rep = a.n_heads / a.n_kv_heads, row_bytes = a.n_kv_heads * D * int64_t(sizeof(T));
+  for (int64_t j0 = 0; j0 < a.n; j0 += kValueRows) {
+    const int64_t cnt = a.n - j0 < kValueRows ? a.n - j0 : kValueRows;
+    const int64_t ahead = j0 + kValueRows;
+    prefetch_rows(v, stride, ahead, ahead + kValueRows < a.n ? ahead + kValueRows : a.n, row_bytes);
+    for (int64_t g = 0; g < a.n_kv_heads; ++g) {
+      for (int64_t h0 = g * rep; h0 < (g + 1) * rep; h0 += 4) {
+        const int R = (g + 1) * rep - h0 < 4 ? int((g + 1) * rep - h0) : 4;
+        float* o[4];
+        const float* p[4];
+        for (int r = 0; r < R; ++r) o[r] = a.o + (h0 + r) * dp, p[r] = s + (h0 + r) * sp + j0;
+        const T* vb = v + j0 * stride + g * D;
+        switch (R) {
+          case 1: values_heads<S, 1>(o, p, vb, stride, cnt, D, j0 == 0); break;
+          case 2: values_heads<S, 2>(o, p, vb, stride, cnt, D, j0 == 0); break;
+          case 3: values_heads<S, 3>(o, p, vb, stride, cnt, D, j0 == 0); break;
+          default: values_heads<S, 4>(o, p, vb, stride, cnt, D, j0 == 0); break;
+        }
+      }
+    }
+  }
+}
+
+template <class S, int DV, class T>
+void attention_split_run(const detail::AttnSplit& a, const T* k, const T* v, int64_t stride) {
+  const int64_t dp = detail::attn_pad_dim(a.head_dim), sp = detail::attn_pad_block(a.n);
+  const float* q = a.scratch;             // [n_heads][dp]
+  float* s = a.scratch + a.n_heads * dp;  // [n_heads][sp]
+  float* kf = s + a.n_heads * sp;         // [kKeys][dp]
+  split_scores<S, DV>(a, k, stride, q, s, kf);
+  for (int64_t h = 0; h < a.n_heads; ++h) {
+    a.m[h] = -__builtin_inff();
+    a.l[h] = 0.0f;
+    online_softmax<S>(s + h * sp, a.n, a.n, a.m[h], a.l[h]);  // s: the p_j
+  }
+  split_values<S>(a, v, stride, s);
+}
+
+template <class S>
+void attention_split(const detail::AttnSplit& a) {
+  const int64_t D = a.head_dim, dp = detail::attn_pad_dim(D);
+  // Contiguous copies of the heads' queries, rounded to fp16 for an fp16 cache (like ggml),
+  // zero-padded to dp.
+  for (int64_t h = 0; h < a.n_heads; ++h) {
+    const float* src = a.q + h * D;
+    float* dst = a.scratch + h * dp;
+    for (int64_t d = 0; d < dp; d += S::N) {
+      const int64_t n = D - d;
+      const auto x = n >= S::N ? S::load(src + d) : n > 0 ? S::load_part(src + d, n, 0.0f) : S::zero();
+      S::store(dst + d, a.f16 ? S::round_f16(x) : x);
+    }
+  }
+  // head_dim 64 (every SmolVLM2 size) and 128 unrolled; any other width through the general loop.
+  const auto run = [&]<class T>(const T* k, const T* v, int64_t stride) {
+    if (D == 64) return attention_split_run<S, 64 / S::N>(a, k, v, stride);
+    if (D == 128) return attention_split_run<S, 128 / S::N>(a, k, v, stride);
+    attention_split_run<S, 0>(a, k, v, stride);
+  };
+  if (a.f16) {
+    run(static_cast<const uint16_t*>(a.k), static_cast<const uint16_t*>(a.v), static_cast<int64_t>(a.kv_stride / 2));
+  } else {
+    run(static_cast<const float*>(a.k), static_cast<const float*>(a.v), static_cast<int64_t>(a.kv_stride / 4));
+  }
+}
+
+}  // namespace smolvlm::kernels::simd
