@@ -87,7 +87,32 @@ void split_scores(const detail::AttnSplit& a, const T* k, int64_t stride, const 
     prefetch_rows(k, stride, ahead, ahead + S::kKeys < a.n ? ahead + S::kKeys : a.n, row_bytes);
     for (int64_t g = 0; g < a.n_kv_heads; ++g) {
       const T* kb = k + j0 * stride + g * D;  // key j0 of KV head g
-      if constexpr (sizeof(T) == 2) {
+      if constexpr (DV > 0) {
+        // Each key row converted into registers once; every head's products with it summed into
+        // one vector (kf: [head][key] vectors), added across by the network after kKeys keys.
+        for (int64_t j = 0; j < cnt; ++j) {
+          F kr[DV];
+          for (int i = 0; i < DV; ++i) kr[i] = S::ld(kb + j * stride + i * S::N);
+          for (int64_t h = g * rep; h < (g + 1) * rep; ++h) {
+            const float* qh = q + h * dp;
+            F acc0 = S::mul(S::load(qh), kr[0]), acc1 = DV > 1 ? S::mul(S::load(qh + S::N), kr[1]) : S::zero();
+            for (int i = 2; i < DV; i += 2) {
+              acc0 = S::fmadd(S::load(qh + i * S::N), kr[i], acc0);
+              if (i + 1 < DV) acc1 = S::fmadd(S::load(qh + (i + 1) * S::N), kr[i + 1], acc1);
+            }
+            S::store(kf + ((h - g * rep) * S::kKeys + j) * S::N, S::add(acc0, acc1));
+          }
+        }
+        for (int64_t h = g * rep; h < (g + 1) * rep; ++h) {
+          const float* part = kf + (h - g * rep) * S::kKeys * S::N;
+          S::tree16_keys(
+              [&](int j, F* x) {
+                x[0] = j < cnt ? S::load(part + j * S::N) : S::zero();
+                if constexpr (16 / S::N == 2) x[1] = S::zero();
+              },
+              s + h * sp + j0);
+        }
+      } else if constexpr (sizeof(T) == 2) {
         for (int64_t j = 0; j < cnt; ++j) {
           int64_t d = 0;
           for (; d + S::N <= D; d += S::N) S::store(kf + j * dp + d, S::ld(kb + j * stride + d));

@@ -73,10 +73,11 @@ struct AttnSplit {
   float* l = nullptr;  // [n_heads]
   float* scratch = nullptr;  // attn_split_scratch_floats(n_heads, n, head_dim) floats, 64-byte aligned
 };
-// Scratch of one AttnSplit: the heads' query copies [n_heads][Dp], scores [n_heads][Sp], and 16
-// keys as floats [16][Dp].
+// Scratch of one AttnSplit: the heads' query copies [n_heads][Dp], scores [n_heads][Sp], and room
+// for 16 keys of partial sums per head or 16 keys as floats (max(n_heads * 256, 16 * Dp)).
 inline size_t attn_split_scratch_floats(int64_t n_heads, int64_t n, int64_t head_dim) {
-  return static_cast<size_t>((n_heads + 16) * attn_pad_dim(head_dim) + n_heads * attn_pad_block(n));
+  const int64_t dp = attn_pad_dim(head_dim), keys = n_heads * 256 > 16 * dp ? n_heads * 256 : 16 * dp;
+  return static_cast<size_t>(n_heads * (dp + attn_pad_block(n)) + keys);
 }
 
 // llama.cpp's non-flash attention for one query row and head, in ggml's float order (ggml AVX-512
