@@ -152,6 +152,9 @@ int register_all() {
     benchmark::RegisterBenchmark(("store_row_f16_64x192" + sfx).c_str(), BM_StoreRowF16, isa);
     benchmark::RegisterBenchmark(("attention" + sfx).c_str(), BM_Attention, isa)
         ->ArgNames({"n_q", "n_kv", "f16", "threads", "path", "cold"})
+        ->Args({1, 80, 1, 2, 0, 0})
+        ->Args({1, 80, 1, 2, 2, 0})
+        ->Args({1, 80, 1, 1, 0, 0})
         ->Args({1, 512, 1, 1, 0, 0})
         ->Args({1, 512, 1, 1, 1, 0})
         ->Args({1, 512, 1, 1, 2, 0})

@@ -206,6 +206,11 @@ void attention_split_run(const detail::AttnSplit& a, const T* k, const T* v, int
   const float* q = a.scratch;             // [n_heads][dp]
   float* s = a.scratch + a.n_heads * dp;  // [n_heads][sp]
   float* kf = s + a.n_heads * sp;         // [kKeys][dp]
+  // The chunk's first rows, long evicted by the weight stream, asked for at once: the keys the
+  // scores start on and the values of the first block (the loops ask for the rest ahead).
+  const int64_t row_bytes = a.n_kv_heads * a.head_dim * int64_t(sizeof(T));
+  prefetch_rows(k, stride, 0, a.n < kAheadRows ? a.n : kAheadRows, row_bytes);
+  prefetch_rows(v, stride, 0, a.n < kValueRows ? a.n : kValueRows, row_bytes);
   split_scores<S, DV>(a, k, stride, q, s, kf);
   for (int64_t h = 0; h < a.n_heads; ++h) {
     a.m[h] = -__builtin_inff();
