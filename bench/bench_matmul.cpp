@@ -118,6 +118,43 @@ void BM_Matmul(benchmark::State& state, GgmlType t, k::Isa isa, int64_t rows, in
   state.SetLabel(std::string("kernel ") + k::isa_name(w->isa()));
 }
 
+// A decode step's matmuls alone at SmolVLM2-256M's shapes, as the model calls them (q/k/v in one
+// call, o, gate/up in one call, down) through 30 layers of distinct Q8_0 weights (113 MB: each
+// layer's weights long evicted when it comes round again), fast order. bytes_per_second against
+// BM_ReadBandwidth is the matmuls' share of the decode bound, without the norms, RoPE, attention
+// and activation quantization between them.
+void BM_DecodeLayers(benchmark::State& state) {
+  constexpr int64_t kLayers = 30, E = 576, KV = 192, F = 1536;
+  struct Shape {
+    int64_t rows, cols;
+  };
+  const Shape shapes[] = {{E, E}, {KV, E}, {KV, E}, {E, E}, {F, E}, {F, E}, {E, F}};
+  std::vector<std::vector<uint8_t>> raw;
+  std::vector<std::unique_ptr<k::PackedWeight>> w;
+  size_t bytes = 0;
+  for (int64_t l = 0; l < kLayers; ++l)
+    for (const Shape& sh : shapes) {
+      raw.push_back(make_weight(GgmlType::Q8_0, sh.rows, sh.cols));
+      w.push_back(k::pack_weight({GgmlType::Q8_0, sh.rows, sh.cols, raw.back().data()}, k::SumOrder::kFastest));
+      bytes += w.back()->bytes();
+    }
+  std::vector<float> x(size_t(F), 0.5f), y(size_t(4 * F));
+  auto& p = pool();
+  for (auto _ : state) {
+    for (int64_t l = 0; l < kLayers; ++l) {
+      const auto* lw = &w[size_t(l * 7)];
+      const k::MatmulOut qkv[] = {{lw[0].get(), y.data()}, {lw[1].get(), y.data() + E}, {lw[2].get(), y.data() + 2 * E}};
+      k::matmul_many(qkv, 3, x.data(), 1, p);
+      k::matmul(*lw[3], x.data(), 1, y.data(), p);
+      const k::MatmulOut gate_up[] = {{lw[4].get(), y.data()}, {lw[5].get(), y.data() + F}};
+      k::matmul_many(gate_up, 2, x.data(), 1, p);
+      k::matmul(*lw[6], x.data(), 1, y.data(), p);
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(bytes));
+}
+
 // Activation preparation alone (quantization to the weight type's partner, aux sums, tiles).
 void BM_PrepareActs(benchmark::State& state, GgmlType t, int64_t cols, int64_t n) {
   const k::mm::Kernel* kern = k::mm::avx512_kernel(t);
@@ -160,6 +197,7 @@ void register_all() {
                                    BM_PrepareActs, t, int64_t(1536), n)
           ->UseRealTime()->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("BM_ReadBandwidth", BM_ReadBandwidth)->UseRealTime()->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("BM_DecodeLayers", BM_DecodeLayers)->UseRealTime()->Unit(benchmark::kMillisecond);
   for (GgmlType t : {GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::F32})
     for (k::Isa isa : {k::Isa::kAvx512, k::Isa::kAvx2}) {
       if (!k::isa_supported(isa)) continue;
