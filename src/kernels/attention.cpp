@@ -1,8 +1,8 @@
 // attention(): splits the work into tiles of (query tokens x query heads of one KV group) and runs
 // the active ISA's tile kernel on the pool. One query token (decode) instead splits the keys into
 // chunks, each task running every head over its chunk (attention_split, flash decoding), so that
-// the threads share a long context evenly and each reads its stretch of the cache front to back. The tile kernels (ops_scalar.cpp, ops_attention_simd.h)
-// compute flash-attention style: keys in blocks of kv_block, a running max and sum per query row
+// the threads share a long context evenly and each reads its stretch of the cache front to back.
+// The tile kernels (ops_scalar.cpp, ops_attention_simd.h) compute flash-attention style: keys in blocks of kv_block, a running max and sum per query row
 // (online softmax), the value sum rescaled when the max grows, one division at the end.
 //
 // Numerics, compared with llama.cpp's non-flash CPU graph (kq = mul_mat(k, q); softmax_ext with

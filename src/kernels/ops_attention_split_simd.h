@@ -1,12 +1,13 @@
 // The SIMD decode attention kernel (AttnSplit in ops_internal.h): one query token's heads against
 // one chunk of the cache, written once over the vector traits S and instantiated per ISA next to
-// ops_attention_simd.h. Per KV head:
-//  * scores, head by head: the products of kKeys keys at a time summed in 16 lanes each, the lanes
-//    then added across by one transposing network (S::tree16_keys), so no key waits on its own
-//    horizontal sum;
-//  * the softmax of the chunk (online_softmax from a fresh state: max, exp, sum);
-//  * the value sums of up to 4 heads of the group at once, in column blocks that keep every
-//    accumulator in a register: each value row is read once per 4 heads, not once per head.
+// ops_attention_simd.h. The chunk is read front to back, every KV head of a row together:
+//  * scores, kKeys keys at a time: each key row loaded (fp16 converted) into registers once and
+//    multiplied by every query head of its KV head; each head's kKeys sums are then added across
+//    their lanes by one transposing network (S::tree16_keys), so no key waits on its own
+//    horizontal sum (head widths other than 64 and 128: the rows as floats, head by head);
+//  * each head's softmax over the chunk (online_softmax from a fresh state: max, exp, sum);
+//  * the value sums, kValueRows rows at a time, of up to 4 heads of a KV head at once in column
+//    blocks that keep every accumulator in a register: a value row is read once per 4 heads.
 #pragma once
 
 #include <immintrin.h>
@@ -74,8 +75,9 @@ inline void prefetch_rows(const T* base, int64_t stride, int64_t j0, int64_t j1,
 constexpr int64_t kAheadRows = 16;
 
 // s[h][j] = (q_h . k_j) * scale for every head and the chunk's keys, kKeys rows of the cache at a
-// time (all KV heads of a row before the next rows: the chunk is read front to back). An fp16
-// cache is converted once per KV head into kf (kKeys x dp floats) for all the heads sharing it.
+// time (all KV heads of a row before the next rows: the chunk is read front to back). kf: the
+// heads' partial sums ([head of the KV head][key] vectors), or for the general width the kKeys
+// rows as floats (an fp16 cache converted once for all the heads sharing it).
 template <class S, int DV, class T>
 void split_scores(const detail::AttnSplit& a, const T* k, int64_t stride, const float* q, float* s, float* kf) {
   using F = typename S::F;
