@@ -188,7 +188,6 @@ void attention_split(const AttentionArgs& a, ThreadPool& pool) {
   while (reinterpret_cast<uintptr_t>(parts0) % 64 != 0) ++parts0;
   const size_t per_thread = (attn_split_scratch_floats(H, chunk, D) + 15) / 16 * 16;
   float* base = pool_scratch(per_thread, pool);
-  const size_t elt = a.kv_type == GgmlType::F16 ? 2 : 4;
   const OpsTable& ops = ops_table(active_isa());
   pool.run(n_chunks, [&](int64_t c, int thread) {
     const int64_t j0 = c * chunk;
