@@ -245,8 +245,10 @@ bool same_prep(const Kernel& a, const Kernel& b, mm::ActType ta, mm::ActType tb)
 // the part of the weights the last-level caches keep survives from one token to the next.
 void decode_with_affinity(const MatmulOut* outs, int n_outs, const std::vector<mm::Acts>& acts,
                           const std::vector<size_t>& which, int64_t n_tokens, ThreadPool& pool) {
-  struct Chunk {
-    int out;
+  struct Chunk {  // rows [r0, r1) of weight w into y, from the prepared activations a
+    const Packed* w;
+    const mm::Acts* a;
+    float* y;
     int64_t r0, r1;
   };
   const int threads = pool.size();
@@ -268,7 +270,7 @@ void decode_with_affinity(const MatmulOut* outs, int n_outs, const std::vector<m
       const int64_t group_bytes = std::max<int64_t>(1, int64_t(p.bytes()) / groups);
       const int64_t step = std::max<int64_t>({1, (g1 - g0) / 4, (int64_t(64) << 10) / group_bytes});
       for (int64_t g = g0; g < g1; g += step)
-        slices[size_t(th)].push_back({i, g * rb, std::min(rows, std::min(g + step, g1) * rb)});
+        slices[size_t(th)].push_back({&p, &acts[which[size_t(i)]], outs[i].y, g * rb, std::min(rows, std::min(g + step, g1) * rb)});
     }
   }
   // Each slice's cursor on its own cache line: its owner bumps it once per chunk.
@@ -285,8 +287,7 @@ void decode_with_affinity(const MatmulOut* outs, int n_outs, const std::vector<m
       std::atomic<size_t>& next = cursor[s].next;
       for (size_t c = next.fetch_add(1); c < slices[s].size(); c = next.fetch_add(1)) {
         const Chunk& ch = slices[s][c];
-        const Packed& p = packed(outs[ch.out].w);
-        p.kernel().tile(p.data(), acts[which[size_t(ch.out)]], ch.r0, ch.r1, 0, n_tokens, outs[ch.out].y, p.rows());
+        ch.w->kernel().tile(ch.w->data(), *ch.a, ch.r0, ch.r1, 0, n_tokens, ch.y, ch.w->rows());
       }
     }
   });
