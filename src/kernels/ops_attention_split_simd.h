@@ -132,25 +132,34 @@ void split_scores(const detail::AttnSplit& a, const T* k, int64_t stride, const 
 }
 
 // o[r][0 .. C*N) (+)= sum_{j < n} p[r][j] v_j for R heads, C vectors of the value rows at v (the
-// last one n_last lanes wide; o is padded, so it is stored whole); `first`: o starts at 0.
+// last one n_last lanes wide; o is padded, so it is stored whole); `first`: o starts at 0. The
+// sums run in a fixed order (even keys, odd keys, then the two added), whatever the threads.
 template <class S, int R, int C, class T>
 inline void values_block(float* const* o, const float* const* p, const T* v, int64_t stride, int64_t n, int64_t n_last,
                          bool first) {
   using F = typename S::F;
-  F acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = first ? S::zero() : S::load(o[r] + c * S::N);
-  for (int64_t j = 0; j < n; ++j) {
+  // Two accumulator sets (even and odd keys) where the registers allow: twice the independent
+  // fma chains, so the adds of one key do not wait on the previous key's.
+  constexpr int U = 2 * R * C + C + 1 <= (S::N == 16 ? 32 : 16) ? 2 : 1;
+  F acc[U][R][C];
+  for (int u = 0; u < U; ++u)
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) acc[u][r][c] = first || u > 0 ? S::zero() : S::load(o[r] + c * S::N);
+  const auto step = [&](int u, int64_t j) {
     const T* vj = v + j * stride;
     F x[C];
     for (int c = 0; c < C; ++c) x[c] = c + 1 < C || n_last == S::N ? S::ld(vj + c * S::N) : S::ld_part(vj + c * S::N, n_last);
     for (int r = 0; r < R; ++r) {
       const F pj = S::set1(p[r][j]);
-      for (int c = 0; c < C; ++c) acc[r][c] = S::fmadd(pj, x[c], acc[r][c]);
+      for (int c = 0; c < C; ++c) acc[u][r][c] = S::fmadd(pj, x[c], acc[u][r][c]);
     }
-  }
+  };
+  int64_t j = 0;
+  if (U == 2)
+    for (; j + 2 <= n; j += 2) step(0, j), step(U - 1, j + 1);
+  for (; j < n; ++j) step(0, j);
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) S::store(o[r] + c * S::N, acc[r][c]);
+    for (int c = 0; c < C; ++c) S::store(o[r] + c * S::N, U == 2 ? S::add(acc[0][r][c], acc[U - 1][r][c]) : acc[0][r][c]);
 }
 
 // The value sums of R heads over all D columns for n rows of the cache.
