@@ -5,12 +5,13 @@
 // accumulation of p_j * v_j.
 //
 // Two paths with the same arithmetic per row:
-//  * few rows (decode): per-row dot products straight from the cache (fp16 converted in the
-//    loop), then p_j * v_j straight from the cache;
+//  * few rows (a few query tokens; one token takes ops_attention_split_simd.h): per-row dot
+//    products straight from the cache (fp16 converted in the loop), then p_j * v_j straight from
+//    the cache;
 //  * many rows (prefill, vision): the K block is transposed into floats once (8x8 register
-//    transposes), so the scores of 4
-//    rows x 2 vectors of keys come out of broadcast-FMA register tiles; the V block is copied as
-//    floats and the value sums run as 4 rows x up to 4 vectors of head_dim register tiles.
+//    transposes), so the scores of 6 (or 4) rows x 2 vectors of keys come out of broadcast-FMA
+//    register tiles; the V block is copied as floats and the value sums run as 6 (or 4) rows x up
+//    to 4 vectors of head_dim register tiles.
 #pragma once
 
 #include <cstdint>
@@ -251,6 +252,9 @@ void block_tiled(const detail::AttnTile& t, const AttnBuffers& b, const T* k, co
   stage_block<S>(t, b, k, v, stride, nb);
   const int64_t rows = t.n_tok * t.n_g;
   int64_t r = 0;
+  // Six rows per register tile (12 accumulators: slack over the 8 fma chains two pipes of
+  // 4-cycle latency need), then four, then one.
+  for (; r + 6 <= rows; r += 6) block_group<S, 6>(t, b, r, j0, nb);
   for (; r + 4 <= rows; r += 4) block_group<S, 4>(t, b, r, j0, nb);
   for (; r < rows; ++r) block_group<S, 1>(t, b, r, j0, nb);
 }
