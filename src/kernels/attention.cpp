@@ -23,8 +23,6 @@
 #include <cstdint>
 #include <vector>
 
-#include <immintrin.h>
-
 #include "base/error.h"
 #include "kernels/ops_internal.h"
 
@@ -73,9 +71,10 @@ void attention_tiled(const AttentionArgs& a, ThreadPool& pool, int64_t q_tile, i
   kv_block = std::clamp<int64_t>(kv_block, 1, a.n_kv);
   const int64_t n_qt = (a.n_q + q_tile - 1) / q_tile;
   // Heads of a KV group share the converted K/V blocks; split the group when that leaves too few
-  // tasks to keep every thread busy (decode), unless the context is long: then reading the keys
-  // and values once per group instead of once per head matters more than the balance (decode at a
-  // depth of 4096: +25-30% measured with 3 KV heads on 2 threads).
+  // tasks to keep every thread busy (a few query tokens), unless the context is long: then reading
+  // the keys and values once per group instead of once per head matters more than the balance
+  // (one token at a depth of 4096, before decode took attention_split: +25-30% measured with 3 KV
+  // heads on 2 threads).
   const int64_t n_g = a.n_kv_heads * n_qt >= 2 * pool.size() || a.n_kv >= 1024 ? rep : 1;
   const int64_t groups_per_kv = rep / n_g;
   const int64_t n_tasks = n_qt * a.n_kv_heads * groups_per_kv;
@@ -85,11 +84,6 @@ void attention_tiled(const AttentionArgs& a, ThreadPool& pool, int64_t q_tile, i
 
   const size_t elt = a.kv_type == GgmlType::F16 ? 2 : 4;
   const auto tile_kernel = ops_table(active_isa()).attention_tile;
-  // Decode reads every cached key and value of the layer once, long evicted by the weight stream:
-  // each task first asks for its head's first rows, so the misses overlap instead of trickling in
-  // through the dot products (the first 256 only: prefetching a long context whole into L1 evicts
-  // it again before it is used; the hardware prefetcher follows the strided rows after that).
-  const bool prefetch_kv = a.n_q == 1;
   pool.run(n_tasks, [&](int64_t task, int thread) {
     // Head groups one after another, so that consecutive tasks reuse the same keys and values
     // from cache; within a group the last query tiles first (under a causal mask they see the
@@ -115,17 +109,6 @@ void attention_tiled(const AttentionArgs& a, ThreadPool& pool, int64_t q_tile, i
     t.scale = a.scale;
     t.kv_block = kv_block;
     t.scratch = base + per_thread * static_cast<size_t>(thread);
-    if (prefetch_kv) {
-      const int64_t n_vis = std::min<int64_t>(t.visible(t.n_tok - 1), 256);
-      const size_t row = static_cast<size_t>(D) * elt;
-      for (int64_t j = 0; j < n_vis; ++j) {
-        const size_t at = static_cast<size_t>(j) * t.kv_stride;
-        for (size_t b = 0; b < row; b += 64) {
-          _mm_prefetch(reinterpret_cast<const char*>(t.k) + at + b, _MM_HINT_T0);
-          _mm_prefetch(reinterpret_cast<const char*>(t.v) + at + b, _MM_HINT_T0);
-        }
-      }
-    }
     tile_kernel(t);
   });
 }
@@ -159,14 +142,19 @@ void attention_ggml(const AttentionArgs& a, ThreadPool& pool) {
   });
 }
 
+namespace {
+
 // Keys per chunk of a decode step: a function of the number of visible keys only, so no result
 // depends on the thread count. At least 32 keys (a chunk costs a softmax pass and a merge), and
-// at most 32 chunks (the merge reads every chunk's value sums once per head).
+// at most kMaxChunks chunks (the merge reads every chunk's value sums once per head).
+constexpr int64_t kMaxChunks = 32;
 int64_t split_keys(int64_t n_vis) {
-  constexpr int64_t kMinKeys = 32, kMaxChunks = 32;
+  constexpr int64_t kMinKeys = 32;
   const int64_t c = std::max(kMinKeys, (n_vis + kMaxChunks - 1) / kMaxChunks);
   return (c + 15) / 16 * 16;
 }
+
+}  // namespace
 
 // Flash decoding: the chunks run in parallel, each over every head (so a task streams one
 // contiguous stretch of the cache, all KV heads of every row it reads); then per head the chunks'
@@ -207,19 +195,18 @@ void attention_split(const AttentionArgs& a, ThreadPool& pool) {
     ops.attention_split(s);
   });
   const auto merge = [&](int64_t h) {
+    const auto chunk_part = [&](int64_t c) { return parts0 + part * size_t(c); };
     float mx = -__builtin_inff();
-    for (int64_t c = 0; c < n_chunks; ++c) mx = std::max(mx, parts0[part * size_t(c) + size_t(H * dp + h)]);
-    float l = 0.0f;
+    for (int64_t c = 0; c < n_chunks; ++c) mx = std::max(mx, chunk_part(c)[H * dp + h]);
+    float w[kMaxChunks], l = 0.0f;  // w_c = exp(m_c - M)
     for (int64_t c = 0; c < n_chunks; ++c) {
-      const float* m = parts0 + part * size_t(c) + H * dp;
-      l += m[hp + h] * std::exp(m[h] - mx);
+      const float* m = chunk_part(c) + H * dp;
+      w[c] = std::exp(m[h] - mx);
+      l += m[hp + h] * w[c];
     }
     float* out = a.out + h * D;
     std::fill(out, out + D, 0.0f);
-    for (int64_t c = 0; c < n_chunks; ++c) {
-      const float* o = parts0 + part * size_t(c);
-      ops.scale_add(out, o + h * dp, std::exp(o[H * dp + h] - mx) / l, D);
-    }
+    for (int64_t c = 0; c < n_chunks; ++c) ops.scale_add(out, chunk_part(c) + h * dp, w[c] / l, D);
   };
   // A long context merges in parallel, a short one (a few chunks) right here.
   if (n_chunks * H * D >= 32768) {

@@ -19,26 +19,20 @@
 
 namespace smolvlm::kernels::simd {
 
-// Key j's products with q summed into L vectors (the 16 lanes tree16_keys adds across): DV whole
-// vectors when DV > 0 (D = DV * N, unrolled), else any D, the last vector partial.
-template <class S, int DV, class T>
+// Key j's products with q summed into 16 / N vectors (the 16 lanes tree16_keys adds across), for
+// any head width: the last vector may be partial (q is zero-padded). Widths 64 and 128 take the
+// unrolled path in split_scores instead.
+template <class S, class T>
 inline void key_dot(const float* q, const T* kj, int64_t D, typename S::F* a) {
   using F = typename S::F;
   F acc0 = S::zero(), acc1 = S::zero();
-  if constexpr (DV > 0) {
-    for (int i = 0; i < DV; i += 2) {
-      acc0 = S::fmadd(S::load(q + i * S::N), S::ld(kj + i * S::N), acc0);
-      if (i + 1 < DV) acc1 = S::fmadd(S::load(q + (i + 1) * S::N), S::ld(kj + (i + 1) * S::N), acc1);
-    }
-  } else {
-    int64_t d = 0;
-    for (; d + 2 * S::N <= D; d += 2 * S::N) {
-      acc0 = S::fmadd(S::load(q + d), S::ld(kj + d), acc0);
-      acc1 = S::fmadd(S::load(q + d + S::N), S::ld(kj + d + S::N), acc1);
-    }
-    if (d + S::N <= D) acc0 = S::fmadd(S::load(q + d), S::ld(kj + d), acc0), d += S::N;
-    if (d < D) acc1 = S::fmadd(S::load(q + d), S::ld_part(kj + d, D - d), acc1);  // q is zero-padded
+  int64_t d = 0;
+  for (; d + 2 * S::N <= D; d += 2 * S::N) {
+    acc0 = S::fmadd(S::load(q + d), S::ld(kj + d), acc0);
+    acc1 = S::fmadd(S::load(q + d + S::N), S::ld(kj + d + S::N), acc1);
   }
+  if (d + S::N <= D) acc0 = S::fmadd(S::load(q + d), S::ld(kj + d), acc0), d += S::N;
+  if (d < D) acc1 = S::fmadd(S::load(q + d), S::ld_part(kj + d, D - d), acc1);
   if constexpr (16 / S::N == 2) {
     a[0] = acc0, a[1] = acc1;
   } else {
@@ -47,16 +41,16 @@ inline void key_dot(const float* q, const T* kj, int64_t D, typename S::F* a) {
 }
 
 // s[0 .. kKeys) = q . k_j for the cnt keys at k + j * stride, j < cnt (the rest: 0).
-template <class S, int DV, class T>
+template <class S, class T>
 inline void scores_block(const float* q, const T* k, int64_t stride, int64_t cnt, int64_t D, float* s) {
   using F = typename S::F;
   if (cnt == S::kKeys) {
-    S::tree16_keys([&](int j, F* a) { key_dot<S, DV>(q, k + j * stride, D, a); }, s);
+    S::tree16_keys([&](int j, F* a) { key_dot<S>(q, k + j * stride, D, a); }, s);
     return;
   }
   S::tree16_keys(
       [&](int j, F* a) {
-        if (j < cnt) return key_dot<S, DV>(q, k + j * stride, D, a);
+        if (j < cnt) return key_dot<S>(q, k + j * stride, D, a);
         for (int i = 0; i < 16 / S::N; ++i) a[i] = S::zero();
       },
       s);
@@ -120,9 +114,9 @@ void split_scores(const detail::AttnSplit& a, const T* k, int64_t stride, const 
           for (; d + S::N <= D; d += S::N) S::store(kf + j * dp + d, S::ld(kb + j * stride + d));
           if (d < D) S::store(kf + j * dp + d, S::ld_part(kb + j * stride + d, D - d));
         }
-        for (int64_t h = g * rep; h < (g + 1) * rep; ++h) scores_block<S, DV>(q + h * dp, kf, dp, cnt, D, s + h * sp + j0);
+        for (int64_t h = g * rep; h < (g + 1) * rep; ++h) scores_block<S>(q + h * dp, kf, dp, cnt, D, s + h * sp + j0);
       } else {
-        for (int64_t h = g * rep; h < (g + 1) * rep; ++h) scores_block<S, DV>(q + h * dp, kb, stride, cnt, D, s + h * sp + j0);
+        for (int64_t h = g * rep; h < (g + 1) * rep; ++h) scores_block<S>(q + h * dp, kb, stride, cnt, D, s + h * sp + j0);
       }
     }
   }

@@ -133,9 +133,8 @@ extern const OpsTable kAvx512Ops;
 void attention_tiled(const AttentionArgs& a, ThreadPool& pool, int64_t q_tile, int64_t kv_block);
 // attention() with Order::kGgml.
 void attention_ggml(const AttentionArgs& a, ThreadPool& pool);
-// attention() of one query token (Order::kTiled): the visible keys in chunks of split_keys(n_vis)
-// keys, one AttnSplit task each, merged per head in chunk order.
+// attention() of one query token (Order::kTiled): the visible keys in chunks (their size a
+// function of the key count only), one AttnSplit task each, merged per head in chunk order.
 void attention_split(const AttentionArgs& a, ThreadPool& pool);
-int64_t split_keys(int64_t n_vis);
 
 }  // namespace smolvlm::kernels::detail
