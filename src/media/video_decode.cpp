@@ -1,6 +1,10 @@
 // VideoReader: probe with libavformat, decode sequentially with libavcodec, RGB24 via libswscale.
+// A build configured with SMOLVLM_VIDEO=OFF has no FFmpeg: VideoReader::open then fails, naming why.
 #include "media/video_decode.h"
 
+#include "base/error.h"
+
+#if SMOLVLM_HAVE_VIDEO
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -16,7 +20,6 @@ extern "C" {
 #include <memory>
 #include <mutex>
 
-#include "base/error.h"
 #include "media/image_decode_impl.h"
 
 namespace smolvlm {
@@ -265,4 +268,25 @@ std::vector<RgbImage> VideoReader::read_frames(std::span<const int64_t> indices)
   return out;
 }
 
+bool video_decoding_available() { return true; }
+
 }  // namespace smolvlm
+
+#else  // SMOLVLM_HAVE_VIDEO
+
+namespace smolvlm {
+
+VideoReader VideoReader::open(const std::string& path, const DecodeLimits&) {
+  fail(path, ": this smolvlm was built without video decoding (SMOLVLM_VIDEO=OFF, no FFmpeg); "
+             "use a build configured with -DSMOLVLM_VIDEO=ON for video input");
+}
+
+std::vector<RgbImage> VideoReader::read_frames(std::span<const int64_t>) const {
+  fail(path_, ": this smolvlm was built without video decoding");
+}
+
+bool video_decoding_available() { return false; }
+
+}  // namespace smolvlm
+
+#endif  // SMOLVLM_HAVE_VIDEO

@@ -23,6 +23,9 @@
 
 namespace smolvlm {
 
+// False in a build configured with SMOLVLM_VIDEO=OFF (no FFmpeg): VideoReader::open always throws.
+bool video_decoding_available();
+
 class VideoReader {
  public:
   // Probes the file. Throws smolvlm::Error naming the path when it cannot be read, is not a video

@@ -17,6 +17,8 @@
 namespace smolvlm {
 namespace {
 
+constexpr const char* kNoVideoBuild = " (and this smolvlm was built without video decoding: SMOLVLM_VIDEO=OFF)";
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -237,6 +239,7 @@ std::shared_ptr<const EncodedMedia> MediaEncoder::file(const std::string& path, 
                                                        kernels::ThreadPool& pool) {
   const std::string data = read_file(path);
   if (detect_image_format(as_bytes(data)) != ImageFormat::kUnknown) return image(as_bytes(data), path, options, pool);
+  if (!video_decoding_available()) fail(not_media_message(path, as_bytes(data)), kNoVideoBuild);
   try {
     (void)VideoReader::open(path);  // not an image: a video, or neither
   } catch (const Error&) {
@@ -248,6 +251,7 @@ std::shared_ptr<const EncodedMedia> MediaEncoder::file(const std::string& path, 
 std::shared_ptr<const EncodedMedia> MediaEncoder::plan_file(const std::string& path, const MediaOptions& options) {
   const std::string data = read_file(path);
   if (detect_image_format(as_bytes(data)) != ImageFormat::kUnknown) return plan_image(as_bytes(data), path, options);
+  if (!video_decoding_available()) fail(not_media_message(path, as_bytes(data)), kNoVideoBuild);
   const std::string key = cat("video:", sha256(as_bytes(data)), ":", options.video_fps, ":", options.video_max_frames);
   if (auto hit = lookup(key, false)) return hit;
   std::optional<PreparedVideo> p;

@@ -109,6 +109,7 @@ TEST_P(MediaPipeline, DecoderFedOurTileEmbeddingsContinuesLikeWithTheReference) 
 }
 
 TEST_P(MediaPipeline, VideoFramesAreSampledEncodedAndSpliced) {
+  SMOLVLM_REQUIRE_VIDEO();
   const Golden g = GetParam();
   const auto model = load(g);
   MediaEncoder media(model);

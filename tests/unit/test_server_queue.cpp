@@ -171,6 +171,7 @@ namespace {
 // Our extension: base64 videos on chat messages (frames sampled and encoded like `run --video`).
 TEST(ServerVideo, ChatWithBase64Video) {
   REQUIRE_TINY();
+  SMOLVLM_REQUIRE_VIDEO();
   testing::TempDir dir;
   const std::string path = (dir / "clip.mp4").string();
   testing::write_test_video(path, testing::TestVideoSpec{});

@@ -56,6 +56,7 @@ std::string open_error(const std::string& path) {
 }
 
 TEST(VideoDecode, Mpeg4InMp4WithBFrames) {
+  SMOLVLM_REQUIRE_VIDEO();
   TempDir dir;
   const std::string path = (dir / "clip.mp4").string();
   TestVideoSpec spec;
@@ -97,6 +98,7 @@ TEST(VideoDecode, Mpeg4InMp4WithBFrames) {
 // Matroska stores no frame count: it is counted from the packets. PNG frames are lossless RGB,
 // so every decoded frame must be exactly the painted one.
 TEST(VideoDecode, PngInMatroskaIsExactAndCounted) {
+  SMOLVLM_REQUIRE_VIDEO();
   TempDir dir;
   const std::string path = (dir / "clip.mkv").string();
   TestVideoSpec spec;
@@ -122,6 +124,7 @@ TEST(VideoDecode, PngInMatroskaIsExactAndCounted) {
 }
 
 TEST(VideoDecode, MjpegInAvi) {
+  SMOLVLM_REQUIRE_VIDEO();
   TempDir dir;
   const std::string path = (dir / "clip.avi").string();
   TestVideoSpec spec;
@@ -140,6 +143,7 @@ TEST(VideoDecode, MjpegInAvi) {
 }
 
 TEST(VideoDecode, ErrorsNameThePathAndTheProblem) {
+  SMOLVLM_REQUIRE_VIDEO();
   TempDir dir;
   const std::string missing = (dir / "missing.mp4").string();
   EXPECT_NE(open_error(missing).find(missing + ": no such file"), std::string::npos);
@@ -180,6 +184,7 @@ TEST(VideoDecode, ErrorsNameThePathAndTheProblem) {
 }
 
 TEST(VideoDecode, FrameSizeLimit) {
+  SMOLVLM_REQUIRE_VIDEO();
   TempDir dir;
   const std::string path = (dir / "clip.mkv").string();
   TestVideoSpec spec;

@@ -1,5 +1,8 @@
 #include "video_fixture.h"
 
+#include <stdexcept>
+
+#if SMOLVLM_HAVE_VIDEO
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -69,10 +72,6 @@ struct Writer {
 
 }  // namespace
 
-std::array<uint8_t, 3> test_frame_color(int i) {
-  return {static_cast<uint8_t>((10 * i) % 256), static_cast<uint8_t>(255 - (10 * i) % 256),
-          static_cast<uint8_t>((50 * i) % 256)};
-}
 
 void write_test_video(const std::string& path, const TestVideoSpec& s) {
   const AVCodec* codec = avcodec_find_encoder_by_name(s.codec.c_str());
@@ -135,4 +134,22 @@ void write_test_audio(const std::string& path) {
   av_frame_free(&f);
 }
 
+}  // namespace smolvlm::testing
+
+#else  // SMOLVLM_HAVE_VIDEO: a build without FFmpeg writes no test videos (the tests skip first)
+
+namespace smolvlm::testing {
+void write_test_video(const std::string& path, const TestVideoSpec&) {
+  throw std::runtime_error(path + ": this build has no FFmpeg (SMOLVLM_VIDEO=OFF)");
+}
+void write_test_audio(const std::string& path) { write_test_video(path, {}); }
+}  // namespace smolvlm::testing
+
+#endif  // SMOLVLM_HAVE_VIDEO
+
+namespace smolvlm::testing {
+std::array<uint8_t, 3> test_frame_color(int i) {
+  return {static_cast<uint8_t>((10 * i) % 256), static_cast<uint8_t>(255 - (10 * i) % 256),
+          static_cast<uint8_t>((50 * i) % 256)};
+}
 }  // namespace smolvlm::testing

@@ -7,6 +7,16 @@
 #include <cstdint>
 #include <string>
 
+#include <gtest/gtest.h>
+
+#include "media/video_decode.h"
+
+// Skips a test that needs video in a build configured with SMOLVLM_VIDEO=OFF (no FFmpeg).
+#define SMOLVLM_REQUIRE_VIDEO()                                                                   \
+  do {                                                                                           \
+    if (!::smolvlm::video_decoding_available()) GTEST_SKIP() << "built without video (no FFmpeg)"; \
+  } while (0)
+
 namespace smolvlm::testing {
 
 struct TestVideoSpec {
