@@ -1,106 +1,168 @@
 #!/usr/bin/env bash
 # The GPU checks, prepared to run in one go on a machine with an NVIDIA GPU (an H100/H200 lent through the
-# device tool, whose NVIDIA driver provides Vulkan), and to fit in ~10 minutes:
-#   1. the machine: nvidia-smi, `smolvlm devices`
-#   2. smolvlm built here (cmake + glslc), unless build/release already holds a build
+# device tool, whose NVIDIA driver provides Vulkan), within a time budget (GPU_CHECK_BUDGET_S, default 540 s:
+# each step that would not fit is skipped and logged, so the summary always comes back):
+#   1. the machine: nvidia-smi, the Vulkan loader and driver files found, `smolvlm devices`
+#   2. smolvlm: the bundle .gpu/smolvlm-gpu.tar.xz (scripts/gpu_bundle.sh, made beforehand: the device
+#      machine has no glslc, no Debian libraries and no network), unpacked under /tmp; else build/release
+#      when it holds a build; else a build here (cmake + glslc)
 #   3. the GPU tests on the NVIDIA device (SMOLVLM_TEST_DEVICE=nvidia): every shader against the CPU, the
 #      golden models offloaded; then again with the fallbacks forced (no subgroups, no fp16)
-#   4. speed: real-shape random 256M (and 2.2B unless GPU_CHECK_QUICK=1) at Q4_K_M and Q8_0: smolvlm bench
-#      pp512 / tg128 with every layer on the GPU (bound: the card's measured copy bandwidth), and on the CPU
-#   5. the time to first token for a 2048-pixel image (17 tiles for 256M) with the projector on the GPU
-#      (bench --image: encode_tile_s, encode_image_s, ttft_s), and llama.cpp on the same card and files when
-#      LLAMA_BENCH (llama-bench) / LLAMA_MTMD (llama-mtmd-cli) name builds with CUDA or Vulkan
-#   6. transformers on the real-shape 256M checkpoint (when torch + transformers import) against our GPU logits
-# Results (logs, JSON) go to $OUT (the device tool's folder) or build/gpu_check; the summary is printed.
+#   4. per model, real-shape random 256M then 2.2B (unless GPU_CHECK_QUICK=1):
+#      speed at Q4_K_M and Q8_0: smolvlm bench pp512 / tg128 with every layer on the GPU (bound: the card's
+#      measured copy bandwidth), and on the CPU; llama-bench on the same files when LLAMA_BENCH names a
+#      CUDA or Vulkan build;
+#      the time to first token for a 2048-pixel image (17 tiles for 256M) with the projector on the GPU
+#      (bench --image: encode_tile_s, encode_image_s, ttft_s), and llama-mtmd-cli when LLAMA_MTMD names one
+#   5. transformers on the real-shape 256M checkpoint (when torch + transformers import) against our logits
+# Results (logs, JSON) go to $OUT (the device tool's folder) or build/gpu_check; summary.txt says it all.
 #
-# usage: bash scripts/gpu_check.sh            SMOLVLM_SHARED: the folder with golden/ and tokenizer/
-#                                               (default: ./shared, then ../shared)
-#        GPU_CHECK_DEVICE=amd bash scripts/gpu_check.sh   another device name substring (default nvidia)
-#        GPU_CHECK_BENCH="-p 16 -n 4 -r 1"             smaller bench runs (a dry run on lavapipe)
+# usage, through the device tool:  bash scripts/gpu_bundle.sh   (here, once)
+#        run: carry [".gpu"], command "bash scripts/gpu_check.sh", timeout_s 600
+# here, a dry run on lavapipe:     GPU_CHECK_DEVICE=llvmpipe GPU_CHECK_QUICK=1 GPU_CHECK_BENCH="-p 16 -n 4 -r 1" \
+#                                  GPU_CHECK_TESTS='VulkanOps.*' bash scripts/gpu_check.sh
+#        SMOLVLM_SHARED: the folder with golden/ and tokenizer/ (default: the bundle's, ./shared, ../shared)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 OUT=${OUT:-build/gpu_check}
-mkdir -p "$OUT"
+W=${GPU_CHECK_WORK:-${TMPDIR:-/tmp}/gpu_check-work}  # logs and JSON: packed into $OUT/results.tar.gz after
+mkdir -p "$OUT" "$W"                                 # each step (the device tool returns at most 8 files)
+find "$W" -mindepth 1 -maxdepth 1 ! -name models -exec rm -rf {} +  # an earlier run's results (its models stay)
 DEV=${GPU_CHECK_DEVICE:-nvidia}
-SHARED=${SMOLVLM_SHARED:-}
-[[ -z $SHARED && -d shared/golden ]] && SHARED=$PWD/shared
-[[ -z $SHARED && -d ../shared/golden ]] && SHARED=$(cd ../shared && pwd)
-export SMOLVLM_SHARED=$SHARED
+BUDGET=${GPU_CHECK_BUDGET_S:-540}
 T0=$SECONDS
 log() { echo "[gpu_check $((SECONDS - T0))s] $*" | tee -a "$OUT/summary.txt"; }
+pack() { cp "$OUT/summary.txt" "$W/" && tar -C "$W" --exclude=models -czf "$OUT/results.tar.gz" . 2>/dev/null; }
+fits() {  # fits SECONDS WHAT: whether a step of about SECONDS still fits the budget; logs a skip
+  ((SECONDS - T0 + $1 <= BUDGET)) && return 0
+  log "skipped, out of time (budget ${BUDGET}s): $2"
+  return 1
+}
 : >"$OUT/summary.txt"
 
 # 1. the machine
-{ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.memory --format=csv 2>&1 || true; } | tee "$OUT/nvidia-smi.txt"
-log "shared: ${SHARED:-none}; device: $DEV"
+{ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.memory --format=csv 2>&1 || true; } | tee "$W/nvidia-smi.txt"
 
-# 2. the build
-B=build/release
-if [[ ! -x $B/smolvlm || ! -x $B/tests/smolvlm_tests ]]; then
-  if command -v cmake >/dev/null && command -v glslc >/dev/null; then
-    log "building"
-    cmake --preset release -G Ninja >"$OUT/build.log" 2>&1 && cmake --build --preset release -j "$(nproc)" >>"$OUT/build.log" 2>&1 \
-      || { log "build failed (see build.log)"; tail -20 "$OUT/build.log"; exit 1; }
-  else
-    log "no build and no cmake/glslc here: carry build/release"; exit 1
+# 2. smolvlm: the bundle, a build already here, or a build now
+BUNDLE=${GPU_BUNDLE:-.gpu/smolvlm-gpu.tar.xz}
+SHARED=${SMOLVLM_SHARED:-}
+if [[ -f $BUNDLE ]]; then
+  X=${TMPDIR:-/tmp}/smolvlm-gpu
+  rm -rf "$X"
+  python3 - "$BUNDLE" "${X%/*}" <<'PY' || { log "could not unpack $BUNDLE"; exit 1; }
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    try:
+        t.extractall(sys.argv[2], filter="data")
+    except TypeError:  # Python before 3.12
+        t.extractall(sys.argv[2])
+PY
+  S=$X/bin/smolvlm T=$X/bin/smolvlm_tests
+  [[ -z $SHARED ]] && SHARED=$X/shared
+  LIBS=$X/lib
+  # Debian's libstdc++ only where the machine's lacks the symbol version the binaries need
+  sys_cxx=$(ldconfig -p 2>/dev/null | awk '$1 == "libstdc++.so.6" && /x86-64/ {print $NF; exit}')
+  [[ -n $sys_cxx ]] && grep -q "$(cat "$X/lib-cxx/NEEDS")" "$sys_cxx" || LIBS=$LIBS:$X/lib-cxx
+  # the Vulkan loader and glvnd's dispatch (through which the NVIDIA ICD loads) only where the machine has none
+  for n in libvulkan.so.1 libGLdispatch.so.0; do
+    ldconfig -p 2>/dev/null | grep -q "^[[:space:]]*$n " || { LIBS=$LIBS:$X/lib-vk; break; }
+  done
+  for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do [[ -d $d ]] && LIBS=$LIBS:$d; done
+  export LD_LIBRARY_PATH=$LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  log "bundle $(cat "$X/COMMIT") unpacked; libraries: ${LIBS//$X/bundle}"
+else
+  B=build/release
+  S=$B/smolvlm T=$B/tests/smolvlm_tests
+  if [[ ! -x $S || ! -x $T ]]; then
+    if command -v cmake >/dev/null && command -v glslc >/dev/null; then
+      log "building"
+      cmake --preset release -G Ninja >"$W/build.log" 2>&1 && cmake --build --preset release -j "$(nproc)" >>"$W/build.log" 2>&1 \
+        || { log "build failed (see build.log)"; tail -20 "$W/build.log"; exit 1; }
+    else
+      log "no bundle ($BUNDLE), no build and no cmake/glslc here: run scripts/gpu_bundle.sh and carry .gpu"; exit 1
+    fi
   fi
 fi
-S=$B/smolvlm
-$S devices | tee "$OUT/devices.txt"
-$S devices --json >"$OUT/devices.json"
-grep -qi "$DEV" "$OUT/devices.txt" || { log "no device matching '$DEV'"; exit 1; }
+[[ -z $SHARED && -d shared/golden ]] && SHARED=$PWD/shared
+[[ -z $SHARED && -d ../shared/golden ]] && SHARED=$(cd ../shared && pwd)
+export SMOLVLM_SHARED=$SHARED
+# the NVIDIA driver's Vulkan ICD, where the loader would not find it by itself
+if [[ -z ${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-} && $DEV == nvidia ]]; then
+  for j in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json \
+    /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/local/share/vulkan/icd.d/nvidia_icd.json; do
+    [[ -f $j ]] && { export VK_DRIVER_FILES=$j VK_ICD_FILENAMES=$j; break; }
+  done
+fi
+{
+  echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-} LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
+  ls -la /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d 2>&1
+  ldconfig -p 2>&1 | grep -i -E "vulkan|nvidia|GLdispatch|libGLX"
+  ldd "$S" "$T" 2>&1 | grep -i "not found"
+} >"$W/vulkan-diag.txt" 2>&1
+log "shared: ${SHARED:-none}; device: $DEV; driver files: ${VK_DRIVER_FILES:-as the loader finds them}"
+"$S" devices 2>&1 | tee "$W/devices.txt"
+"$S" devices --json >"$W/devices.json" 2>>"$W/vulkan-diag.txt"
+grep -qi "$DEV" "$W/devices.txt" || { log "no device matching '$DEV' (see vulkan-diag.txt)"; pack; exit 1; }
+pack
 
 # 3. the GPU tests on the real device
 export SMOLVLM_TEST_DEVICE=$DEV
-timeout 240 $B/tests/smolvlm_tests --gtest_filter='*Vulkan*:*Gpu*' >"$OUT/gpu_tests.log" 2>&1
-log "GPU tests on $DEV: $(grep -E '^\[  (PASSED|FAILED)' "$OUT/gpu_tests.log" | tr '\n' ' ')"
-grep -E "NMSE|vs CPU|dispatches" "$OUT/gpu_tests.log" | head -60 >"$OUT/gpu_tests_figures.txt"
-SMOLVLM_VK_NO_SUBGROUP=1 SMOLVLM_VK_NO_FP16=1 timeout 120 $B/tests/smolvlm_tests --gtest_filter='*Vulkan*:*Gpu*tiny512_Q4_K_M*' \
-  >"$OUT/gpu_tests_fallbacks.log" 2>&1
-log "GPU tests, fallbacks forced: $(grep -E '^\[  (PASSED|FAILED)' "$OUT/gpu_tests_fallbacks.log" | tr '\n' ' ')"
+if fits 240 "the GPU tests"; then
+  timeout 240 "$T" --gtest_filter="${GPU_CHECK_TESTS:-*Vulkan*:*Gpu*}" >"$W/gpu_tests.log" 2>&1
+  log "GPU tests on $DEV: $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$W/gpu_tests.log" | tr '\n' ' ')"
+  grep -E "^\[  FAILED" "$W/gpu_tests.log" | head -20 | tee -a "$OUT/summary.txt"
+  grep -E "NMSE|vs CPU|dispatches" "$W/gpu_tests.log" | head -60 >"$W/gpu_tests_figures.txt"
+fi
+if fits 90 "the GPU tests with the fallbacks forced"; then
+  SMOLVLM_VK_NO_SUBGROUP=1 SMOLVLM_VK_NO_FP16=1 timeout 90 "$T" --gtest_filter='*Vulkan*:*Gpu*tiny512_Q4_K_M*' \
+    >"$W/gpu_tests_fallbacks.log" 2>&1
+  log "GPU tests, fallbacks forced: $(grep -E '^\[  (PASSED|FAILED)' "$W/gpu_tests_fallbacks.log" | tr '\n' ' ')"
+fi
+pack
 
-# 4. speed on real-shape random models (the real tokenizer makes the vocabulary real-size)
+# 4. speed and the time to first token on real-shape random models (the real tokenizer: a real-size vocabulary)
 TOK=$SHARED/tokenizer/smolvlm-256m-instruct
-M=$OUT/models
+M=$W/models
 mkdir -p "$M"
-make_model() {  # make_model CONFIG -> $M/CONFIG-{Q4_K_M,Q8_0}.gguf
+make_model() {  # make_model CONFIG -> $M/CONFIG-{F16,Q4_K_M,Q8_0}.gguf, $M/mmproj-CONFIG-F16.gguf
   local c=$1
   [[ -f $M/$c-Q8_0.gguf ]] && return 0
-  $S dev random-checkpoint "$c" 1 "$M/$c" --tokenizer "$TOK" -q >>"$OUT/models.log" 2>&1 &&
-    $S convert "$M/$c" -o "$M" --outtype f16 >>"$OUT/models.log" 2>&1 &&
-    $S quantize "$M/$c-F16.gguf" "$M/$c-Q4_K_M.gguf" Q4_K_M >>"$OUT/models.log" 2>&1 &&
-    $S quantize "$M/$c-F16.gguf" "$M/$c-Q8_0.gguf" Q8_0 >>"$OUT/models.log" 2>&1 &&
-    rm -rf "$M/$c"
+  "$S" dev random-checkpoint "$c" 1 "$M/$c" --tokenizer "$TOK" -q >>"$W/models.log" 2>&1 &&
+    "$S" convert "$M/$c" -o "$M" --outtype f16 >>"$W/models.log" 2>&1 &&
+    "$S" quantize "$M/$c-F16.gguf" "$M/$c-Q4_K_M.gguf" Q4_K_M >>"$W/models.log" 2>&1 &&
+    "$S" quantize "$M/$c-F16.gguf" "$M/$c-Q8_0.gguf" Q8_0 >>"$W/models.log" 2>&1 &&
+    rm -rf "${M:?}/$c"
 }
-CONFIGS="real256m"
-[[ ${GPU_CHECK_QUICK:-0} == 1 ]] || CONFIGS="real256m real2b"
-for c in $CONFIGS; do
-  if ! make_model "$c"; then log "could not make $c (see models.log)"; continue; fi
-  for q in Q4_K_M Q8_0; do
-    f=$M/$c-$q.gguf
-    # shellcheck disable=SC2086
-    $S bench "$f" --num-gpu all --device "$DEV" ${GPU_CHECK_BENCH:--p 512 -n 128 -r 3} --json >"$OUT/bench-$c-$q-gpu.json" 2>>"$OUT/bench.log"
-    # shellcheck disable=SC2086
-    $S bench "$f" --num-gpu 0 ${GPU_CHECK_BENCH:--p 512 -n 128 -r 2} --json >"$OUT/bench-$c-$q-cpu.json" 2>>"$OUT/bench.log"
-    python3 - "$OUT/bench-$c-$q-gpu.json" "$OUT/bench-$c-$q-cpu.json" "$c $q" <<'PY' | tee -a "$OUT/summary.txt"
+speed() {  # speed CONFIG QUANT: smolvlm on the GPU and on the CPU, llama-bench when given
+  local c=$1 q=$2 f=$M/$1-$2.gguf
+  # shellcheck disable=SC2086
+  "$S" bench "$f" --num-gpu all --device "$DEV" ${GPU_CHECK_BENCH:--p 512 -n 128 -r 3} --json >"$W/bench-$c-$q-gpu.json" 2>>"$W/bench.log"
+  # shellcheck disable=SC2086
+  "$S" bench "$f" --num-gpu 0 ${GPU_CHECK_BENCH:--p 512 -n 128 -r 1} --json >"$W/bench-$c-$q-cpu.json" 2>>"$W/bench.log"
+  python3 - "$W/bench-$c-$q-gpu.json" "$W/bench-$c-$q-cpu.json" "$c $q" <<'PY' | tee -a "$OUT/summary.txt"
 import json, sys
-g, c = (json.load(open(p)) for p in sys.argv[1:3])
+try:
+    g, c = (json.load(open(p)) for p in sys.argv[1:3])
+except Exception as e:
+    sys.exit(print(f"{sys.argv[3]}: no bench result ({e}); see bench.log"))
 pp = lambda d: next((f"{k} {v:.0f}" for k, v in d.items() if k.startswith("pp") and k[2:].isdigit()), "pp -")
 tg = lambda d: next((f"{k} {v:.1f}" for k, v in d.items() if k.startswith("tg") and k[2:].isdigit()), "tg -")
 print(f"{sys.argv[3]}: GPU ({g.get('device')}, {g.get('gpu_layers')} layers, copy {g.get('gpu_bandwidth_gbs', 0):.0f} GB/s): "
       f"{pp(g)} t/s, {tg(g)} t/s = {100 * g.get('tg_of_bound', 0):.0f}% of its bound {g.get('bound_tg', 0):.0f}; "
       f"CPU: {pp(c)}, {tg(c)}")
 PY
-    if [[ -n ${LLAMA_BENCH:-} && -x ${LLAMA_BENCH:-} ]]; then
-      "$LLAMA_BENCH" -m "$f" -ngl 99 -p 512 -n 128 -r 3 -o json >"$OUT/llama-bench-$c-$q.json" 2>>"$OUT/bench.log"
-      python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(sys.argv[2]+": llama.cpp "+", ".join(f"{x.get(\"n_prompt\") and \"pp\" or \"tg\"} {x[\"avg_ts\"]:.1f} t/s" for x in r))' \
-        "$OUT/llama-bench-$c-$q.json" "$c $q" | tee -a "$OUT/summary.txt"
-    fi
-  done
-done
-
-# 5. an image question: a 2048 x 2048 picture (a BMP written here: 16 tiles + the global view for 256M)
-python3 - "$M/photo2048.bmp" <<'PY'
+  if [[ -n ${LLAMA_BENCH:-} && -x ${LLAMA_BENCH:-} ]]; then
+    "$LLAMA_BENCH" -m "$f" -ngl 99 -p 512 -n 128 -r 3 -o json >"$W/llama-bench-$c-$q.json" 2>>"$W/bench.log"
+    python3 - "$W/llama-bench-$c-$q.json" "$c $q" <<'PY' 2>&1 | tee -a "$OUT/summary.txt"
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(sys.argv[2] + ": llama.cpp " + ", ".join(("pp" if x.get("n_prompt") else "tg") + f" {x['avg_ts']:.1f} t/s" for x in r))
+PY
+  fi
+}
+image() {  # image CONFIG: a 2048 x 2048 picture (16 tiles + the global view for 256M), vision on the GPU and the CPU
+  local c=$1 ngl
+  [[ -f $M/photo2048.bmp ]] || python3 - "$M/photo2048.bmp" <<'PY'
 import struct, sys
 w = h = 2048
 row = bytearray()
@@ -113,35 +175,55 @@ with open(sys.argv[1], "wb") as f:
     for y in range(h):
         f.write(bytes((b + y) % 256 for b in row) + b"\0" * pad)
 PY
-for c in $CONFIGS; do
-  [[ -f $M/$c-Q8_0.gguf && -f $M/mmproj-$c-F16.gguf ]] || continue
   for ngl in all 0; do
     # shellcheck disable=SC2086
-    $S bench "$M/$c-Q8_0.gguf" --mmproj "$M/mmproj-$c-F16.gguf" --image "$M/photo2048.bmp" --num-gpu $ngl --device "$DEV" \
-      -p 0 -n 0 --image-repeats ${GPU_CHECK_IMAGE_REPEATS:-3} --json >"$OUT/image-$c-$ngl.json" 2>>"$OUT/bench.log"
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(f"{sys.argv[2]}: 17-tile image, num_gpu {sys.argv[3]} (vision on {d.get("vision_device")}): "
-      f"tile {d.get("encode_tile_s", 0):.4f} s, image {d.get("encode_image_s", 0):.3f} s, ttft {d.get("ttft_s", 0):.3f} s")' \
-      "$OUT/image-$c-$ngl.json" "$c" "$ngl" | tee -a "$OUT/summary.txt"
+    "$S" bench "$M/$c-Q8_0.gguf" --mmproj "$M/mmproj-$c-F16.gguf" --image "$M/photo2048.bmp" --num-gpu $ngl --device "$DEV" \
+      -p 0 -n 0 --image-repeats "${GPU_CHECK_IMAGE_REPEATS:-3}" --json >"$W/image-$c-$ngl.json" 2>>"$W/bench.log"
+    python3 - "$W/image-$c-$ngl.json" "$c" "$ngl" <<'PY' 2>&1 | tee -a "$OUT/summary.txt"
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    sys.exit(print(f"{sys.argv[2]}: no image result ({e}); see bench.log"))
+print(f"{sys.argv[2]}: 2048-pixel image, num_gpu {sys.argv[3]} (vision on {d.get('vision_device')}): "
+      f"tile {d.get('encode_tile_s', 0):.4f} s, image {d.get('encode_image_s', 0):.3f} s, ttft {d.get('ttft_s', 0):.3f} s")
+PY
   done
   if [[ -n ${LLAMA_MTMD:-} && -x ${LLAMA_MTMD:-} ]]; then
+    local t0
     t0=$(date +%s.%N)
     "$LLAMA_MTMD" -m "$M/$c-Q8_0.gguf" --mmproj "$M/mmproj-$c-F16.gguf" --image "$M/photo2048.bmp" -p "Describe this image." \
-      -n 1 -ngl 99 >"$OUT/mtmd-$c.log" 2>&1
-    log "$c: llama-mtmd-cli (load + 17-tile image + first token, wall) $(python3 -c "import time; print(round(time.time() - $t0, 3))") s; its own timings in mtmd-$c.log"
+      -n 1 -ngl 99 >"$W/mtmd-$c.log" 2>&1
+    log "$c: llama-mtmd-cli (load + image + first token, wall) $(python3 -c "import time; print(round(time.time() - $t0, 3))") s; its own timings in mtmd-$c.log"
   fi
+}
+CONFIGS="real256m"
+[[ ${GPU_CHECK_QUICK:-0} == 1 ]] || CONFIGS="real256m real2b"
+for c in $CONFIGS; do
+  # rough costs on 16 cores: 256M 30 s to make, 20 s per type, 20 s the image; 2.2B 4x that
+  k=1
+  [[ $c == real2b ]] && k=4
+  fits $((30 * k)) "making $c" || break
+  if ! make_model "$c"; then log "could not make $c (see models.log)"; continue; fi
+  for q in Q4_K_M Q8_0; do fits $((20 * k)) "$c $q speed" && speed "$c" "$q"; done
+  pack
+  fits $((20 * k)) "$c image" && image "$c"
+  pack
 done
 
-# 6. transformers itself on the real-shape 256M checkpoint: our logits on the GPU against torch's
-if python3 -c "import torch, transformers" 2>/dev/null && [[ -f $M/real256m-F16.gguf ]]; then
-  $S dev random-checkpoint real256m 1 "$M/hf256m" --tokenizer "$TOK" -q -f >>"$OUT/models.log" 2>&1
+# 5. transformers itself on the real-shape 256M checkpoint: our logits on the GPU against torch's
+if ! python3 -c "import torch, transformers" 2>/dev/null || [[ ! -f $M/real256m-F16.gguf ]]; then
+  log "transformers: skipped (no torch/transformers, or no real256m model)"
+elif fits 90 "transformers"; then
+  "$S" dev random-checkpoint real256m 1 "$M/hf256m" --tokenizer "$TOK" -q -f >>"$W/models.log" 2>&1
   python3 scripts/hf_reference.py --checkpoint "$M/hf256m" --image "$SHARED/golden/tiny512/inputs/image.png" \
-    --name real256m --out "$OUT/hf" --device cuda >"$OUT/hf.log" 2>&1 || log "hf_reference.py failed (see hf.log)"
-  if [[ -f $OUT/hf/real256m/text_0_logits.npy ]]; then
+    --name real256m --out "$W/hf" --device cuda >"$W/hf.log" 2>&1 || log "hf_reference.py failed (see hf.log)"
+  if [[ -f $W/hf/real256m/text_0_logits.npy ]]; then
+    ids=$(python3 -c "import numpy as n, sys; print(','.join(map(str, n.load(sys.argv[1]))))" "$SHARED/golden/tiny512/inputs/prompt_0.npy")
     for ngl in 0 all; do
-      $S dev logits "$M/real256m-F16.gguf" --ids "$(python3 -c "import numpy as n; print(','.join(map(str, n.load('$SHARED/golden/tiny512/inputs/prompt_0.npy'))))")" \
-        --num-gpu "$ngl" --device "$DEV" --out "$OUT/ours_$ngl.npy" >/dev/null 2>>"$OUT/hf.log"
+      "$S" dev logits "$M/real256m-F16.gguf" --ids "$ids" --num-gpu "$ngl" --device "$DEV" --out "$W/ours_$ngl.npy" >/dev/null 2>>"$W/hf.log"
     done
-    python3 - "$OUT" <<'PY' | tee -a "$OUT/summary.txt"
+    python3 - "$W" <<'PY' | tee -a "$OUT/summary.txt"
 import numpy as np, sys
 o = sys.argv[1]
 ref = np.load(f"{o}/hf/real256m/text_0_logits.npy")
@@ -150,7 +232,6 @@ for ngl in ("0", "all"):
     print(f"real256m F16 vs transformers (last position, num_gpu {ngl}): rel {np.abs(ours - ref).max() / np.abs(ref).max():.2e}")
 PY
   fi
-else
-  log "transformers: skipped (no torch/transformers, or no real256m model)"
 fi
 log "done"
+pack
