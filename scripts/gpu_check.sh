@@ -13,7 +13,8 @@
 #      measured copy bandwidth), and on the CPU; llama-bench on the same files when LLAMA_BENCH names a
 #      CUDA or Vulkan build;
 #      the time to first token for a 2048-pixel image (17 tiles for 256M) with the projector on the GPU
-#      (bench --image: encode_tile_s, encode_image_s, ttft_s), and llama-mtmd-cli when LLAMA_MTMD names one
+#      (bench --image: encode_tile_s, encode_image_s, ttft_s), and llama-mtmd-cli when LLAMA_MTMD names one;
+#      prefill and image again with SMOLVLM_VK_MATMUL_TILE=128 (which matmul tile the card prefers)
 #   5. transformers on the real-shape 256M checkpoint (when torch + transformers import) against our logits
 # Results (logs, JSON) go to $OUT (the device tool's folder) or build/gpu_check; summary.txt says it all.
 #
@@ -137,19 +138,26 @@ speed() {  # speed CONFIG QUANT: smolvlm on the GPU and on the CPU, llama-bench 
   local c=$1 q=$2 f=$M/$1-$2.gguf
   # shellcheck disable=SC2086
   "$S" bench "$f" --num-gpu all --device "$DEV" ${GPU_CHECK_BENCH:--p 512 -n 128 -r 3} --json >"$W/bench-$c-$q-gpu.json" 2>>"$W/bench.log"
+  # the prefill again with the 128 x 128 matmul tiles (SMOLVLM_VK_MATMUL_TILE): which tile the card prefers
+  SMOLVLM_VK_MATMUL_TILE=128 "$S" bench "$f" --num-gpu all --device "$DEV" -p "${GPU_CHECK_PP:-512}" -n 0 -r 3 --json \
+    >"$W/bench-$c-$q-gpu-t128.json" 2>>"$W/bench.log"
   # shellcheck disable=SC2086
   "$S" bench "$f" --num-gpu 0 ${GPU_CHECK_BENCH:--p 512 -n 128 -r 1} --json >"$W/bench-$c-$q-cpu.json" 2>>"$W/bench.log"
-  python3 - "$W/bench-$c-$q-gpu.json" "$W/bench-$c-$q-cpu.json" "$c $q" <<'PY' | tee -a "$OUT/summary.txt"
+  python3 - "$W/bench-$c-$q-gpu.json" "$W/bench-$c-$q-cpu.json" "$c $q" "$W/bench-$c-$q-gpu-t128.json" <<'PY' | tee -a "$OUT/summary.txt"
 import json, sys
 try:
     g, c = (json.load(open(p)) for p in sys.argv[1:3])
 except Exception as e:
     sys.exit(print(f"{sys.argv[3]}: no bench result ({e}); see bench.log"))
+try:
+    t128 = json.load(open(sys.argv[4]))
+except Exception:
+    t128 = {}
 pp = lambda d: next((f"{k} {v:.0f}" for k, v in d.items() if k.startswith("pp") and k[2:].isdigit()), "pp -")
 tg = lambda d: next((f"{k} {v:.1f}" for k, v in d.items() if k.startswith("tg") and k[2:].isdigit()), "tg -")
 print(f"{sys.argv[3]}: GPU ({g.get('device')}, {g.get('gpu_layers')} layers, copy {g.get('gpu_bandwidth_gbs', 0):.0f} GB/s): "
       f"{pp(g)} t/s, {tg(g)} t/s = {100 * g.get('tg_of_bound', 0):.0f}% of its bound {g.get('bound_tg', 0):.0f}; "
-      f"CPU: {pp(c)}, {tg(c)}")
+      f"CPU: {pp(c)}, {tg(c)}; GPU with 128-wide matmul tiles: {pp(t128)}")
 PY
   if [[ -n ${LLAMA_BENCH:-} && -x ${LLAMA_BENCH:-} ]]; then
     "$LLAMA_BENCH" -m "$f" -ngl 99 -p 512 -n 128 -r 3 -o json >"$W/llama-bench-$c-$q.json" 2>>"$W/bench.log"
@@ -175,10 +183,11 @@ with open(sys.argv[1], "wb") as f:
     for y in range(h):
         f.write(bytes((b + y) % 256 for b in row) + b"\0" * pad)
 PY
-  for ngl in all 0; do
+  for ngl in all all-t128 0; do  # all-t128: every layer and the projector on the GPU, 128 x 128 matmul tiles
     # shellcheck disable=SC2086
-    "$S" bench "$M/$c-Q8_0.gguf" --mmproj "$M/mmproj-$c-F16.gguf" --image "$M/photo2048.bmp" --num-gpu $ngl --device "$DEV" \
-      -p 0 -n 0 --image-repeats "${GPU_CHECK_IMAGE_REPEATS:-3}" --json >"$W/image-$c-$ngl.json" 2>>"$W/bench.log"
+    SMOLVLM_VK_MATMUL_TILE=${ngl#all-t} "$S" bench "$M/$c-Q8_0.gguf" --mmproj "$M/mmproj-$c-F16.gguf" \
+      --image "$M/photo2048.bmp" --num-gpu "${ngl%-t128}" --device "$DEV" -p 0 -n 0 \
+      --image-repeats "${GPU_CHECK_IMAGE_REPEATS:-3}" --json >"$W/image-$c-$ngl.json" 2>>"$W/bench.log"
     python3 - "$W/image-$c-$ngl.json" "$c" "$ngl" <<'PY' 2>&1 | tee -a "$OUT/summary.txt"
 import json, sys
 try:
@@ -200,14 +209,14 @@ PY
 CONFIGS="real256m"
 [[ ${GPU_CHECK_QUICK:-0} == 1 ]] || CONFIGS="real256m real2b"
 for c in $CONFIGS; do
-  # rough costs on 16 cores: 256M 30 s to make, 20 s per type, 20 s the image; 2.2B 4x that
+  # rough costs on 16 cores: 256M 30 s to make, 25 s per type, 30 s the image; 2.2B 4x that
   k=1
   [[ $c == real2b ]] && k=4
   fits $((30 * k)) "making $c" || break
   if ! make_model "$c"; then log "could not make $c (see models.log)"; continue; fi
-  for q in Q4_K_M Q8_0; do fits $((20 * k)) "$c $q speed" && speed "$c" "$q"; done
+  for q in Q4_K_M Q8_0; do fits $((25 * k)) "$c $q speed" && speed "$c" "$q"; done
   pack
-  fits $((20 * k)) "$c image" && image "$c"
+  fits $((30 * k)) "$c image" && image "$c"
   pack
 done
 

@@ -99,7 +99,7 @@ TEST_P(VulkanMatmul, MatchesTheExactProductAndTheCpuKernels) {
     const kernels::WeightView view{t, s.rows, s.cols, wq.data()};
     const auto w_gpu = gpu->upload(view, kernels::SumOrder::kFastest);
     const auto w_cpu = kernels::pack_weight(view);
-    for (const int64_t n : {1, 2, 8, 9, 77}) {
+    for (const int64_t n : {1, 2, 8, 9, 77, 150}) {  // 150: two token tiles of 128, three of 64
       const auto x = random_normal(size_t(n * s.cols), 12 + uint32_t(n));
       std::vector<double> ref(size_t(n * s.rows));
       for (int64_t i = 0; i < n; ++i)

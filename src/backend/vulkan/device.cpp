@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <string_view>
 
 #include "backend/backend.h"
 #include "base/error.h"
@@ -61,6 +62,8 @@ const Switches& switches() {
     w.validate = env_flag("SMOLVLM_VK_VALIDATE");
     w.no_subgroup = env_flag("SMOLVLM_VK_NO_SUBGROUP");
     w.no_fp16 = env_flag("SMOLVLM_VK_NO_FP16");
+    if (const char* t = std::getenv("SMOLVLM_VK_MATMUL_TILE"); t != nullptr && std::string_view(t) == "128")
+      w.matmul_tile = 128;
     const auto bytes = [](const char* name) -> uint64_t {
       const char* v = std::getenv(name);
       return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : 0;

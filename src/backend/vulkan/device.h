@@ -5,6 +5,8 @@
 //                               message is printed and counted (validation_messages())
 //   SMOLVLM_VK_NO_SUBGROUP=1    shared-memory reductions instead of subgroup operations
 //   SMOLVLM_VK_NO_FP16=1        no fp16 arithmetic (f32 matmul tiles)
+//   SMOLVLM_VK_MATMUL_TILE=128  prefill/vision matmul tiles of 128 x 128 (8 x 8 outputs per invocation)
+//                               instead of 64 x 64 (4 x 4): to measure which a device runs faster
 //   SMOLVLM_VK_MAX_RANGE=BYTES  a smaller maxStorageBufferRange (tests the range splitting)
 // and, to test the failure paths on any device:
 //   SMOLVLM_VK_ALLOC_LIMIT=BYTES  device-local allocations fail beyond this total (as a device that
@@ -28,6 +30,7 @@ struct Switches {
   bool validate = false;
   bool no_subgroup = false;
   bool no_fp16 = false;
+  uint32_t matmul_tile = 64;  // 64 or 128
   uint64_t max_range = 0;  // 0: the device's
   uint64_t alloc_limit = 0;  // 0: none
   uint64_t lose_after = 0;   // 0: never

@@ -78,8 +78,9 @@ class VulkanOps final : public backend::Ops {
     // fp16 tiles round the decoded weights and the activations to fp16: fine for F16 and quantized
     // weights (ggml rounds activations to fp16 for F16 weights too), not for F32 or BF16 ones
     const bool f16_tiles = dev_.ctx().caps().fp16 && w.type() != GgmlType::F32 && w.type() != GgmlType::BF16;
+    const uint32_t tile = switches().matmul_tile;  // rows and tokens per matmul workgroup
     const Pipeline& p = vec ? pipeline(variant("matvec_" + type), 3, {kMatvecThreads, kMatvecRows, u32(n)})
-                            : pipeline(f16_tiles ? "matmul_" + type + "_f16" : "matmul_" + type, 3, {});
+                            : pipeline(cat("matmul_", type, tile == 128 ? "_t128" : "", f16_tiles ? "_f16" : ""), 3, {});
     for_row_ranges(M, row_bytes, [&](int64_t r0, int64_t nr) {
       const Bind b[] = {{m.handle(), uint64_t(r0) * row_bytes, uint64_t(nr) * row_bytes, false}, bx.bind, by.bind};
       const struct {
@@ -90,7 +91,7 @@ class VulkanOps final : public backend::Ops {
         grid(u32((nr + kMatvecRows - 1) / kMatvecRows), &gx, &gy);
         rec_.dispatch(p, b, &push, sizeof push, gx, gy);
       } else {
-        rec_.dispatch(p, b, &push, sizeof push, u32((nr + 63) / 64), u32((n + 63) / 64));
+        rec_.dispatch(p, b, &push, sizeof push, u32((nr + tile - 1) / tile), u32((n + tile - 1) / tile));
       }
     });
   }

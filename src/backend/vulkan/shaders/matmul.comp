@@ -1,8 +1,10 @@
 #version 450
 // Y[t, r] = sum_k W[r, k] X[t, k] for a prefill chunk (more tokens than matvec takes): tiles of
-// BM weight rows x BN tokens, BK = 32 values of k per step, staged in shared memory (W decoded by
+// BM weight rows x BN tokens, BK values of k per step, staged in shared memory (W decoded by
 // quant.glsl). USE_FP16 keeps the tiles in fp16 (half the shared memory traffic; sums stay f32).
-// 256 invocations, each computing TM x TN outputs strided by 16 (conflict-free shared reads).
+// 256 invocations (16 x 16), each computing TM x TN outputs strided by 16 (conflict-free shared reads):
+//   default   BM = BN = 64,  BK = 32, 4 x 4 outputs each: 8 shared reads per 16 fma
+//   TILE_128  BM = BN = 128, BK = 16, 8 x 8 outputs each: 16 shared reads per 64 fma (SMOLVLM_VK_MATMUL_TILE=128)
 // Bindings: 0 W (rows bound), 1 X [n_tokens, x_stride] f32, 2 Y [n_tokens, y_stride] f32 (= or +=).
 #extension GL_EXT_control_flow_attributes : enable
 #include "quant.glsl"
@@ -14,7 +16,13 @@
 #endif
 
 layout(local_size_x = 256) in;
-const uint BM = 64, BN = 64, BK = 32, TM = 4, TN = 4;
+#if defined(TILE_128)
+const uint BM = 128, BN = 128, BK = 16;
+#else
+const uint BM = 64, BN = 64, BK = 32;
+#endif
+const uint TM = BM / 16, TN = BN / 16;  // outputs per invocation
+const uint LPR = BK / 8;                // loaders per row: each loads 8 k values of one row and one token
 
 layout(binding = 1, std430) readonly buffer X { vec4 x4[]; };
 layout(binding = 2, std430) buffer Y { float y[]; };
@@ -39,8 +47,9 @@ void main() {
   const uint tid = gl_LocalInvocationID.x;
   const uint r0 = gl_WorkGroupID.x * BM, t0 = gl_WorkGroupID.y * BN;
   const uint tm = tid % 16, tn = tid / 16;
-  // what this invocation loads: row / token tid / 4, k values 8 * (tid % 4) .. + 7 of the step
-  const uint ld = tid / 4, lk = 8 * (tid % 4);
+  // what this invocation loads: row / token tid / LPR, k values 8 * (tid % LPR) .. + 7 of the step
+  // (BM * BK / 8 = BN * BK / 8 = 256 groups of 8: one each)
+  const uint ld = tid / LPR, lk = 8 * (tid % LPR);
   const uint a_row = min(r0 + ld, p.rows - 1);
   const bool b_live = t0 + ld < p.n_tokens;
 

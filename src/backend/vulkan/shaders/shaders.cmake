@@ -1,7 +1,7 @@
 # The SPIR-V modules of the Vulkan backend: each (shader, defines) variant compiled by glslc and
 # checked by spirv-val at build time, then embedded in the binary (cmake/embed_spirv.cmake).
 # Module-level choices are variants: the weight type (quant.glsl), subgroup vs shared-memory
-# reductions (_sg), fp16 matmul tiles (_f16), the KV cache type. Sets SMOLVLM_SHADER_CPP.
+# reductions (_sg), fp16 matmul tiles (_f16), 128-wide matmul tiles (_t128), the KV cache type. Sets SMOLVLM_SHADER_CPP.
 set(_dir ${CMAKE_CURRENT_LIST_DIR})
 set(_out ${CMAKE_BINARY_DIR}/spirv)
 file(MAKE_DIRECTORY ${_out})
@@ -24,6 +24,8 @@ foreach(t F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K)
   smolvlm_shader(matvec_${t}_sg matvec.comp -DA_TYPE_${t} -DUSE_SUBGROUP)
   smolvlm_shader(matmul_${t} matmul.comp -DA_TYPE_${t})
   smolvlm_shader(matmul_${t}_f16 matmul.comp -DA_TYPE_${t} -DUSE_FP16)
+  smolvlm_shader(matmul_${t}_t128 matmul.comp -DA_TYPE_${t} -DTILE_128)
+  smolvlm_shader(matmul_${t}_t128_f16 matmul.comp -DA_TYPE_${t} -DTILE_128 -DUSE_FP16)
   smolvlm_shader(get_rows_${t} get_rows.comp -DA_TYPE_${t})
 endforeach()
 smolvlm_shader(rms_norm rms_norm.comp)
