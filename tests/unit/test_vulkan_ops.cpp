@@ -100,6 +100,8 @@ TEST_P(VulkanMatmul, MatchesTheExactProductAndTheCpuKernels) {
     const auto w_gpu = gpu->upload(view, kernels::SumOrder::kFastest);
     const auto w_cpu = kernels::pack_weight(view);
     for (const int64_t n : {1, 2, 8, 9, 77, 150}) {  // 150: two token tiles of 128, three of 64
+      // (activations are bound whole: under a forced small range (vulkan.small_range) skip what exceeds it)
+      if (uint64_t(n * s.cols) * sizeof(float) > vk::context_of(*gpu)->caps().max_storage_range) continue;
       const auto x = random_normal(size_t(n * s.cols), 12 + uint32_t(n));
       std::vector<double> ref(size_t(n * s.rows));
       for (int64_t i = 0; i < n; ++i)
@@ -127,7 +129,7 @@ TEST_P(VulkanMatmul, MatchesTheExactProductAndTheCpuKernels) {
       const double tol = fp16_tiles ? 1e-5 : 1e-10;
       EXPECT_LE(e, tol) << GetParam() << " [" << s.rows << ", " << s.cols << "] x " << n << " tokens";
       EXPECT_LE(e_cpu, 1e-3) << GetParam() << " [" << s.rows << ", " << s.cols << "] x " << n << " vs the CPU";
-      if (n == 1 || n == 77)
+      if (n == 1 || n >= 77)
         std::printf("  %s [%lld, %lld] x %lld: NMSE %.1e vs exact, %.1e vs CPU kernels\n", GetParam().c_str(),
                     (long long)s.rows, (long long)s.cols, (long long)n, e, e_cpu);
     }

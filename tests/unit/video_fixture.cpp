@@ -72,7 +72,6 @@ struct Writer {
 
 }  // namespace
 
-
 void write_test_video(const std::string& path, const TestVideoSpec& s) {
   const AVCodec* codec = avcodec_find_encoder_by_name(s.codec.c_str());
   Writer w(path, s.container, codec);
