@@ -89,14 +89,14 @@ fi
 export SMOLVLM_SHARED=$SHARED
 # the NVIDIA driver's Vulkan ICD, where the loader would not find it by itself
 if [[ -z ${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-} && $DEV == nvidia ]]; then
-  for j in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json \
-    /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/local/share/vulkan/icd.d/nvidia_icd.json; do
+  for j in /usr/share/vulkan/icd.d/nvidia*.json /etc/vulkan/icd.d/nvidia*.json \
+    /usr/local/nvidia/share/vulkan/icd.d/nvidia*.json /usr/local/share/vulkan/icd.d/nvidia*.json; do
     [[ -f $j ]] && { export VK_DRIVER_FILES=$j VK_ICD_FILENAMES=$j; break; }
   done
 fi
 {
   echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-} LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
-  ls -la /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d 2>&1
+  ls -la /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d /usr/local/nvidia/lib64 2>&1
   ldconfig -p 2>&1 | grep -i -E "vulkan|nvidia|GLdispatch|libGLX"
   ldd "$S" "$T" 2>&1 | grep -i "not found"
 } >"$W/vulkan-diag.txt" 2>&1
