@@ -2,8 +2,9 @@
 // the active ISA's tile kernel on the pool. One query token (decode) instead splits the keys into
 // chunks, each task running every head over its chunk (attention_split, flash decoding), so that
 // the threads share a long context evenly and each reads its stretch of the cache front to back.
-// The tile kernels (ops_scalar.cpp, ops_attention_simd.h) compute flash-attention style: keys in blocks of kv_block, a running max and sum per query row
-// (online softmax), the value sum rescaled when the max grows, one division at the end.
+// The tile kernels (ops_scalar.cpp, ops_attention_simd.h) compute flash-attention style: keys in
+// blocks of kv_block, a running max and sum per query row (online softmax), the value sum rescaled
+// when the max grows, one division at the end.
 //
 // Numerics, compared with llama.cpp's non-flash CPU graph (kq = mul_mat(k, q); softmax_ext with
 // scale; kqv = mul_mat(v, kq)):

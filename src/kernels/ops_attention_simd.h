@@ -78,10 +78,11 @@ inline float online_softmax(float* s, int64_t cnt, int64_t zero_to, float& m, fl
 
 // ---- few rows: straight from the cache -----------------------------------------------------
 
+// q . k for any width as two vectors of partial sums (two fma chains; a partial last vector goes to
+// a1): dot() adds them up, the split path's key_dot keeps them for its transposing lane sum.
 template <class S, class T>
-inline float dot(const float* q, const T* k, int64_t D) {
-  using F = typename S::F;
-  F a0 = S::zero(), a1 = S::zero();
+inline void dot_parts(const float* q, const T* k, int64_t D, typename S::F& a0, typename S::F& a1) {
+  a0 = S::zero(), a1 = S::zero();
   int64_t d = 0;
   for (; d + 2 * S::N <= D; d += 2 * S::N) {
     a0 = S::fmadd(S::load(q + d), S::ld(k + d), a0);
@@ -92,6 +93,12 @@ inline float dot(const float* q, const T* k, int64_t D) {
     d += S::N;
   }
   if (d < D) a1 = S::fmadd(S::load_part(q + d, D - d, 0.0f), S::ld_part(k + d, D - d), a1);
+}
+
+template <class S, class T>
+inline float dot(const float* q, const T* k, int64_t D) {
+  typename S::F a0, a1;
+  dot_parts<S>(q, k, D, a0, a1);
   return S::hsum(S::add(a0, a1));
 }
 

@@ -24,15 +24,8 @@ namespace smolvlm::kernels::simd {
 // unrolled path in split_scores instead.
 template <class S, class T>
 inline void key_dot(const float* q, const T* kj, int64_t D, typename S::F* a) {
-  using F = typename S::F;
-  F acc0 = S::zero(), acc1 = S::zero();
-  int64_t d = 0;
-  for (; d + 2 * S::N <= D; d += 2 * S::N) {
-    acc0 = S::fmadd(S::load(q + d), S::ld(kj + d), acc0);
-    acc1 = S::fmadd(S::load(q + d + S::N), S::ld(kj + d + S::N), acc1);
-  }
-  if (d + S::N <= D) acc0 = S::fmadd(S::load(q + d), S::ld(kj + d), acc0), d += S::N;
-  if (d < D) acc1 = S::fmadd(S::load(q + d), S::ld_part(kj + d, D - d), acc1);
+  typename S::F acc0, acc1;
+  dot_parts<S>(q, kj, D, acc0, acc1);
   if constexpr (16 / S::N == 2) {
     a[0] = acc0, a[1] = acc1;
   } else {
