@@ -14,7 +14,9 @@
 #      CUDA or Vulkan build;
 #      the time to first token for a 2048-pixel image (17 tiles for 256M) with the projector on the GPU
 #      (bench --image: encode_tile_s, encode_image_s, ttft_s), and llama-mtmd-cli when LLAMA_MTMD names one;
-#      prefill and image again with SMOLVLM_VK_MATMUL_TILE=128 (which matmul tile the card prefers)
+#      prefill and image again with SMOLVLM_VK_MATMUL_TILE=128 (which matmul tile the card prefers),
+#      decode again with SMOLVLM_VK_NO_FUSE=1 (what the fused decode ops buy); Q4_K_M decode at depths
+#      1024 and 4096 with the attention split over the keys and whole (SMOLVLM_VK_NO_SPLIT=1)
 #   5. transformers on the real-shape 256M checkpoint (when torch + transformers import) against our logits
 # Results (logs, JSON) go to $OUT (the device tool's folder) or build/gpu_check; summary.txt says it all.
 #
@@ -141,23 +143,50 @@ speed() {  # speed CONFIG QUANT: smolvlm on the GPU and on the CPU, llama-bench 
   # the prefill again with the 128 x 128 matmul tiles (SMOLVLM_VK_MATMUL_TILE): which tile the card prefers
   SMOLVLM_VK_MATMUL_TILE=128 "$S" bench "$f" --num-gpu all --device "$DEV" -p "${GPU_CHECK_PP:-512}" -n 0 -r 3 --json \
     >"$W/bench-$c-$q-gpu-t128.json" 2>>"$W/bench.log"
+  # the decode again with the fused decode ops apart (SMOLVLM_VK_NO_FUSE): what the fusion buys
+  SMOLVLM_VK_NO_FUSE=1 "$S" bench "$f" --num-gpu all --device "$DEV" -p 0 -n 128 -r 3 --json \
+    >"$W/bench-$c-$q-gpu-nofuse.json" 2>>"$W/bench.log"
+  # decode deep into a context (an image prompt is ~1000 tokens), with the attention split over the
+  # keys and again whole (SMOLVLM_VK_NO_SPLIT)
+  if [[ $q == Q4_K_M ]]; then
+    for split in split whole; do
+      [[ $split == whole ]] && export SMOLVLM_VK_NO_SPLIT=1
+      "$S" bench "$f" --num-gpu all --device "$DEV" -p 0 -n 64 -r 3 --sweep-depth 1024,4096 --json \
+        >"$W/bench-$c-$q-gpu-depth-$split.json" 2>>"$W/bench.log"
+      unset SMOLVLM_VK_NO_SPLIT
+    done
+    python3 - "$W/bench-$c-$q-gpu-depth-split.json" "$W/bench-$c-$q-gpu-depth-whole.json" "$c $q" <<'PY' | tee -a "$OUT/summary.txt"
+import json, sys
+def rows(path):
+    try:
+        return {r["depth"]: r["tg"] for r in json.load(open(path)).get("sweep_depth", [])}
+    except Exception:
+        return {}
+s, w = rows(sys.argv[1]), rows(sys.argv[2])
+print(f"{sys.argv[3]}: GPU decode at depth (split / whole attention): " +
+      ", ".join(f"d{d} {s[d]:.1f} / {w.get(d, 0):.1f} t/s" for d in sorted(s)) if s else f"{sys.argv[3]}: no depth sweep")
+PY
+  fi
   # shellcheck disable=SC2086
   "$S" bench "$f" --num-gpu 0 ${GPU_CHECK_BENCH:--p 512 -n 128 -r 1} --json >"$W/bench-$c-$q-cpu.json" 2>>"$W/bench.log"
-  python3 - "$W/bench-$c-$q-gpu.json" "$W/bench-$c-$q-cpu.json" "$c $q" "$W/bench-$c-$q-gpu-t128.json" <<'PY' | tee -a "$OUT/summary.txt"
+  python3 - "$W/bench-$c-$q-gpu.json" "$W/bench-$c-$q-cpu.json" "$c $q" "$W/bench-$c-$q-gpu-t128.json" \
+    "$W/bench-$c-$q-gpu-nofuse.json" <<'PY' | tee -a "$OUT/summary.txt"
 import json, sys
 try:
     g, c = (json.load(open(p)) for p in sys.argv[1:3])
 except Exception as e:
     sys.exit(print(f"{sys.argv[3]}: no bench result ({e}); see bench.log"))
-try:
-    t128 = json.load(open(sys.argv[4]))
-except Exception:
-    t128 = {}
+def load(path):
+    try:
+        return json.load(open(path))
+    except Exception:
+        return {}
+t128, nofuse = load(sys.argv[4]), load(sys.argv[5])
 pp = lambda d: next((f"{k} {v:.0f}" for k, v in d.items() if k.startswith("pp") and k[2:].isdigit()), "pp -")
 tg = lambda d: next((f"{k} {v:.1f}" for k, v in d.items() if k.startswith("tg") and k[2:].isdigit()), "tg -")
 print(f"{sys.argv[3]}: GPU ({g.get('device')}, {g.get('gpu_layers')} layers, copy {g.get('gpu_bandwidth_gbs', 0):.0f} GB/s): "
       f"{pp(g)} t/s, {tg(g)} t/s = {100 * g.get('tg_of_bound', 0):.0f}% of its bound {g.get('bound_tg', 0):.0f}; "
-      f"CPU: {pp(c)}, {tg(c)}; GPU with 128-wide matmul tiles: {pp(t128)}")
+      f"CPU: {pp(c)}, {tg(c)}; GPU with 128-wide matmul tiles: {pp(t128)}; GPU unfused: {tg(nofuse)}")
 PY
   if [[ -n ${LLAMA_BENCH:-} && -x ${LLAMA_BENCH:-} ]]; then
     "$LLAMA_BENCH" -m "$f" -ngl 99 -p 512 -n 128 -r 3 -o json >"$W/llama-bench-$c-$q.json" 2>>"$W/bench.log"

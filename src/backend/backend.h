@@ -137,6 +137,29 @@ class Ops {
   virtual void pixel_shuffle(const Tensor& x, int64_t side, int64_t s, const Tensor& out) = 0;
   // out[i] = row ids[i] of table (an embedding lookup; ids checked by the caller)
   virtual void embed_rows(const Matrix& table, const int32_t* ids, const Tensor& out) = 0;
+
+  // Fused pairs: what the two ops give, in one pass where a backend can (a GPU's decode step: a
+  // dispatch and a barrier fewer). The tensor that carried the intermediate result is scratch
+  // afterwards. The defaults run the two ops (the CPU: its float order unchanged).
+  // h = rms_norm(x) * norm_w, then outs = h W^T (the norm before q/k/v, gate/up, the head)
+  virtual void rms_norm_matmul(const Tensor& x, const Tensor& norm_w, float eps, const Tensor& h,
+                               std::span<const MatmulOut> outs) {
+    rms_norm(x, norm_w, eps, h);
+    matmul_many(outs, h);
+  }
+  // gate = silu(gate) * up, then y += gate W^T (the MLP's down projection)
+  virtual void silu_mul_matmul_add(const Matrix& w, const Tensor& gate, const Tensor& up, const Tensor& y,
+                                   const Tensor& tmp) {
+    silu_mul(gate, up);
+    matmul_add(w, gate, y, tmp);
+  }
+  // dst = rope_norm(x) converted to dst's type (keys rotated on their way into the cache)
+  virtual void rope_norm_store(const Tensor& x, int64_t n_heads, int64_t head_dim, int64_t n_rot, const int32_t* pos,
+                               float freq_base, const Tensor& dst) {
+    rope_norm(x, n_heads, head_dim, n_rot, pos, freq_base);
+    store_rows(x, dst);
+  }
+
   // host -> tensor, in order with the ops
   virtual void write(const Tensor& dst, const void* src) = 0;
   // tensor -> host; dst holds the bytes once finish() returned

@@ -13,6 +13,7 @@
 // The prefill's fp16 matmul tiles (with shaderFloat16) serve F16 and quantized weights only: F32
 // and BF16 weights keep f32 tiles.
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -133,8 +134,16 @@ TEST(TextModelGpuPass, AFullyOffloadedStepIsOneSubmit) {
   EXPECT_EQ(after.submits - before.submits, 3u) << "three decode steps";
   EXPECT_EQ(after.passes - before.passes, 3u);
   EXPECT_EQ(after.weight_bytes, before_prefill.weight_bytes) << "weights are uploaded once, at load";
-  std::printf("  a decode step of 2 layers: %.0f dispatches, %.0f barriers\n",
-              double(after.dispatches - before.dispatches) / 3, double(after.barriers - before.barriers) / 3);
+  const uint64_t dispatches = (after.dispatches - before.dispatches) / 3, barriers = (after.barriers - before.barriers) / 3;
+  std::printf("  a decode step of 2 layers: %llu dispatches, %llu barriers\n", (unsigned long long)dispatches,
+              (unsigned long long)barriers);
+  // fused (Ops::rms_norm_matmul, silu_mul_matmul_add, rope_norm_store), a layer is 11 dispatches in 6
+  // levels: norm+q/k/v; rope q, rope k into the cache, v into the cache; attention; o_proj;
+  // norm+gate/up; silu*up+down. Around them: the token's upload, its embedding, norm+head, the read.
+  if (std::getenv("SMOLVLM_VK_NO_FUSE") == nullptr) {
+    EXPECT_LE(dispatches, 2 * 11 + 2u);
+    EXPECT_LE(barriers, 2 * 6 + 4u);
+  }
 }
 
 // decode_batch on the GPU: the steps of several sequences in one pass give each sequence what it

@@ -233,6 +233,105 @@ TEST(VulkanOps, StoreRowsConvertsLikeTheCpu) {
   }
 }
 
+// The fused decode ops (Ops::rms_norm_matmul, silu_mul_matmul_add, rope_norm_store): a matvec that
+// normalizes or gates x as it reads it, RoPE writing keys into the cache. Against float64 (the
+// products: NMSE 1e-10, as the plain matvec; 1e-5 with fp16 tiles past 8 tokens, where the ops run
+// apart) and the CPU's RoPE (f32 1e-5; f16 within one fp16 rounding). vulkan.no_fuse reruns it with
+// the ops apart.
+TEST(VulkanOps, FusedDecodeOpsMatchTheOpsApart) {
+  SMOLVLM_REQUIRE_GPU(gpu);
+  kernels::ThreadPool pool(1);
+  const auto silu = [](double g) { return g / (1.0 + std::exp(-g)); };
+  for (const char* name : {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K"}) {
+    const GgmlType t = *ggml_type_from_name(name);
+    // (rows, cols): two norm products over one x of E columns, a down projection over F = 1536
+    const int64_t E = k_quant(t) ? 512 : 576, F = 1536, R0 = 67, R1 = 33;
+    std::vector<std::vector<float>> wd;  // dequantized weights
+    std::vector<std::unique_ptr<backend::Matrix>> wm;
+    for (const Shape s : {Shape{R0, E}, Shape{R1, E}, Shape{E, F}}) {
+      const auto wf = random_normal(size_t(s.rows * s.cols), 21 + uint32_t(wm.size()));
+      std::vector<uint8_t> wq(ggml_row_size(t, s.cols) * size_t(s.rows));
+      quantize_rows(t, wf.data(), wq.data(), s.rows, s.cols);
+      wd.emplace_back(wf.size());
+      for (int64_t r = 0; r < s.rows; ++r)
+        dequantize_row(t, wq.data() + ggml_row_size(t, s.cols) * size_t(r), wd.back().data() + r * s.cols, s.cols);
+      wm.push_back(gpu->upload({t, s.rows, s.cols, wq.data()}, kernels::SumOrder::kFastest));
+    }
+    for (const int64_t n : {1, 3, 8, 12}) {
+      const auto x = random_normal(size_t(n * E), 31, 0.3f, 2.0f), nw = random_normal(size_t(E), 32, 1.0f, 0.5f);
+      const auto gate = random_normal(size_t(n * F), 33, 0.0f, 2.0f), up = random_normal(size_t(n * F), 34);
+      const auto res = random_normal(size_t(n * E), 35);
+      // float64: h = rms_norm(x) * nw; y0 = h W0^T, y1 = h W1^T; down = res + (silu(gate) * up) W2^T
+      std::vector<double> y0(size_t(n * R0)), y1(size_t(n * R1)), down(size_t(n * E));
+      for (int64_t i = 0; i < n; ++i) {
+        double ss = 0;
+        for (int64_t k = 0; k < E; ++k) ss += double(x[size_t(i * E + k)]) * x[size_t(i * E + k)];
+        const double sc = 1.0 / std::sqrt(ss / double(E) + 1e-5);
+        std::vector<double> h(static_cast<size_t>(E)), g(static_cast<size_t>(F));
+        for (int64_t k = 0; k < E; ++k) h[size_t(k)] = x[size_t(i * E + k)] * sc * nw[size_t(k)];
+        for (int64_t k = 0; k < F; ++k) g[size_t(k)] = silu(gate[size_t(i * F + k)]) * up[size_t(i * F + k)];
+        const auto dot = [](const float* w, const std::vector<double>& v) {
+          double acc = 0;
+          for (size_t k = 0; k < v.size(); ++k) acc += double(w[k]) * v[k];
+          return acc;
+        };
+        for (int64_t r = 0; r < R0; ++r) y0[size_t(i * R0 + r)] = dot(wd[0].data() + r * E, h);
+        for (int64_t r = 0; r < R1; ++r) y1[size_t(i * R1 + r)] = dot(wd[1].data() + r * E, h);
+        for (int64_t r = 0; r < E; ++r) down[size_t(i * E + r)] = res[size_t(i * E + r)] + dot(wd[2].data() + r * F, g);
+      }
+      Arena a(*gpu);
+      const Tensor tx = a.make(n, E), tnw = a.make(1, E), th = a.make(n, E), ty0 = a.make(n, R0), ty1 = a.make(n, R1);
+      const Tensor tg = a.make(n, F), tu = a.make(n, F), tres = a.make(n, E);
+      std::vector<float> g0(y0.size()), g1(y1.size()), gd(down.size());
+      auto ops = gpu->begin(pool);
+      ops->write(tx, x.data());
+      ops->write(tnw, nw.data());
+      ops->write(tg, gate.data());
+      ops->write(tu, up.data());
+      ops->write(tres, res.data());
+      const backend::MatmulOut outs[] = {{wm[0].get(), ty0}, {wm[1].get(), ty1}};
+      ops->rms_norm_matmul(tx, tnw, 1e-5f, th, outs);
+      ops->silu_mul_matmul_add(*wm[2], tg, tu, tres, th);
+      ops->read(ty0, g0.data());
+      ops->read(ty1, g1.data());
+      ops->read(tres, gd.data());
+      ops->finish();
+      const bool fp16_tiles = n > 8 && vk::context_of(*gpu)->caps().fp16 && t != GgmlType::F32 && t != GgmlType::BF16;
+      const double tol = fp16_tiles ? 1e-5 : 1e-10;
+      const double e0 = nmse(g0, y0), e1 = nmse(g1, y1), ed = nmse(gd, down);
+      EXPECT_LE(e0, tol) << name << " rms_norm_matmul, output 0, " << n << " tokens";
+      EXPECT_LE(e1, tol) << name << " rms_norm_matmul, output 1, " << n << " tokens";
+      EXPECT_LE(ed, tol) << name << " silu_mul_matmul_add, " << n << " tokens";
+      if (n == 1) std::printf("  %s x 1 token: NMSE norm+matvec %.1e / %.1e, glu+matvec %.1e\n", name, e0, e1, ed);
+    }
+  }
+  // keys rotated on their way into the cache, for every n_rot (the tail past n_rot copied as is)
+  const int64_t heads = 3, D = 64, cache_rows = 40, at = 17;
+  for (const int64_t n_rot : {64, 32})
+    for (const int64_t n : {1, 5})
+      for (const GgmlType t : {GgmlType::F16, GgmlType::F32}) {
+        const auto k = random_normal(size_t(n * heads * D), 41, 0.0f, 3.0f);
+        std::vector<int32_t> pos(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i) pos[size_t(i)] = int32_t(at + 3 * i);
+        std::vector<float> want = k;
+        kernels::rope_norm(want.data(), n, heads, D, n_rot, pos.data(), 10000.0f);
+        Arena a(*gpu);
+        const Tensor tk = a.make(n, heads * D), cache = a.make(cache_rows, heads * D, t);
+        std::vector<uint8_t> raw(ggml_row_size(t, heads * D) * size_t(n));
+        auto ops = gpu->begin(pool);
+        ops->write(tk, k.data());
+        ops->rope_norm_store(tk, heads, D, n_rot, pos.data(), 10000.0f, cache.slice(at, n));
+        ops->read(cache.slice(at, n), raw.data());
+        ops->finish();
+        std::vector<float> got(want.size());
+        for (size_t i = 0; i < got.size(); ++i)
+          got[i] = t == GgmlType::F16 ? fp16_to_fp32(reinterpret_cast<const uint16_t*>(raw.data())[i])
+                                      : reinterpret_cast<const float*>(raw.data())[i];
+        EXPECT_LE(max_rel(got, want), t == GgmlType::F16 ? 1e-3 : 1e-5)
+            << "rope_norm_store n_rot " << n_rot << ", " << n << " rows, " << ggml_type_name(t);
+      }
+}
+
 // softmax(q k^T * scale) v in float64 over the cache's values (as stored: fp16 or f32), GQA.
 std::vector<float> attention_f64(const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v,
                                  int64_t n_q, int64_t n_kv, int64_t q_pos0, int64_t heads, int64_t kv_heads, int64_t D,
@@ -319,8 +418,13 @@ TEST(VulkanOps, AttentionMatchesTheCpuForBothCacheTypes) {
   SMOLVLM_REQUIRE_GPU(gpu);
   kernels::ThreadPool pool(2);
   const int64_t D = 64;
-  const AttnCase cases[] = {{1, 1, 0, 9, 3, true},    {1, 300, 299, 9, 3, true}, {9, 40, 31, 15, 5, true},
-                            {77, 77, 0, 9, 3, true},  {5, 100, 95, 32, 32, true}, {64, 64, 0, 4, 4, false}};
+  // from 512 keys a few rows split the keys over workgroups and merge the parts (row 0 of {3, 700,
+  // 639} sees 640 keys: the last split of 128 has none for it); SMOLVLM_VK_NO_SPLIT=1 takes them
+  // whole. (The caches stay under vulkan.small_range's 1 MiB binding.)
+  const AttnCase cases[] = {{1, 1, 0, 9, 3, true},       {1, 300, 299, 9, 3, true},  {9, 40, 31, 15, 5, true},
+                            {77, 77, 0, 9, 3, true},     {5, 100, 95, 32, 32, true}, {64, 64, 0, 4, 4, false},
+                            {1, 1300, 1299, 9, 3, true}, {3, 700, 639, 15, 5, true}, {2, 3000, 0, 4, 1, false},
+                            {1, 513, 512, 9, 3, true}};
   for (const GgmlType t : {GgmlType::F16, GgmlType::F32}) {
     for (const AttnCase& c : cases) {
       const int64_t kv_dim = c.kv_heads * D, ctx = c.n_kv + 3;
@@ -354,6 +458,42 @@ TEST(VulkanOps, AttentionMatchesTheCpuForBothCacheTypes) {
       // the CPU rounds q and the probabilities to fp16 with an F16 cache (as ggml does)
       EXPECT_LE(max_rel(got, cpu), t == GgmlType::F16 ? 2e-3 : 1e-5) << "vs the CPU kernel";
     }
+  }
+}
+
+// Many split attentions in one pass (a 2.2B decode step deep into a context, 24 layers): their parts
+// outgrow the pass's 8 MiB for them and reuse the first regions; each result still equals float64.
+TEST(VulkanOps, SplitAttentionsReuseTheirScratchSafely) {
+  SMOLVLM_REQUIRE_GPU(gpu);
+  kernels::ThreadPool pool(2);
+  const int64_t D = 64, heads = 16, n_kv = 8000, calls = 36;  // 63 splits: 266 KB of parts per call
+  // an F16 cache (under vulkan.small_range's 1 MiB binding), compared as stored
+  auto kf = random_normal(size_t(n_kv * D), 51), vf = random_normal(size_t(n_kv * D), 52);
+  std::vector<uint8_t> k(size_t(n_kv * D) * 2), v(k.size());
+  kernels::store_row(GgmlType::F16, kf.data(), k.data(), n_kv * D);
+  kernels::store_row(GgmlType::F16, vf.data(), v.data(), n_kv * D);
+  dequantize_row(GgmlType::F16, k.data(), kf.data(), n_kv * D);
+  dequantize_row(GgmlType::F16, v.data(), vf.data(), n_kv * D);
+  Arena a(*gpu);
+  const Tensor tk = a.make(n_kv, D, GgmlType::F16), tv = a.make(n_kv, D, GgmlType::F16);
+  std::vector<Tensor> tq, to;
+  std::vector<std::vector<float>> q, got(size_t(calls), std::vector<float>(size_t(heads * D)));
+  auto ops = gpu->begin(pool);
+  ops->write(tk, k.data());
+  ops->write(tv, v.data());
+  for (int64_t c = 0; c < calls; ++c) {
+    q.push_back(random_normal(size_t(heads * D), 60 + uint32_t(c), 0.0f, 2.0f));
+    tq.push_back(a.make(1, heads * D));
+    to.push_back(a.make(1, heads * D));
+    ops->write(tq.back(), q.back().data());
+    ops->attention({.q = tq.back(), .k = tk, .v = tv, .out = to.back(), .n_kv = n_kv, .n_heads = heads,
+                    .n_kv_heads = 1, .head_dim = D, .q_pos0 = n_kv - 1, .causal = true, .scale = 0.125f});
+    ops->read(to.back(), got[size_t(c)].data());
+  }
+  ops->finish();
+  for (int64_t c = 0; c < calls; ++c) {
+    const auto ref = attention_f64(q[size_t(c)], kf, vf, 1, n_kv, n_kv - 1, heads, 1, D, true, 0.125);
+    EXPECT_LE(max_rel(got[size_t(c)], ref), 1e-5) << "attention " << c << " of the pass";
   }
 }
 

@@ -62,6 +62,8 @@ const Switches& switches() {
     w.validate = env_flag("SMOLVLM_VK_VALIDATE");
     w.no_subgroup = env_flag("SMOLVLM_VK_NO_SUBGROUP");
     w.no_fp16 = env_flag("SMOLVLM_VK_NO_FP16");
+    w.fuse = !env_flag("SMOLVLM_VK_NO_FUSE");
+    w.attention_split = !env_flag("SMOLVLM_VK_NO_SPLIT");
     if (const char* t = std::getenv("SMOLVLM_VK_MATMUL_TILE"); t != nullptr && std::string_view(t) == "128")
       w.matmul_tile = 128;
     const auto bytes = [](const char* name) -> uint64_t {

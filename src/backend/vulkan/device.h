@@ -30,6 +30,8 @@ struct Switches {
   bool validate = false;
   bool no_subgroup = false;
   bool no_fp16 = false;
+  bool fuse = true;  // the fused decode ops (Ops::rms_norm_matmul, ...); SMOLVLM_VK_NO_FUSE=1 runs them apart
+  bool attention_split = true;  // decode attention split over the keys deep into a context; SMOLVLM_VK_NO_SPLIT=1
   uint32_t matmul_tile = 64;  // 64 or 128
   uint64_t max_range = 0;  // 0: the device's
   uint64_t alloc_limit = 0;  // 0: none

@@ -18,6 +18,7 @@ using backend::Tensor;
 constexpr uint32_t kMatvecThreads = 64;
 constexpr uint32_t kMatvecRows = 2;
 constexpr int64_t kMatvecMaxCols = 8;  // more tokens than this take the tiled matmul
+constexpr int64_t kGluFuseMaxExps = int64_t{1} << 21;  // see silu_mul_matmul_add
 // A norm's workgroup (one row): a power of two near a quarter of the row, 32 to 256 invocations.
 uint32_t norm_threads(int64_t dim) {
   uint32_t t = 32;
@@ -26,7 +27,9 @@ uint32_t norm_threads(int64_t dim) {
 }
 constexpr uint32_t kAttentionThreads = 64;
 constexpr int64_t kAttentionTiledRows = 8;  // query rows from which attention_tiled.comp serves
+constexpr int64_t kAttentionSplitFrom = 512, kAttentionMinSplit = 128, kAttentionMaxSplits = 64;  // split_keys
 constexpr uint64_t kScratchChunk = 1ull << 20;
+constexpr uint64_t kAttentionPartsCap = 8ull << 20;  // attention_parts
 
 uint32_t u32(int64_t v) {
   if (v < 0 || v > int64_t(UINT32_MAX)) fail("GPU op: value ", v, " does not fit 32 bits");
@@ -38,6 +41,13 @@ uint32_t u32(int64_t v) {
 struct Bound {
   Bind bind;
   uint32_t off = 0;
+};
+
+// The op before a product fused into the matvec's pass over x (matvec.comp FUSE_NORM, FUSE_GLU).
+struct Fuse {
+  const char* kind = nullptr;  // "norm" or "glu"; nullptr: none
+  const Tensor* aux = nullptr;  // the norm weight, or the up projection
+  float eps = 0;
 };
 
 class VulkanOps final : public backend::Ops {
@@ -65,7 +75,7 @@ class VulkanOps final : public backend::Ops {
   void matmul_add(const Matrix& w, const Tensor& x, const Tensor& y, const Tensor&) override { product(w, x, y, true); }
 
   // y = (or +=) x W^T: the matvec for a few tokens, else the tiled matmul; per row range of W.
-  void product(const Matrix& w, const Tensor& x, const Tensor& y, bool accumulate) {
+  void product(const Matrix& w, const Tensor& x, const Tensor& y, bool accumulate, const Fuse& fuse = {}) {
     const auto& m = static_cast<const VulkanMatrix&>(w);
     const int64_t n = x.rows, K = w.cols(), M = w.rows();
     if (x.cols != K || y.cols != M || y.rows < n)
@@ -75,23 +85,31 @@ class VulkanOps final : public backend::Ops {
     const auto row_blocks = u32(K / ggml_type_info(w.type()).block_size);
     const Bound bx = bind(x, false), by = bind(y.slice(0, n), true);
     const bool vec = n <= kMatvecMaxCols;
+    if (fuse.kind != nullptr && !vec) fail("GPU matmul: a fused ", fuse.kind, " over ", n, " tokens");
+    const Bound baux = fuse.aux != nullptr ? bind(*fuse.aux, false) : Bound{};
     // fp16 tiles round the decoded weights and the activations to fp16: fine for F16 and quantized
     // weights (ggml rounds activations to fp16 for F16 weights too), not for F32 or BF16 ones
     const bool f16_tiles = dev_.ctx().caps().fp16 && w.type() != GgmlType::F32 && w.type() != GgmlType::BF16;
     const uint32_t tile = switches().matmul_tile;  // rows and tokens per matmul workgroup
-    const Pipeline& p = vec ? pipeline(variant("matvec_" + type), 3, {kMatvecThreads, kMatvecRows, u32(n)})
+    const std::string vec_name = fuse.kind != nullptr ? cat("matvec_", type, "_", fuse.kind) : "matvec_" + type;
+    const uint32_t n_binds = fuse.kind != nullptr ? 4 : 3;
+    const Pipeline& p = vec ? pipeline(variant(vec_name), n_binds, {kMatvecThreads, kMatvecRows, u32(n)})
                             : pipeline(cat("matmul_", type, tile == 128 ? "_t128" : "", f16_tiles ? "_f16" : ""), 3, {});
     for_row_ranges(M, row_bytes, [&](int64_t r0, int64_t nr) {
-      const Bind b[] = {{m.handle(), uint64_t(r0) * row_bytes, uint64_t(nr) * row_bytes, false}, bx.bind, by.bind};
+      const Bind b[] = {{m.handle(), uint64_t(r0) * row_bytes, uint64_t(nr) * row_bytes, false}, bx.bind, by.bind,
+                        baux.bind};
       const struct {
-        uint32_t rows, cols, row_blocks, x_stride, y_stride, y_row0, n, x_off, y_off, accumulate;
-      } push{u32(nr), u32(K), row_blocks, u32(K), u32(M), u32(r0), u32(n), bx.off, by.off, accumulate ? 1u : 0u};
+        uint32_t rows, cols, row_blocks, x_stride, y_stride, y_row0, n, x_off, y_off, accumulate, aux_off;
+        float eps;
+      } push{u32(nr), u32(K), row_blocks, u32(K), u32(M), u32(r0), u32(n), bx.off, by.off, accumulate ? 1u : 0u,
+             baux.off, fuse.eps};
       if (vec) {
         uint32_t gx, gy;
         grid(u32((nr + kMatvecRows - 1) / kMatvecRows), &gx, &gy);
-        rec_.dispatch(p, b, &push, sizeof push, gx, gy);
+        rec_.dispatch(p, std::span(b, n_binds), &push, sizeof push, gx, gy);
       } else {
-        rec_.dispatch(p, b, &push, sizeof push, u32((nr + tile - 1) / tile), u32((n + tile - 1) / tile));
+        rec_.dispatch(p, std::span(b, n_binds), &push, sizeof push, u32((nr + tile - 1) / tile),
+                      u32((n + tile - 1) / tile));
       }
     });
   }
@@ -100,9 +118,49 @@ class VulkanOps final : public backend::Ops {
     for (const backend::MatmulOut& o : outs) matmul(*o.w, x, o.y);  // no barrier between them
   }
 
+  // A decode step (the matvec) fuses; a prefill chunk runs the two ops. The fused shaders read x,
+  // the norm weight and up as vec4s (offsets a multiple of 4 floats, as the activations have).
+  bool fusable(const Tensor& x, const Tensor& aux) const {
+    return switches().fuse && x.rows <= kMatvecMaxCols && bind(x, false).off % 4 == 0 && bind(aux, false).off % 4 == 0;
+  }
+
+  void rms_norm_matmul(const Tensor& x, const Tensor& norm_w, float eps, const Tensor& h,
+                       std::span<const backend::MatmulOut> outs) override {
+    if (!fusable(x, norm_w)) return Ops::rms_norm_matmul(x, norm_w, eps, h, outs);
+    if (norm_w.rows * norm_w.cols != x.cols) fail("GPU rms_norm: a weight of ", norm_w.cols, " for rows of ", x.cols);
+    for (const backend::MatmulOut& o : outs) product(*o.w, x, o.y, false, {"norm", &norm_w, eps});
+  }
+
+  void silu_mul_matmul_add(const Matrix& w, const Tensor& gate, const Tensor& up, const Tensor& y,
+                           const Tensor& tmp) override {
+    // every workgroup of the fused matvec computes silu * up over all of its x: (rows / kMatvecRows)
+    // x cols exps, free next to the weight reads of a small model's down projection (256M: 0.4 M;
+    // 500M: 1.2 M), not clearly so for the 2.2B's (8.4 M, ~2 us of an H100's special-function units)
+    const bool cheap = w.rows() / int64_t(kMatvecRows) * w.cols() <= kGluFuseMaxExps;
+    if (!cheap || !fusable(gate, up)) return Ops::silu_mul_matmul_add(w, gate, up, y, tmp);
+    if (up.rows != gate.rows || up.cols != gate.cols)
+      fail("GPU silu_mul: gate [", gate.rows, ", ", gate.cols, "] and up [", up.rows, ", ", up.cols, "]");
+    product(w, gate, y, true, {"glu", &up});
+  }
+
   void rope_norm(const Tensor& x, int64_t n_heads, int64_t head_dim, int64_t n_rot, const int32_t* pos,
                  float freq_base) override {
-    if (n_rot <= 0 || n_rot % 2 != 0 || n_rot > head_dim || x.cols != n_heads * head_dim)
+    rope(x, n_heads, head_dim, n_rot, pos, freq_base, nullptr);
+  }
+  void rope_norm_store(const Tensor& x, int64_t n_heads, int64_t head_dim, int64_t n_rot, const int32_t* pos,
+                       float freq_base, const Tensor& dst) override {
+    if (!switches().fuse) return Ops::rope_norm_store(x, n_heads, head_dim, n_rot, pos, freq_base, dst);
+    if (dst.type != GgmlType::F16 && dst.type != GgmlType::F32)
+      fail("GPU rope_norm_store: type ", ggml_type_name(dst.type), " (F16 or F32)");
+    if (dst.rows * dst.cols != x.rows * x.cols)
+      fail("GPU rope_norm_store: [", x.rows, ", ", x.cols, "] into [", dst.rows, ", ", dst.cols, "]");
+    rope(x, n_heads, head_dim, n_rot, pos, freq_base, &dst);
+  }
+
+  // x rotated in place, or written rotated to *dst
+  void rope(const Tensor& x, int64_t n_heads, int64_t head_dim, int64_t n_rot, const int32_t* pos, float freq_base,
+            const Tensor* dst) {
+    if (n_rot <= 0 || n_rot % 2 != 0 || n_rot > head_dim || head_dim % 2 != 0 || x.cols != n_heads * head_dim)
       fail("GPU rope: bad shape (heads ", n_heads, ", head_dim ", head_dim, ", n_rot ", n_rot, ")");
     const int64_t n = x.rows;
     // q and k of a layer (and every layer of the pass) rotate by the same table
@@ -111,14 +169,17 @@ class VulkanOps final : public backend::Ops {
       kernels::rope_cos_sin(pos, n, n_rot, freq_base, cs.data());
       rope_ = {pos, n, n_rot, freq_base, scratch(cs.data(), cs.size() * sizeof(float))};
     }
-    const Bound bx = bind(x, true);
+    const Bound bx = bind(x, dst == nullptr), bd = dst != nullptr ? bind(*dst, true) : Bound{};
     const struct {
-      uint32_t n_tokens, n_heads, head_dim, n_rot, x_off;
-    } push{u32(n), u32(n_heads), u32(head_dim), u32(n_rot), bx.off};
-    const Bind b[] = {bx.bind, rope_.table};
+      uint32_t n_tokens, n_heads, head_dim, n_rot, x_off, dst_off;
+    } push{u32(n), u32(n_heads), u32(head_dim), u32(n_rot), bx.off, bd.off};
+    const Bind b[] = {bx.bind, rope_.table, bd.bind};
+    const int64_t pairs = n * n_heads * (dst != nullptr ? head_dim : n_rot) / 2;
     uint32_t gx, gy;
-    grid(u32((n * n_heads * n_rot / 2 + 63) / 64), &gx, &gy);
-    rec_.dispatch(pipeline("rope_norm", 2, {}), b, &push, sizeof push, gx, gy);
+    grid(u32((pairs + 63) / 64), &gx, &gy);
+    const char* name = dst == nullptr ? "rope_norm" : dst->type == GgmlType::F16 ? "rope_norm_store_f16" : "rope_norm_store_f32";
+    const uint32_t n_binds = dst != nullptr ? 3 : 2;
+    rec_.dispatch(pipeline(name, n_binds, {}), std::span(b, n_binds), &push, sizeof push, gx, gy);
   }
 
   void store_rows(const Tensor& src, const Tensor& dst) override {
@@ -141,12 +202,13 @@ class VulkanOps final : public backend::Ops {
       fail("GPU attention: head_dim ", a.head_dim, ", heads ", a.n_heads, " / ", a.n_kv_heads, " not supported");
     const Bound bq = bind(a.q, false), bk = bind(a.k.slice(0, a.n_kv), false), bv = bind(a.v.slice(0, a.n_kv), false),
                 bo = bind(a.out, true);
-    const struct {
+    struct {
       uint32_t n_q, n_kv, n_heads, n_kv_heads, head_dim, q_stride, kv_stride, out_stride, q_pos0, causal;
       float scale;
-      uint32_t q_off, k_off, v_off, out_off;
+      uint32_t q_off, k_off, v_off, out_off, split_len;
     } push{u32(a.q.rows), u32(a.n_kv), u32(a.n_heads), u32(a.n_kv_heads), u32(a.head_dim), u32(a.q.cols),
-           u32(a.k.cols), u32(a.out.cols), u32(a.q_pos0), a.causal ? 1u : 0u, a.scale, bq.off, bk.off, bv.off, bo.off};
+           u32(a.k.cols), u32(a.out.cols), u32(a.q_pos0), a.causal ? 1u : 0u, a.scale, bq.off, bk.off, bv.off, bo.off,
+           0};
     const Bind b[] = {bq.bind, bk.bind, bv.bind, bo.bind};
     const std::string kv = a.k.type == GgmlType::F16 ? "f16" : "f32";
     // many rows (a prefill chunk, a vision tile): blocks of 64 rows, one per invocation, share
@@ -160,8 +222,35 @@ class VulkanOps final : public backend::Ops {
                     u32(a.n_heads), u32((a.q.rows + 63) / 64));
       return;
     }
-    rec_.dispatch(pipeline(variant("attention_" + kv), 4, {kAttentionThreads}), b, &push, sizeof push,
-                  u32(a.n_heads), u32(a.q.rows));
+    // deep into a context, a few rows x heads would leave most of a GPU idle: each workgroup takes a
+    // split of the keys, and a second dispatch merges the splits' softmax parts
+    const int64_t split = switches().attention_split ? split_keys(a.n_kv) : 0;
+    if (split == 0) {
+      rec_.dispatch(pipeline(variant("attention_" + kv), 4, {kAttentionThreads}), b, &push, sizeof push,
+                    u32(a.n_heads), u32(a.q.rows));
+      return;
+    }
+    const int64_t n_splits = (a.n_kv + split - 1) / split;
+    push.split_len = u32(split);
+    const Bind part = attention_parts(uint64_t(a.q.rows * a.n_heads * n_splits * (a.head_dim + 2)) * sizeof(float));
+    const Bind bs[] = {bq.bind, bk.bind, bv.bind, part};
+    rec_.dispatch(pipeline(variant("attention_split_" + kv), 4, {kAttentionThreads}), bs, &push, sizeof push,
+                  u32(a.n_heads), u32(a.q.rows), u32(n_splits));
+    const struct {
+      uint32_t n_q, n_heads, head_dim, n_splits, out_stride, out_off;
+    } merge{u32(a.q.rows), u32(a.n_heads), u32(a.head_dim), u32(n_splits), u32(a.out.cols), bo.off};
+    const Bind bm[] = {{part.buffer, part.offset, part.range, false}, bo.bind};
+    uint32_t gx, gy;
+    grid(u32((a.q.rows * a.n_heads * a.head_dim + 63) / 64), &gx, &gy);
+    rec_.dispatch(pipeline("attention_combine", 2, {}), bm, &merge, sizeof merge, gx, gy);
+  }
+
+  // Keys per workgroup of a split attention over n_kv keys (0: one workgroup takes them all):
+  // from 512 keys on, splits of at least 128 keys (two chunks of the workgroup size), at most 64.
+  static int64_t split_keys(int64_t n_kv) {
+    if (n_kv < kAttentionSplitFrom) return 0;
+    const int64_t per = (n_kv + kAttentionMaxSplits - 1) / kAttentionMaxSplits;
+    return std::max<int64_t>(kAttentionMinSplit, (per + 63) / 64 * 64);
   }
 
   void silu_mul(const Tensor& gate, const Tensor& up) override { elementwise("silu_mul", gate, up); }
@@ -239,6 +328,9 @@ class VulkanOps final : public backend::Ops {
 
   void finish() override {
     rope_ = {};
+    parts_.clear();
+    parts_bytes_ = 0;
+    next_part_ = 0;
     slot_->scratch_chunk = 0;
     slot_->scratch_used = 0;
     if (!rec_.empty()) dev_.ctx().count_pass();
@@ -305,6 +397,30 @@ class VulkanOps final : public backend::Ops {
 
   // Uploads `bytes` into this pass's device-local scratch and binds them.
   Bind scratch(const void* data, uint64_t bytes) {
+    Bind b = reserve(bytes);
+    rec_.upload(b.buffer, b.offset, data, bytes);
+    b.write = false;  // the ops read it
+    return b;
+  }
+
+  // Room for a split attention's parts: regions of the pass scratch, taken round-robin once they
+  // total kAttentionPartsCap (2.2B deep into a context: ~0.5 MiB per layer and row; the recorder
+  // puts a barrier where a reuse must wait, which layers apart it never has to).
+  Bind attention_parts(uint64_t bytes) {
+    for (int round = 0; round < 2; ++round) {
+      for (; next_part_ < parts_.size(); ++next_part_)
+        if (parts_[next_part_].range >= bytes) return parts_[next_part_++];
+      if (parts_bytes_ < kAttentionPartsCap) break;
+      next_part_ = 0;  // wrap around, once
+    }
+    parts_.push_back(reserve(bytes));
+    parts_bytes_ += bytes;
+    next_part_ = parts_.size();
+    return parts_.back();
+  }
+
+  // `bytes` of this pass's device-local scratch, bound for writing (an op's intermediate result).
+  Bind reserve(uint64_t bytes) {
     const uint64_t need = (bytes + align() - 1) / align() * align();
     auto& chunks = slot_->scratch;
     while (slot_->scratch_chunk < chunks.size() && slot_->scratch_used + need > chunks[slot_->scratch_chunk]->bytes()) {
@@ -318,8 +434,7 @@ class VulkanOps final : public backend::Ops {
     const VkBuffer buf = chunks[slot_->scratch_chunk]->handle();
     const uint64_t at = slot_->scratch_used;
     slot_->scratch_used += need;
-    rec_.upload(buf, at, data, bytes);
-    return {buf, at, bytes, false};
+    return {buf, at, bytes, true};
   }
 
   struct RopeTable {
@@ -333,6 +448,9 @@ class VulkanOps final : public backend::Ops {
   std::unique_ptr<Slot> slot_;
   Recorder& rec_;
   RopeTable rope_;
+  std::vector<Bind> parts_;  // attention_parts
+  uint64_t parts_bytes_ = 0;
+  size_t next_part_ = 0;
 };
 
 }  // namespace

@@ -171,9 +171,10 @@ void TextModel::forward_chunk(const TextInput& in, int64_t first, int64_t T, int
   embed(pass, in, first, T);
 
   const float attn_scale = 1.0f / std::sqrt(static_cast<float>(D));
-  // past_key_value.update(k, v): positions pos0 .. pos0+T-1 of this layer's cache
+  // past_key_value.update(k, v): positions pos0 .. pos0+T-1 of this layer's cache, each k head
+  // rotated on its way in (adjacent pairs: the GGUF rows are permuted)
   const auto store = [&](backend::Ops& o, int64_t l, const Tensor& k, const Tensor& v) {
-    o.store_rows(k, s.kv.keys(l).slice(pos0, T));
+    o.rope_norm_store(k, Hkv, D, c.n_rot, pass.pos(), c.rope_freq_base, s.kv.keys(l).slice(pos0, T));
     o.store_rows(v, s.kv.values(l).slice(pos0, T));
   };
   // softmax(q k^T / sqrt(D), causal) v over cached positions 0 .. pos0+T-1, GQA
@@ -209,8 +210,9 @@ void TextModel::decode_batch(std::span<const int32_t> ids, std::span<TextState* 
   const float attn_scale = 1.0f / std::sqrt(static_cast<float>(D));
   const auto cache = [&](int64_t i) -> const KvCache& { return states[static_cast<size_t>(i)]->kv; };
   const auto pos = [&](int64_t i) { return int64_t{a.pos[static_cast<size_t>(i)]}; };
-  // row i's k, v go to position pos[i] of sequence i's cache
+  // row i's k, rotated at its position, and v go to position pos[i] of sequence i's cache
   const auto store = [&](backend::Ops& o, int64_t l, const Tensor& k, const Tensor& v) {
+    o.rope_norm(k, Hkv, D, c.n_rot, pass.pos(), c.rope_freq_base);
     for (int64_t i = 0; i < B; ++i) {
       o.store_rows(k.slice(i, 1), cache(i).keys(l).slice(pos(i), 1));
       o.store_rows(v.slice(i, 1), cache(i).values(l).slice(pos(i), 1));
@@ -234,7 +236,7 @@ template <class Store, class Attend>
 void TextModel::layers_and_head(TextPass& pass, int64_t T, int64_t n_out, const Store& store, const Attend& attend,
                                 float* logits) const {
   const TextConfig& c = config_;
-  const int64_t H = c.n_head, Hkv = c.n_head_kv, D = c.head_dim, V = c.n_vocab;
+  const int64_t H = c.n_head, D = c.head_dim, V = c.n_vocab;
 
   int64_t n = T, q_first = 0;  // rows still computed: all of them, except in the last layer (below)
   for (int64_t l = 0; l < c.n_layer; ++l) {
@@ -251,14 +253,12 @@ void TextModel::layers_and_head(TextPass& pass, int64_t T, int64_t n_out, const 
 
     // ---- self_attn ----
     // h = input_layernorm(hidden)                                                       [T, E]
-    o.rms_norm(hidden, w.input_layernorm, c.rms_eps, h);
     // q = q_proj(h), k = k_proj(h), v = v_proj(h), in one pass over h      [T, H*D], [T, Hkv*D] x 2
     const backend::MatmulOut qkv[] = {{w.q_proj.get(), q}, {w.k_proj.get(), k}, {w.v_proj.get(), v}};
-    o.matmul_many(qkv, h);
-    // rotary embedding of every q and k head at its position (adjacent pairs: the GGUF rows are permuted)
+    o.rms_norm_matmul(hidden, w.input_layernorm, c.rms_eps, h, qkv);
+    // rotary embedding of every q head at its position (adjacent pairs: the GGUF rows are permuted)
     o.rope_norm(q, H, D, c.n_rot, pass.pos(), c.rope_freq_base);
-    o.rope_norm(k, Hkv, D, c.n_rot, pass.pos(), c.rope_freq_base);
-    // past_key_value.update(k, v)
+    // past_key_value.update(k, v), k rotated the same way
     store(o, l, k, v);
 
     // In the last layer only the rows whose logits are wanted go on (llama.cpp does the same):
@@ -279,30 +279,29 @@ void TextModel::layers_and_head(TextPass& pass, int64_t T, int64_t n_out, const 
 
     // ---- mlp ----
     // h = post_attention_layernorm(hidden)                                              [n, E]
-    o.rms_norm(hidden, w.post_attention_layernorm, c.rms_eps, h);
     // gate = gate_proj(h), up = up_proj(h), in one pass over h                         [n, F]
     const backend::MatmulOut gate_up[] = {{w.gate_proj.get(), gate}, {w.up_proj.get(), up}};
-    o.matmul_many(gate_up, h);
+    o.rms_norm_matmul(hidden, w.post_attention_layernorm, c.rms_eps, h, gate_up);
     // gate = act_fn(gate) * up  (SiLU)                                                  [n, F]
-    o.silu_mul(gate, up);
     // hidden = hidden + down_proj(gate)                                                 [n, E]
-    o.matmul_add(*w.down_proj, gate, hidden, h);
+    o.silu_mul_matmul_add(*w.down_proj, gate, up, hidden, h);
   }
 
   // logits = lm_head(norm(hidden))                                                      [n_out, V]
   pass.move_hidden(place_.output, q_first, n);
   backend::Ops& o = pass.ops(place_.output);
   const TextActivations::OnDevice& a = pass.act(place_.output);
-  const Tensor h = a.normed.slice(0, n);
-  o.rms_norm(a.hidden.slice(q_first, n), weights_.norm, c.rms_eps, h);
+  const Tensor hidden = a.hidden.slice(q_first, n), h = a.normed.slice(0, n);  // [n, E]
   if (place_.output->is_cpu()) {
     backend::HostView out(logits, static_cast<size_t>(n * V) * sizeof(float));
-    o.matmul(*weights_.lm_head, h, {&out, 0, GgmlType::F32, n, V});
+    const backend::MatmulOut head[] = {{weights_.lm_head.get(), {&out, 0, GgmlType::F32, n, V}}};
+    o.rms_norm_matmul(hidden, weights_.norm, c.rms_eps, h, head);
     return;
   }
   for (int64_t r = 0; r < n; r += a.logits.rows) {  // in chunks of the device's logits rows
     const int64_t m = std::min(a.logits.rows, n - r);
-    o.matmul(*weights_.lm_head, h.slice(r, m), a.logits.slice(0, m));
+    const backend::MatmulOut head[] = {{weights_.lm_head.get(), a.logits.slice(0, m)}};
+    o.rms_norm_matmul(hidden.slice(r, m), weights_.norm, c.rms_eps, h.slice(r, m), head);
     o.read(a.logits.slice(0, m), logits + r * V);
   }
 }

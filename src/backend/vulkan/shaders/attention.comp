@@ -4,6 +4,10 @@
 // workgroup size with an online softmax (running max, rescaled sums), so any context length fits.
 // KV_F16: the cache holds fp16. Bindings: 0 q [n_q, q_stride] f32, 1 k, 2 v [n_kv, kv_stride],
 // 3 out [n_q, out_stride] f32 (head h at h * head_dim).
+// SPLIT (decode deep into a context: a few rows x heads would leave most of a GPU idle): workgroup z
+// takes keys [z * split_len, (z + 1) * split_len) and writes its part, unnormalized, to binding 3:
+// part [n_q, n_heads, n_splits, head_dim + 2] = (acc[0 .. D), running max, sum of exps);
+// attention_combine.comp merges the parts.
 #extension GL_EXT_shader_16bit_storage : require
 
 layout(local_size_x_id = 0) in;
@@ -17,7 +21,7 @@ layout(binding = 2, std430) readonly buffer V { float16_t v[]; };
 layout(binding = 1, std430) readonly buffer K { float k[]; };
 layout(binding = 2, std430) readonly buffer V { float v[]; };
 #endif
-layout(binding = 3, std430) writeonly buffer Out { float o[]; };
+layout(binding = 3, std430) writeonly buffer Out { float o[]; };  // SPLIT: the parts
 
 layout(push_constant) uniform Params {
   uint n_q;
@@ -35,6 +39,7 @@ layout(push_constant) uniform Params {
   uint k_off;    // first element of k
   uint v_off;    // first element of v
   uint out_off;  // first float of out
+  uint split_len;  // SPLIT: keys per workgroup z
 } p;
 
 const uint MAX_D_PER_INVOCATION = 8;
@@ -44,7 +49,12 @@ shared float p_sh[512];
 void main() {
   const uint h = gl_WorkGroupID.x, i = gl_WorkGroupID.y, tid = gl_LocalInvocationID.x, WG = WG_SIZE;
   const uint D = p.head_dim, kvh = h / (p.n_heads / p.n_kv_heads);
-  const uint n_keys = p.causal != 0 ? min(p.n_kv, p.q_pos0 + i + 1) : p.n_kv;
+#if defined(SPLIT)
+  const uint z = gl_WorkGroupID.z, key0 = z * p.split_len;
+  const uint n_keys = min(p.causal != 0 ? min(p.n_kv, p.q_pos0 + i + 1) : p.n_kv, key0 + p.split_len);
+#else
+  const uint key0 = 0, n_keys = p.causal != 0 ? min(p.n_kv, p.q_pos0 + i + 1) : p.n_kv;
+#endif
   for (uint d = tid; d < D; d += WG) q_sh[d] = q[p.q_off + i * p.q_stride + h * D + d];
   barrier();
 
@@ -53,7 +63,7 @@ void main() {
   for (uint c = 0; c < MAX_D_PER_INVOCATION; ++c) acc[c] = 0.0;
   const uint kv_off = kvh * D;
 
-  for (uint j0 = 0; j0 < n_keys; j0 += WG) {
+  for (uint j0 = key0; j0 < n_keys; j0 += WG) {
     const uint j = j0 + tid;
     float s = -1.0 / 0.0;
     if (j < n_keys) {
@@ -78,6 +88,16 @@ void main() {
     barrier();
     m = m_new;
   }
+#if defined(SPLIT)  // (no keys here: max -inf, sum 0, acc 0)
+  const float l_sum = workgroup_sum(l);
+  const uint part = ((i * p.n_heads + h) * gl_NumWorkGroups.z + z) * (D + 2);
+  for (uint c = 0; c * WG + tid < D; ++c) o[part + c * WG + tid] = acc[c];
+  if (tid == 0) {
+    o[part + D] = m;
+    o[part + D + 1] = l_sum;
+  }
+#else
   const float inv = 1.0 / workgroup_sum(l);
   for (uint c = 0; c * WG + tid < D; ++c) o[p.out_off + i * p.out_stride + h * D + c * WG + tid] = acc[c] * inv;
+#endif
 }
