@@ -222,6 +222,11 @@ class VulkanOps final : public backend::Ops {
                     u32(a.n_heads), u32((a.q.rows + 63) / 64));
       return;
     }
+    // attention.comp reads each key row in 16-byte loads
+    const int64_t kv_vec = a.k.type == GgmlType::F16 ? 8 : 4;
+    if (a.head_dim % kv_vec != 0 || a.k.cols % kv_vec != 0 || bk.off % kv_vec != 0)
+      fail("GPU attention: head_dim ", a.head_dim, " and the key rows (", a.k.cols, " wide, at element ", bk.off,
+           ") must be multiples of ", kv_vec);
     // deep into a context, a few rows x heads would leave most of a GPU idle: each workgroup takes a
     // split of the keys, and a second dispatch merges the splits' softmax parts
     const int64_t split = switches().attention_split ? split_keys(a.n_kv) : 0;

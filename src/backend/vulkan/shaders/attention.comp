@@ -14,12 +14,16 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WG_SIZE = 64;  // = the workgroup size
 #include "reduce.glsl"
 layout(binding = 0, std430) readonly buffer Q { float q[]; };
+// the keys as 16-byte vectors (8 halves or 4 floats): each invocation reads its key's row in
+// wide loads (the host checks that head_dim, kv_stride and k_off are multiples of KV_VEC)
 #if defined(KV_F16)
-layout(binding = 1, std430) readonly buffer K { float16_t k[]; };
+layout(binding = 1, std430) readonly buffer K4 { uvec4 k4[]; };
 layout(binding = 2, std430) readonly buffer V { float16_t v[]; };
+const uint KV_VEC = 8;
 #else
-layout(binding = 1, std430) readonly buffer K { float k[]; };
+layout(binding = 1, std430) readonly buffer K4 { vec4 k4[]; };
 layout(binding = 2, std430) readonly buffer V { float v[]; };
+const uint KV_VEC = 4;
 #endif
 layout(binding = 3, std430) writeonly buffer Out { float o[]; };  // SPLIT: the parts
 
@@ -63,13 +67,22 @@ void main() {
   for (uint c = 0; c < MAX_D_PER_INVOCATION; ++c) acc[c] = 0.0;
   const uint kv_off = kvh * D;
 
+
   for (uint j0 = key0; j0 < n_keys; j0 += WG) {
     const uint j = j0 + tid;
     float s = -1.0 / 0.0;
     if (j < n_keys) {
       float dot_qk = 0.0;
       const uint kb = p.k_off + j * p.kv_stride + kv_off;
-      for (uint d = 0; d < D; ++d) dot_qk += q_sh[d] * float(k[kb + d]);
+      for (uint d = 0; d < D; d += KV_VEC) {
+#if defined(KV_F16)
+        const uvec4 w = k4[(kb + d) / KV_VEC];
+        dot_qk += dot(vec4(q_sh[d], q_sh[d + 1], q_sh[d + 2], q_sh[d + 3]), vec4(unpackHalf2x16(w.x), unpackHalf2x16(w.y))) +
+                  dot(vec4(q_sh[d + 4], q_sh[d + 5], q_sh[d + 6], q_sh[d + 7]), vec4(unpackHalf2x16(w.z), unpackHalf2x16(w.w)));
+#else
+        dot_qk += dot(vec4(q_sh[d], q_sh[d + 1], q_sh[d + 2], q_sh[d + 3]), k4[(kb + d) / KV_VEC]);
+#endif
+      }
       s = dot_qk * p.scale;
     }
     const float m_new = max(m, workgroup_max(s));
