@@ -15,7 +15,8 @@
 #      the time to first token for a 2048-pixel image (17 tiles for 256M) with the projector on the GPU
 #      (bench --image: encode_tile_s, encode_image_s, ttft_s), and llama-mtmd-cli when LLAMA_MTMD names one;
 #      prefill and image again with SMOLVLM_VK_MATMUL_TILE=128 (which matmul tile the card prefers),
-#      decode again with SMOLVLM_VK_NO_FUSE=1 (what the fused decode ops buy); Q4_K_M decode at depths
+#      decode again with SMOLVLM_VK_NO_FUSE=1 (what the fused decode ops buy) and with
+#      SMOLVLM_VK_MATVEC_THREADS=32 and 128 (the decode matvec's workgroup); Q4_K_M decode at depths
 #      1024 and 4096 with the attention split over the keys and whole (SMOLVLM_VK_NO_SPLIT=1)
 #   5. transformers on the real-shape 256M checkpoint (when torch + transformers import) against our logits
 # Results (logs, JSON) go to $OUT (the device tool's folder) or build/gpu_check; summary.txt says it all.
@@ -146,6 +147,11 @@ speed() {  # speed CONFIG QUANT: smolvlm on the GPU and on the CPU, llama-bench 
   # the decode again with the fused decode ops apart (SMOLVLM_VK_NO_FUSE): what the fusion buys
   SMOLVLM_VK_NO_FUSE=1 "$S" bench "$f" --num-gpu all --device "$DEV" -p 0 -n 128 -r 3 --json \
     >"$W/bench-$c-$q-gpu-nofuse.json" 2>>"$W/bench.log"
+  # and with decode matvec workgroups of 32 (one NVIDIA subgroup: barrier-free reductions) and 128
+  for t in 32 128; do
+    SMOLVLM_VK_MATVEC_THREADS=$t "$S" bench "$f" --num-gpu all --device "$DEV" -p 0 -n 128 -r 3 --json \
+      >"$W/bench-$c-$q-gpu-mv$t.json" 2>>"$W/bench.log"
+  done
   # decode deep into a context (an image prompt is ~1000 tokens), with the attention split over the
   # keys and again whole (SMOLVLM_VK_NO_SPLIT)
   if [[ $q == Q4_K_M ]]; then
@@ -170,7 +176,8 @@ PY
   # shellcheck disable=SC2086
   "$S" bench "$f" --num-gpu 0 ${GPU_CHECK_BENCH:--p 512 -n 128 -r 1} --json >"$W/bench-$c-$q-cpu.json" 2>>"$W/bench.log"
   python3 - "$W/bench-$c-$q-gpu.json" "$W/bench-$c-$q-cpu.json" "$c $q" "$W/bench-$c-$q-gpu-t128.json" \
-    "$W/bench-$c-$q-gpu-nofuse.json" <<'PY' | tee -a "$OUT/summary.txt"
+    "$W/bench-$c-$q-gpu-nofuse.json" "$W/bench-$c-$q-gpu-mv32.json" "$W/bench-$c-$q-gpu-mv128.json" \
+    <<'PY' | tee -a "$OUT/summary.txt"
 import json, sys
 try:
     g, c = (json.load(open(p)) for p in sys.argv[1:3])
@@ -181,12 +188,13 @@ def load(path):
         return json.load(open(path))
     except Exception:
         return {}
-t128, nofuse = load(sys.argv[4]), load(sys.argv[5])
+t128, nofuse, mv32, mv128 = (load(p) for p in sys.argv[4:8])
 pp = lambda d: next((f"{k} {v:.0f}" for k, v in d.items() if k.startswith("pp") and k[2:].isdigit()), "pp -")
 tg = lambda d: next((f"{k} {v:.1f}" for k, v in d.items() if k.startswith("tg") and k[2:].isdigit()), "tg -")
 print(f"{sys.argv[3]}: GPU ({g.get('device')}, {g.get('gpu_layers')} layers, copy {g.get('gpu_bandwidth_gbs', 0):.0f} GB/s): "
       f"{pp(g)} t/s, {tg(g)} t/s = {100 * g.get('tg_of_bound', 0):.0f}% of its bound {g.get('bound_tg', 0):.0f}; "
-      f"CPU: {pp(c)}, {tg(c)}; GPU with 128-wide matmul tiles: {pp(t128)}; GPU unfused: {tg(nofuse)}")
+      f"CPU: {pp(c)}, {tg(c)}; GPU with 128-wide matmul tiles: {pp(t128)}; GPU unfused: {tg(nofuse)}; "
+      f"GPU matvec workgroups of 32 / 128: {tg(mv32)} / {tg(mv128)}")
 PY
   if [[ -n ${LLAMA_BENCH:-} && -x ${LLAMA_BENCH:-} ]]; then
     "$LLAMA_BENCH" -m "$f" -ngl 99 -p 512 -n 128 -r 3 -o json >"$W/llama-bench-$c-$q.json" 2>>"$W/bench.log"

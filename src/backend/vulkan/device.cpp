@@ -66,13 +66,15 @@ const Switches& switches() {
     w.attention_split = !env_flag("SMOLVLM_VK_NO_SPLIT");
     if (const char* t = std::getenv("SMOLVLM_VK_MATMUL_TILE"); t != nullptr && std::string_view(t) == "128")
       w.matmul_tile = 128;
-    const auto bytes = [](const char* name) -> uint64_t {
+    const auto number = [](const char* name) -> uint64_t {
       const char* v = std::getenv(name);
       return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : 0;
     };
-    w.max_range = bytes("SMOLVLM_VK_MAX_RANGE");
-    w.alloc_limit = bytes("SMOLVLM_VK_ALLOC_LIMIT");
-    w.lose_after = bytes("SMOLVLM_VK_LOSE_DEVICE_AFTER");
+    w.max_range = number("SMOLVLM_VK_MAX_RANGE");
+    if (const uint64_t t = number("SMOLVLM_VK_MATVEC_THREADS"); t == 16 || t == 32 || t == 64 || t == 128 || t == 256)
+      w.matvec_threads = static_cast<uint32_t>(t);
+    w.alloc_limit = number("SMOLVLM_VK_ALLOC_LIMIT");
+    w.lose_after = number("SMOLVLM_VK_LOSE_DEVICE_AFTER");
     return w;
   }();
   return s;

@@ -33,6 +33,7 @@ struct Switches {
   bool fuse = true;  // the fused decode ops (Ops::rms_norm_matmul, ...); SMOLVLM_VK_NO_FUSE=1 runs them apart
   bool attention_split = true;  // decode attention split over the keys deep into a context; SMOLVLM_VK_NO_SPLIT=1
   uint32_t matmul_tile = 64;  // 64 or 128
+  uint32_t matvec_threads = 0;  // a decode matvec's workgroup (16 .. 256, a power of two); 0: the default
   uint64_t max_range = 0;  // 0: the device's
   uint64_t alloc_limit = 0;  // 0: none
   uint64_t lose_after = 0;   // 0: never

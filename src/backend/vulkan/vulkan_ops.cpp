@@ -15,7 +15,7 @@ namespace {
 using backend::Matrix;
 using backend::Tensor;
 
-constexpr uint32_t kMatvecThreads = 64;
+constexpr uint32_t kMatvecThreads = 64;  // (SMOLVLM_VK_MATVEC_THREADS: 16 to 256)
 constexpr uint32_t kMatvecRows = 2;
 constexpr int64_t kMatvecMaxCols = 8;  // more tokens than this take the tiled matmul
 constexpr int64_t kGluFuseMaxExps = int64_t{1} << 21;  // see silu_mul_matmul_add
@@ -93,7 +93,8 @@ class VulkanOps final : public backend::Ops {
     const uint32_t tile = switches().matmul_tile;  // rows and tokens per matmul workgroup
     const std::string vec_name = fuse.kind != nullptr ? cat("matvec_", type, "_", fuse.kind) : "matvec_" + type;
     const uint32_t n_binds = fuse.kind != nullptr ? 4 : 3;
-    const Pipeline& p = vec ? pipeline(variant(vec_name), n_binds, {kMatvecThreads, kMatvecRows, u32(n)})
+    const uint32_t threads = switches().matvec_threads != 0 ? switches().matvec_threads : kMatvecThreads;
+    const Pipeline& p = vec ? pipeline(variant(vec_name), n_binds, {threads, kMatvecRows, u32(n)})
                             : pipeline(cat("matmul_", type, tile == 128 ? "_t128" : "", f16_tiles ? "_f16" : ""), 3, {});
     for_row_ranges(M, row_bytes, [&](int64_t r0, int64_t nr) {
       const Bind b[] = {{m.handle(), uint64_t(r0) * row_bytes, uint64_t(nr) * row_bytes, false}, bx.bind, by.bind,

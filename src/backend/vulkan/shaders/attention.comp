@@ -67,7 +67,6 @@ void main() {
   for (uint c = 0; c < MAX_D_PER_INVOCATION; ++c) acc[c] = 0.0;
   const uint kv_off = kvh * D;
 
-
   for (uint j0 = key0; j0 < n_keys; j0 += WG) {
     const uint j = j0 + tid;
     float s = -1.0 / 0.0;

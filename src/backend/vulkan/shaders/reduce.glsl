@@ -11,9 +11,11 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #define REDUCE_SLOTS 128  // one per subgroup (>= 4 invocations each, <= 512 invocations)
+// (a workgroup of one subgroup needs no barrier: the branch is uniform)
 #define WORKGROUP_REDUCE(T, name, slots, subgroup_op, combine) \
   T name(T v) {                                                \
     v = subgroup_op(v);                                        \
+    if (gl_NumSubgroups == 1) return v;                        \
     if (subgroupElect()) slots[gl_SubgroupID] = v;             \
     barrier();                                                 \
     T s = slots[0];                                            \
