@@ -246,12 +246,12 @@ PY
 CONFIGS="real256m"
 [[ ${GPU_CHECK_QUICK:-0} == 1 ]] || CONFIGS="real256m real2b"
 for c in $CONFIGS; do
-  # rough costs on 16 cores: 256M 30 s to make, 25 s per type, 30 s the image; 2.2B 4x that
+  # rough costs on 16 cores: 256M 30 s to make, 35 s per type, 30 s the image; 2.2B 4x that
   k=1
   [[ $c == real2b ]] && k=4
   fits $((30 * k)) "making $c" || break
   if ! make_model "$c"; then log "could not make $c (see models.log)"; continue; fi
-  for q in Q4_K_M Q8_0; do fits $((25 * k)) "$c $q speed" && speed "$c" "$q"; done
+  for q in Q4_K_M Q8_0; do fits $((35 * k)) "$c $q speed" && speed "$c" "$q"; done
   pack
   fits $((30 * k)) "$c image" && image "$c"
   pack
