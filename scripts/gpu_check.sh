@@ -156,10 +156,8 @@ speed() {  # speed CONFIG QUANT: smolvlm on the GPU and on the CPU, llama-bench 
   # keys and again whole (SMOLVLM_VK_NO_SPLIT)
   if [[ $q == Q4_K_M ]]; then
     for split in split whole; do
-      [[ $split == whole ]] && export SMOLVLM_VK_NO_SPLIT=1
-      "$S" bench "$f" --num-gpu all --device "$DEV" -p 0 -n 64 -r 3 --sweep-depth 1024,4096 --json \
-        >"$W/bench-$c-$q-gpu-depth-$split.json" 2>>"$W/bench.log"
-      unset SMOLVLM_VK_NO_SPLIT
+      SMOLVLM_VK_NO_SPLIT=$([[ $split == whole ]] && echo 1 || echo 0) "$S" bench "$f" --num-gpu all --device "$DEV" \
+        -p 0 -n 64 -r 3 --sweep-depth 1024,4096 --json >"$W/bench-$c-$q-gpu-depth-$split.json" 2>>"$W/bench.log"
     done
     python3 - "$W/bench-$c-$q-gpu-depth-split.json" "$W/bench-$c-$q-gpu-depth-whole.json" "$c $q" <<'PY' | tee -a "$OUT/summary.txt"
 import json, sys

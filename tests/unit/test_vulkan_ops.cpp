@@ -83,6 +83,21 @@ std::vector<Shape> shapes(GgmlType t) {
   return {{67, 576}, {33, 960}, {257, 2048}};
 }
 
+// A random weight of type t: its GGUF bytes and, decoded by quant/ (ggml's reference), its values.
+struct TestWeight {
+  std::vector<uint8_t> bytes;
+  std::vector<float> values;
+  kernels::WeightView view(GgmlType t, const Shape& s) const { return {t, s.rows, s.cols, bytes.data()}; }
+};
+TestWeight test_weight(GgmlType t, const Shape& s, uint32_t seed) {
+  const auto wf = random_normal(size_t(s.rows * s.cols), seed);
+  TestWeight w{std::vector<uint8_t>(ggml_row_size(t, s.cols) * size_t(s.rows)), std::vector<float>(wf.size())};
+  quantize_rows(t, wf.data(), w.bytes.data(), s.rows, s.cols);
+  for (int64_t r = 0; r < s.rows; ++r)
+    dequantize_row(t, w.bytes.data() + ggml_row_size(t, s.cols) * size_t(r), w.values.data() + r * s.cols, s.cols);
+  return w;
+}
+
 class VulkanMatmul : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(VulkanMatmul, MatchesTheExactProductAndTheCpuKernels) {
@@ -90,13 +105,9 @@ TEST_P(VulkanMatmul, MatchesTheExactProductAndTheCpuKernels) {
   const GgmlType t = *ggml_type_from_name(GetParam());
   kernels::ThreadPool pool(2);
   for (const Shape& s : shapes(t)) {
-    const auto wf = random_normal(size_t(s.rows * s.cols), 11);
-    std::vector<uint8_t> wq(ggml_row_size(t, s.cols) * size_t(s.rows));
-    quantize_rows(t, wf.data(), wq.data(), s.rows, s.cols);
-    std::vector<float> wd(wf.size());
-    for (int64_t r = 0; r < s.rows; ++r)
-      dequantize_row(t, wq.data() + ggml_row_size(t, s.cols) * size_t(r), wd.data() + r * s.cols, s.cols);
-    const kernels::WeightView view{t, s.rows, s.cols, wq.data()};
+    const TestWeight tw = test_weight(t, s, 11);
+    const std::vector<float>& wd = tw.values;
+    const kernels::WeightView view = tw.view(t, s);
     const auto w_gpu = gpu->upload(view, kernels::SumOrder::kFastest);
     const auto w_cpu = kernels::pack_weight(view);
     for (const int64_t n : {1, 2, 8, 9, 77, 150}) {  // 150: two token tiles of 128, three of 64
@@ -249,13 +260,9 @@ TEST(VulkanOps, FusedDecodeOpsMatchTheOpsApart) {
     std::vector<std::vector<float>> wd;  // dequantized weights
     std::vector<std::unique_ptr<backend::Matrix>> wm;
     for (const Shape s : {Shape{R0, E}, Shape{R1, E}, Shape{E, F}}) {
-      const auto wf = random_normal(size_t(s.rows * s.cols), 21 + uint32_t(wm.size()));
-      std::vector<uint8_t> wq(ggml_row_size(t, s.cols) * size_t(s.rows));
-      quantize_rows(t, wf.data(), wq.data(), s.rows, s.cols);
-      wd.emplace_back(wf.size());
-      for (int64_t r = 0; r < s.rows; ++r)
-        dequantize_row(t, wq.data() + ggml_row_size(t, s.cols) * size_t(r), wd.back().data() + r * s.cols, s.cols);
-      wm.push_back(gpu->upload({t, s.rows, s.cols, wq.data()}, kernels::SumOrder::kFastest));
+      TestWeight tw = test_weight(t, s, 21 + uint32_t(wm.size()));
+      wm.push_back(gpu->upload(tw.view(t, s), kernels::SumOrder::kFastest));
+      wd.push_back(std::move(tw.values));
     }
     for (const int64_t n : {1, 3, 8, 12}) {
       const auto x = random_normal(size_t(n * E), 31, 0.3f, 2.0f), nw = random_normal(size_t(E), 32, 1.0f, 0.5f);
