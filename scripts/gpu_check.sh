@@ -7,14 +7,17 @@
 #      machine has no glslc, no Debian libraries and no network), unpacked under /tmp; else build/release
 #      when it holds a build; else a build here (cmake + glslc)
 #   3. the GPU tests on the NVIDIA device (SMOLVLM_TEST_DEVICE=nvidia): every shader against the CPU, the
-#      golden models offloaded; then again with the fallbacks forced (no subgroups, no fp16)
+#      golden models offloaded (prefill and vision on the tensor cores where the card has them: the
+#      MatmulCheck test says); then again with the fallbacks forced (no subgroups, no fp16, so no
+#      tensor cores)
 #   4. per model, real-shape random 256M then 2.2B (unless GPU_CHECK_QUICK=1):
 #      speed at Q4_K_M and Q8_0: smolvlm bench pp512 / tg128 with every layer on the GPU (bound: the card's
 #      measured copy bandwidth), and on the CPU; llama-bench on the same files when LLAMA_BENCH names a
 #      CUDA or Vulkan build;
 #      the time to first token for a 2048-pixel image (17 tiles for 256M) with the projector on the GPU
 #      (bench --image: encode_tile_s, encode_image_s, ttft_s), and llama-mtmd-cli when LLAMA_MTMD names one;
-#      prefill and image again with SMOLVLM_VK_MATMUL_TILE=128 (which matmul tile the card prefers),
+#      prefill and image again with SMOLVLM_VK_NO_COOPMAT=1 (the shader-core matmul tiles instead of the
+#      tensor cores: what the NV cooperative matrix tiles buy; the bench JSON's gpu_matmul says which ran),
 #      decode again with SMOLVLM_VK_NO_FUSE=1 (what the fused decode ops buy) and with
 #      SMOLVLM_VK_MATVEC_THREADS=32 and 128 (the decode matvec's workgroup); Q4_K_M decode at depths
 #      1024 and 4096 with the attention split over the keys and whole (SMOLVLM_VK_NO_SPLIT=1)
@@ -141,9 +144,9 @@ speed() {  # speed CONFIG QUANT: smolvlm on the GPU and on the CPU, llama-bench 
   local c=$1 q=$2 f=$M/$1-$2.gguf
   # shellcheck disable=SC2086
   "$S" bench "$f" --num-gpu all --device "$DEV" ${GPU_CHECK_BENCH:--p 512 -n 128 -r 3} --json >"$W/bench-$c-$q-gpu.json" 2>>"$W/bench.log"
-  # the prefill again with the 128 x 128 matmul tiles (SMOLVLM_VK_MATMUL_TILE): which tile the card prefers
-  SMOLVLM_VK_MATMUL_TILE=128 "$S" bench "$f" --num-gpu all --device "$DEV" -p "${GPU_CHECK_PP:-512}" -n 0 -r 3 --json \
-    >"$W/bench-$c-$q-gpu-t128.json" 2>>"$W/bench.log"
+  # the prefill again on the shader cores (SMOLVLM_VK_NO_COOPMAT): what the tensor-core tiles buy
+  SMOLVLM_VK_NO_COOPMAT=1 "$S" bench "$f" --num-gpu all --device "$DEV" -p "${GPU_CHECK_PP:-512}" -n 0 -r 3 --json \
+    >"$W/bench-$c-$q-gpu-nocm.json" 2>>"$W/bench.log"
   # the decode again with the fused decode ops apart (SMOLVLM_VK_NO_FUSE): what the fusion buys
   SMOLVLM_VK_NO_FUSE=1 "$S" bench "$f" --num-gpu all --device "$DEV" -p 0 -n 128 -r 3 --json \
     >"$W/bench-$c-$q-gpu-nofuse.json" 2>>"$W/bench.log"
@@ -173,7 +176,7 @@ PY
   fi
   # shellcheck disable=SC2086
   "$S" bench "$f" --num-gpu 0 ${GPU_CHECK_BENCH:--p 512 -n 128 -r 1} --json >"$W/bench-$c-$q-cpu.json" 2>>"$W/bench.log"
-  python3 - "$W/bench-$c-$q-gpu.json" "$W/bench-$c-$q-cpu.json" "$c $q" "$W/bench-$c-$q-gpu-t128.json" \
+  python3 - "$W/bench-$c-$q-gpu.json" "$W/bench-$c-$q-cpu.json" "$c $q" "$W/bench-$c-$q-gpu-nocm.json" \
     "$W/bench-$c-$q-gpu-nofuse.json" "$W/bench-$c-$q-gpu-mv32.json" "$W/bench-$c-$q-gpu-mv128.json" \
     <<'PY' | tee -a "$OUT/summary.txt"
 import json, sys
@@ -186,12 +189,12 @@ def load(path):
         return json.load(open(path))
     except Exception:
         return {}
-t128, nofuse, mv32, mv128 = (load(p) for p in sys.argv[4:8])
+nocm, nofuse, mv32, mv128 = (load(p) for p in sys.argv[4:8])
 pp = lambda d: next((f"{k} {v:.0f}" for k, v in d.items() if k.startswith("pp") and k[2:].isdigit()), "pp -")
 tg = lambda d: next((f"{k} {v:.1f}" for k, v in d.items() if k.startswith("tg") and k[2:].isdigit()), "tg -")
 print(f"{sys.argv[3]}: GPU ({g.get('device')}, {g.get('gpu_layers')} layers, copy {g.get('gpu_bandwidth_gbs', 0):.0f} GB/s): "
-      f"{pp(g)} t/s, {tg(g)} t/s = {100 * g.get('tg_of_bound', 0):.0f}% of its bound {g.get('bound_tg', 0):.0f}; "
-      f"CPU: {pp(c)}, {tg(c)}; GPU with 128-wide matmul tiles: {pp(t128)}; GPU unfused: {tg(nofuse)}; "
+      f"{pp(g)} t/s ({g.get('gpu_matmul')}), {tg(g)} t/s = {100 * g.get('tg_of_bound', 0):.0f}% of its bound {g.get('bound_tg', 0):.0f}; "
+      f"CPU: {pp(c)}, {tg(c)}; GPU prefill on the shader cores: {pp(nocm)}; GPU unfused: {tg(nofuse)}; "
       f"GPU matvec workgroups of 32 / 128: {tg(mv32)} / {tg(mv128)}")
 PY
   if [[ -n ${LLAMA_BENCH:-} && -x ${LLAMA_BENCH:-} ]]; then
@@ -218,10 +221,10 @@ with open(sys.argv[1], "wb") as f:
     for y in range(h):
         f.write(bytes((b + y) % 256 for b in row) + b"\0" * pad)
 PY
-  for ngl in all all-t128 0; do  # all-t128: every layer and the projector on the GPU, 128 x 128 matmul tiles
+  for ngl in all all-nocm 0; do  # all-nocm: every layer and the projector on the GPU, shader-core matmul tiles
     # shellcheck disable=SC2086
-    SMOLVLM_VK_MATMUL_TILE=${ngl#all-t} "$S" bench "$M/$c-Q8_0.gguf" --mmproj "$M/mmproj-$c-F16.gguf" \
-      --image "$M/photo2048.bmp" --num-gpu "${ngl%-t128}" --device "$DEV" -p 0 -n 0 \
+    SMOLVLM_VK_NO_COOPMAT=$([[ $ngl == all-nocm ]] && echo 1 || echo 0) "$S" bench "$M/$c-Q8_0.gguf" \
+      --mmproj "$M/mmproj-$c-F16.gguf" --image "$M/photo2048.bmp" --num-gpu "${ngl%-nocm}" --device "$DEV" -p 0 -n 0 \
       --image-repeats "${GPU_CHECK_IMAGE_REPEATS:-3}" --json >"$W/image-$c-$ngl.json" 2>>"$W/bench.log"
     python3 - "$W/image-$c-$ngl.json" "$c" "$ngl" <<'PY' 2>&1 | tee -a "$OUT/summary.txt"
 import json, sys
@@ -229,7 +232,7 @@ try:
     d = json.load(open(sys.argv[1]))
 except Exception as e:
     sys.exit(print(f"{sys.argv[2]}: no image result ({e}); see bench.log"))
-print(f"{sys.argv[2]}: 2048-pixel image, num_gpu {sys.argv[3]} (vision on {d.get('vision_device')}): "
+print(f"{sys.argv[2]}: 2048-pixel image, num_gpu {sys.argv[3]} (vision on {d.get('vision_device')}, {d.get('vision_matmul', 'CPU')}): "
       f"tile {d.get('encode_tile_s', 0):.4f} s, image {d.get('encode_image_s', 0):.3f} s, ttft {d.get('ttft_s', 0):.3f} s")
 PY
   done

@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "backend/vulkan/vulkan_backend.h"
 #include "base/file_util.h"
 #include "cli/bench_stats.h"
 #include "kernels/peak.h"
@@ -86,6 +87,7 @@ nlohmann::ordered_json bench_image(const ImageBenchArgs& a, kernels::ThreadPool&
   j["peak_kind"] = peak_kind;
   j["tile_of_peak"] = flops / median(tile_s) / peak;
   j["vision_device"] = vision.device().name();
+  if (!vision.device().is_cpu()) j["vision_matmul"] = vk::uses_tensor_cores(vision.device()) ? "tensor cores" : "shader cores";
   if (!json) {
     const std::string name = std::filesystem::path(a.image).filename().string();
     std::printf("image %s (%dx%d): %lld frames, prompt %lld tokens; median of %d runs, cold media cache; vision on %s\n",

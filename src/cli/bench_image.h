@@ -20,7 +20,7 @@ struct ImageBenchArgs {
 // Runs the measures, prints a table unless json, and returns the figures as JSON keys
 // encode_tile_s, encode_image_s, ttft_s, pp_image, image_frames, image_prompt_tokens,
 // flops_per_tile, peak_gflops, tile_of_peak (the CPU's FMA peak: for a projector on the CPU),
-// vision_device.
+// vision_device, [vision_matmul: "tensor cores" or "shader cores", for a GPU].
 nlohmann::ordered_json bench_image(const ImageBenchArgs& a, kernels::ThreadPool& pool, bool json);
 
 }  // namespace smolvlm::cli

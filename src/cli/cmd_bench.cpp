@@ -17,7 +17,7 @@
 // flat object (below) as before; --json with several models prints, and --json=FILE writes,
 // {"machine": {...}, "settings": {...}, "models": [flat object, ...]} (bench_report.py reads it).
 // Flat object keys: pp<P>, tg<N>, bound_tg, bandwidth_gbs, bandwidth_before_after_gbs, numerics, device,
-// gpu_layers, offload, [gpu_bandwidth_gbs, gpu_weight_bytes_per_token],
+// gpu_layers, offload, [gpu_bandwidth_gbs, gpu_weight_bytes_per_token, gpu_matmul],
 // weight_bytes_per_token, tg_of_bound, isa, threads, model, kv_type, repeats, name, file, type,
 // params, size_bytes, n_prompt, n_gen, pp_min_max, tg_min_max, config, peak_rss_mib,
 // peak_rss_reset, [mmproj, mmproj_type, mmproj_params, mmproj_size_bytes, + bench_image.h's keys],
@@ -154,6 +154,7 @@ void bench_text(const BenchArgs& a, const std::string& text, kernels::ThreadPool
     if (!d->is_cpu()) {
       j["device"] = d->name();
       j["gpu_bandwidth_gbs"] = vk::measure_bandwidth_gbs(*d);
+      j["gpu_matmul"] = vk::uses_tensor_cores(*d) ? "tensor cores" : "shader cores";  // prefill's tiles
     }
 }
 
@@ -220,6 +221,7 @@ Json bench_one(const BenchArgs& a, const std::string& name, const ModelFiles& fi
   if (m.contains("gpu_bandwidth_gbs")) {
     j["gpu_bandwidth_gbs"] = m["gpu_bandwidth_gbs"];
     j["gpu_weight_bytes_per_token"] = m["gpu_weight_bytes_per_token"];
+    j["gpu_matmul"] = m["gpu_matmul"];
   }
   // Added with several models: what the report groups by, the spreads, the memory.
   j["name"] = name;

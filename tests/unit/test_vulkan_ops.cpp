@@ -152,6 +152,32 @@ INSTANTIATE_TEST_SUITE_P(Types, VulkanMatmul,
                                            "Q5_K", "Q6_K"),
                          [](const auto& p) { return p.param; });
 
+// The check a device runs before its tensor-core matmul tiles serve (VulkanDevice::coopmat): the
+// shader-core tiles pass it on every device and every forced path; the tensor-core tiles where
+// the device has them (a real NVIDIA GPU, in scripts/gpu_check.sh; lavapipe has none), and there
+// the device then uses them. The comparison names a one-ulp difference.
+TEST(VulkanOps, MatmulCheckPassesForTheTilesTheDeviceUses) {
+  SMOLVLM_REQUIRE_GPU(gpu);
+  EXPECT_EQ(vk::check_matmul_tiles(*gpu, false), "");
+  if (!vk::context_of(*gpu)->caps().coopmat_nv) {
+    EXPECT_FALSE(vk::uses_tensor_cores(*gpu));
+    return;
+  }
+  EXPECT_EQ(vk::check_matmul_tiles(*gpu, true), "");
+  EXPECT_TRUE(vk::uses_tensor_cores(*gpu));
+}
+
+TEST(VulkanOps, MatmulCheckNamesTheFirstDifferingElement) {
+  std::vector<float> want(600);
+  for (size_t i = 0; i < want.size(); ++i) want[i] = float(i) / 32;
+  std::vector<float> got = want;
+  EXPECT_EQ(vk::matmul_mismatch(got, want, 200, "the product"), "");
+  got[403] = std::nextafter(got[403], 1e9f);
+  EXPECT_EQ(vk::matmul_mismatch(got, want, 200, "the product").rfind("the product element 403 (token 2, row 3): got ", 0), 0u)
+      << vk::matmul_mismatch(got, want, 200, "the product");
+  EXPECT_NE(vk::matmul_mismatch(std::vector<float>(599), want, 200, "the sum"), "");
+}
+
 class VulkanEmbedRows : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(VulkanEmbedRows, EqualsTheCpuLookup) {

@@ -64,6 +64,7 @@ const Switches& switches() {
     w.no_fp16 = env_flag("SMOLVLM_VK_NO_FP16");
     w.fuse = !env_flag("SMOLVLM_VK_NO_FUSE");
     w.attention_split = !env_flag("SMOLVLM_VK_NO_SPLIT");
+    w.coopmat = !env_flag("SMOLVLM_VK_NO_COOPMAT");
     if (const char* t = std::getenv("SMOLVLM_VK_MATMUL_TILE"); t != nullptr && std::string_view(t) == "128")
       w.matmul_tile = 128;
     const auto number = [](const char* name) -> uint64_t {
@@ -177,7 +178,24 @@ struct Probe {
   uint32_t queue_family = 0;
   uint32_t device_heap = 0;
   bool push_descriptor = false, storage16 = false, storage8 = false;
+  bool coopmat_ext = false;  // VK_NV_cooperative_matrix with the feature, the shape and the memory model
 };
+
+// Whether the device multiplies 16 x 16 x 16 fp16 matrices into f32 ones per subgroup (the one
+// shape matmul.comp's COOPMAT tiles use; every NVIDIA GPU with tensor cores lists it).
+bool coopmat_shape(VkPhysicalDevice pd) {
+  const Functions& f = fn();
+  if (f.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV == nullptr) return false;
+  uint32_t n = 0;
+  if (f.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(pd, &n, nullptr) != VK_SUCCESS) return false;
+  std::vector<VkCooperativeMatrixPropertiesNV> props(n, {VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV});
+  if (f.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(pd, &n, props.data()) != VK_SUCCESS) return false;
+  return std::any_of(props.begin(), props.begin() + n, [](const VkCooperativeMatrixPropertiesNV& c) {
+    return c.MSize == 16 && c.NSize == 16 && c.KSize == 16 && c.AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+           c.BType == VK_COMPONENT_TYPE_FLOAT16_NV && c.CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+           c.DType == VK_COMPONENT_TYPE_FLOAT32_NV && c.scope == VK_SCOPE_SUBGROUP_NV;
+  });
+}
 
 Probe probe(VkPhysicalDevice pd, int index) {
   const Functions& f = fn();
@@ -206,11 +224,13 @@ Probe probe(VkPhysicalDevice pd, int index) {
   f.vkEnumerateDeviceExtensionProperties(pd, nullptr, &n_ext, ext.data());
   p.push_descriptor = has_extension(ext, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
   p.caps.memory_budget = has_extension(ext, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
-  p.caps.coopmat_nv = has_extension(ext, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
+  const bool coopmat_listed = has_extension(ext, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
 
   VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
   VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV fcm{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
   f11.pNext = &f12;
+  if (coopmat_listed) f12.pNext = &fcm;
   VkPhysicalDeviceFeatures2 feats{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
   feats.pNext = &f11;
   const bool v12 = pr.apiVersion >= VK_API_VERSION_1_2;
@@ -226,6 +246,8 @@ Probe probe(VkPhysicalDevice pd, int index) {
   Caps& c = p.caps;
   c.subgroup_size = subgroup_ok && !sw.no_subgroup ? sub.subgroupSize : 0;
   c.fp16 = f12.shaderFloat16 && !sw.no_fp16;
+  p.coopmat_ext = coopmat_listed && fcm.cooperativeMatrix && f12.vulkanMemoryModel && coopmat_shape(pd);
+  c.coopmat_nv = p.coopmat_ext && sw.coopmat && c.fp16 && c.subgroup_size == 32 && lim.maxComputeSharedMemorySize >= 32768;
   c.max_storage_range = lim.maxStorageBufferRange;
   if (sw.max_range > 0) c.max_storage_range = std::min<uint64_t>(c.max_storage_range, sw.max_range);
   c.max_allocation = m3.maxMemoryAllocationSize;
@@ -276,7 +298,8 @@ Probe probe(VkPhysicalDevice pd, int index) {
   if (f12.shaderInt8) d.features.push_back("int8");
   if (p.push_descriptor) d.features.push_back("push descriptors");
   if (c.memory_budget) d.features.push_back("memory budget");
-  if (c.coopmat_nv) d.features.push_back("NV cooperative matrix (unused)");
+  if (c.coopmat_nv) d.features.push_back("NV cooperative matrix (tensor-core matmul tiles)");
+  else if (p.coopmat_ext) d.features.push_back("NV cooperative matrix (not used: switched off, or no fp16 or 32-wide subgroups)");
   d.features.push_back(cat("shared ", c.max_shared / 1024, " KiB"));
   d.features.push_back(cat("storage range ", c.max_storage_range >> 20, " MiB"));
   return p;
@@ -356,10 +379,17 @@ std::shared_ptr<Context> Context::open(int index) {
   f11.storageBuffer16BitAccess = VK_TRUE;
   f12.storageBuffer8BitAccess = VK_TRUE;
   f12.shaderFloat16 = c->caps_.fp16 ? VK_TRUE : VK_FALSE;
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV fcm{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  fcm.cooperativeMatrix = VK_TRUE;
   VkPhysicalDeviceFeatures2 feats{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
   feats.pNext = &f11;
   std::vector<const char*> exts = {VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME};
   if (c->caps_.memory_budget) exts.push_back(VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+  if (c->caps_.coopmat_nv) {  // the COOPMAT shaders declare CooperativeMatrixNV and VulkanMemoryModel
+    exts.push_back(VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
+    f12.vulkanMemoryModel = VK_TRUE;
+    f12.pNext = &fcm;
+  }
   VkDeviceCreateInfo di{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   di.pNext = &feats;
   di.queueCreateInfoCount = 1;

@@ -7,6 +7,7 @@
 //   SMOLVLM_VK_NO_FP16=1        no fp16 arithmetic (f32 matmul tiles)
 //   SMOLVLM_VK_MATMUL_TILE=128  prefill/vision matmul tiles of 128 x 128 (8 x 8 outputs per invocation)
 //                               instead of 64 x 64 (4 x 4): to measure which a device runs faster
+//   SMOLVLM_VK_NO_COOPMAT=1     no tensor-core matmul tiles (NV cooperative matrix) where the device has them
 //   SMOLVLM_VK_MAX_RANGE=BYTES  a smaller maxStorageBufferRange (tests the range splitting)
 // and, to test the failure paths on any device:
 //   SMOLVLM_VK_ALLOC_LIMIT=BYTES  device-local allocations fail beyond this total (as a device that
@@ -32,7 +33,8 @@ struct Switches {
   bool no_fp16 = false;
   bool fuse = true;  // the fused decode ops (Ops::rms_norm_matmul, ...); SMOLVLM_VK_NO_FUSE=1 runs them apart
   bool attention_split = true;  // decode attention split over the keys deep into a context; SMOLVLM_VK_NO_SPLIT=1
-  uint32_t matmul_tile = 64;  // 64 or 128
+  bool coopmat = true;  // NV cooperative matrix tiles where the device offers them; SMOLVLM_VK_NO_COOPMAT=1
+  uint32_t matmul_tile = 64;  // 64 or 128 (the shader-core tiles)
   uint32_t matvec_threads = 0;  // a decode matvec's workgroup (16 .. 256, a power of two); 0: the default
   uint64_t max_range = 0;  // 0: the device's
   uint64_t alloc_limit = 0;  // 0: none
@@ -59,7 +61,10 @@ struct Caps {
   uint32_t subgroup_size = 0;       // 0: no subgroup arithmetic in compute shaders (or switched off)
   bool fp16 = false;                // shaderFloat16
   bool memory_budget = false;       // VK_EXT_memory_budget
-  bool coopmat_nv = false;          // VK_NV_cooperative_matrix (reported; not used yet)
+  // VK_NV_cooperative_matrix with 16 x 16 x 16 fp16 -> f32 subgroup products, fp16, subgroups of
+  // 32 and the Vulkan memory model: matmul.comp's COOPMAT tiles can run (whether they do is
+  // VulkanDevice::coopmat(), after a self-check on the device)
+  bool coopmat_nv = false;
   uint64_t max_storage_range = 0;   // maxStorageBufferRange (or the forced one)
   uint64_t max_allocation = 0;      // maxMemoryAllocationSize
   uint64_t storage_align = 0;       // minStorageBufferOffsetAlignment

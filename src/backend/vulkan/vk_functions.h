@@ -20,6 +20,7 @@
   X(vkEnumerateDeviceExtensionProperties)        \
   X(vkCreateDevice)                              \
   X(vkGetDeviceProcAddr)                         \
+  X(vkGetPhysicalDeviceCooperativeMatrixPropertiesNV) \
   X(vkCreateDebugUtilsMessengerEXT)              \
   X(vkDestroyDebugUtilsMessengerEXT)
 

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <map>
 
 #include "backend/vulkan/vulkan_internal.h"
@@ -93,7 +94,26 @@ void VulkanDevice::return_slot(std::unique_ptr<Slot> slot) {
 
 std::unique_ptr<backend::Ops> VulkanDevice::begin(kernels::ThreadPool& pool) {
   ++passes_;
-  return make_vulkan_ops(*this, pool);
+  return make_vulkan_ops(*this, pool, coopmat());
+}
+
+bool VulkanDevice::coopmat() {
+  std::call_once(coopmat_once_, [&] {
+    if (!ctx_->caps().coopmat_nv) return;
+    std::string why;
+    try {
+      why = check_matmul(*this, true);
+    } catch (const backend::DeviceLost&) {
+      throw;
+    } catch (const Error& e) {
+      why = e.what();
+    }
+    coopmat_ = why.empty();
+    if (!coopmat_)
+      std::fprintf(stderr, "smolvlm: %s: the tensor-core matmul tiles failed their check (%s); using the shader cores\n",
+                   ctx_->info().name.c_str(), why.c_str());
+  });
+  return coopmat_;
 }
 
 BackendStats VulkanDevice::stats() const {
@@ -153,6 +173,17 @@ BackendStats backend_stats(const backend::Device& device) {
 const Context* context_of(const backend::Device& device) {
   const auto* v = dynamic_cast<const VulkanDevice*>(&device);
   return v != nullptr ? &v->ctx() : nullptr;
+}
+
+bool uses_tensor_cores(backend::Device& device) {
+  auto* v = dynamic_cast<VulkanDevice*>(&device);
+  return v != nullptr && v->coopmat();
+}
+
+std::string check_matmul_tiles(backend::Device& device, bool tensor_cores) {
+  auto* v = dynamic_cast<VulkanDevice*>(&device);
+  if (v == nullptr) fail("check_matmul_tiles: not a Vulkan device");
+  return check_matmul(*v, tensor_cores);
 }
 
 }  // namespace smolvlm::vk

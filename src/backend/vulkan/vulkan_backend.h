@@ -29,4 +29,15 @@ double measure_bandwidth_gbs(backend::Device& device);
 // The opened context behind a backend device (null for the CPU).
 const Context* context_of(const backend::Device& device);
 
+// Whether the device's prefill and vision matmuls run on its tensor cores (NV cooperative matrix
+// tiles, once they passed their check on the device). False for the CPU.
+bool uses_tensor_cores(backend::Device& device);
+// The device's check of its matmul tiles, the tensor-core or the shader-core ones: "" when a
+// matmul with exact sums came back bit for bit, else the first differing element. See
+// check_matmul (vulkan_internal.h).
+std::string check_matmul_tiles(backend::Device& device, bool tensor_cores);
+// "" when got == want element for element, else "<what> element i (token t, row r): got g, want w"
+// (the products of `rows` outputs per token).
+std::string matmul_mismatch(const std::vector<float>& got, const std::vector<float>& want, int64_t rows, const char* what);
+
 }  // namespace smolvlm::vk

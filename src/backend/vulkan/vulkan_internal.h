@@ -75,6 +75,10 @@ class VulkanDevice final : public backend::Device {
   std::unique_ptr<Slot> take_slot();
   void return_slot(std::unique_ptr<Slot> slot);
   BackendStats stats() const;
+  // Whether prefill and vision matmuls take the tensor-core tiles (matmul.comp COOPMAT): the caps
+  // allow them and check_matmul() found them exact on this device the first time it was asked
+  // (else they stay off for the device's life, and stderr says why).
+  bool coopmat();
 
  private:
   void upload_bytes(VkBuffer dst, const void* src, uint64_t bytes);
@@ -85,9 +89,20 @@ class VulkanDevice final : public backend::Device {
   std::vector<std::unique_ptr<Slot>> free_slots_;
   std::atomic<uint64_t> passes_{0}, weight_bytes_{0};
   RecorderStats retired_{};  // stats of slots no longer pooled
+  std::once_flag coopmat_once_;
+  bool coopmat_ = false;
 };
 
-// The Ops of one pass (vulkan_ops.cpp).
-std::unique_ptr<backend::Ops> make_vulkan_ops(VulkanDevice& device, kernels::ThreadPool& pool);
+// The Ops of one pass (vulkan_ops.cpp); `coopmat`: the matmuls of more than a few tokens take
+// the tensor-core tiles (for F16 and quantized weights).
+std::unique_ptr<backend::Ops> make_vulkan_ops(VulkanDevice& device, kernels::ThreadPool& pool, bool coopmat);
+
+// A matmul small enough to check on any device, run through the shader-core or the tensor-core
+// tiles (matmul_check.cpp): an F16 weight [200, 96] times 150 tokens (a partial row and token tile
+// of 128 and of 64, three k steps of 32), once stored and once added to values already there.
+// Weights and activations are small multiples of 1/4 and 1/8, so fp16 holds them and every f32
+// sum is exact: the result must equal the host's bit for bit. "" when it does, else the first
+// differing element.
+std::string check_matmul(VulkanDevice& device, bool coopmat);
 
 }  // namespace smolvlm::vk

@@ -52,7 +52,7 @@ struct Fuse {
 
 class VulkanOps final : public backend::Ops {
  public:
-  VulkanOps(VulkanDevice& dev, kernels::ThreadPool& pool) : dev_(dev), slot_(dev.take_slot()), rec_(slot_->recorder) {}
+  VulkanOps(VulkanDevice& dev, bool coopmat) : dev_(dev), slot_(dev.take_slot()), rec_(slot_->recorder), coopmat_(coopmat) {}
   ~VulkanOps() override {
     rec_.abandon();
     dev_.return_slot(std::move(slot_));
@@ -90,12 +90,14 @@ class VulkanOps final : public backend::Ops {
     // fp16 tiles round the decoded weights and the activations to fp16: fine for F16 and quantized
     // weights (ggml rounds activations to fp16 for F16 weights too), not for F32 or BF16 ones
     const bool f16_tiles = dev_.ctx().caps().fp16 && w.type() != GgmlType::F32 && w.type() != GgmlType::BF16;
-    const uint32_t tile = switches().matmul_tile;  // rows and tokens per matmul workgroup
+    const bool cm = coopmat_ && f16_tiles;  // the tensor cores take fp16 tiles
+    const uint32_t tile = cm ? 128 : switches().matmul_tile;  // rows and tokens per matmul workgroup
     const std::string vec_name = fuse.kind != nullptr ? cat("matvec_", type, "_", fuse.kind) : "matvec_" + type;
     const uint32_t n_binds = fuse.kind != nullptr ? 4 : 3;
     const uint32_t threads = switches().matvec_threads != 0 ? switches().matvec_threads : kMatvecThreads;
     const Pipeline& p = vec ? pipeline(variant(vec_name), n_binds, {threads, kMatvecRows, u32(n)})
-                            : pipeline(cat("matmul_", type, tile == 128 ? "_t128" : "", f16_tiles ? "_f16" : ""), 3, {});
+                        : cm ? pipeline(cat("matmul_", type, "_cm"), 3, {})
+                             : pipeline(cat("matmul_", type, tile == 128 ? "_t128" : "", f16_tiles ? "_f16" : ""), 3, {});
     for_row_ranges(M, row_bytes, [&](int64_t r0, int64_t nr) {
       const Bind b[] = {{m.handle(), uint64_t(r0) * row_bytes, uint64_t(nr) * row_bytes, false}, bx.bind, by.bind,
                         baux.bind};
@@ -453,6 +455,7 @@ class VulkanOps final : public backend::Ops {
   VulkanDevice& dev_;
   std::unique_ptr<Slot> slot_;
   Recorder& rec_;
+  const bool coopmat_;
   RopeTable rope_;
   std::vector<Bind> parts_;  // attention_parts
   uint64_t parts_bytes_ = 0;
@@ -461,8 +464,8 @@ class VulkanOps final : public backend::Ops {
 
 }  // namespace
 
-std::unique_ptr<backend::Ops> make_vulkan_ops(VulkanDevice& device, kernels::ThreadPool& pool) {
-  return std::make_unique<VulkanOps>(device, pool);
+std::unique_ptr<backend::Ops> make_vulkan_ops(VulkanDevice& device, kernels::ThreadPool&, bool coopmat) {
+  return std::make_unique<VulkanOps>(device, coopmat);
 }
 
 }  // namespace smolvlm::vk

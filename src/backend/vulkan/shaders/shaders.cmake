@@ -2,7 +2,8 @@
 # checked by spirv-val at build time, then embedded in the binary (cmake/embed_spirv.cmake).
 # Module-level choices are variants: the weight type (quant.glsl), subgroup vs shared-memory
 # reductions (_sg), a matvec fused with the RMSNorm or SiLU gate before it (_norm, _glu), fp16
-# matmul tiles (_f16), 128-wide matmul tiles (_t128), the KV cache type. Sets SMOLVLM_SHADER_CPP.
+# matmul tiles (_f16), 128-wide matmul tiles (_t128), tensor-core matmul tiles (_cm: NV cooperative
+# matrix in fp16, so not for F32 or BF16 weights), the KV cache type. Sets SMOLVLM_SHADER_CPP.
 set(_dir ${CMAKE_CURRENT_LIST_DIR})
 set(_out ${CMAKE_BINARY_DIR}/spirv)
 file(MAKE_DIRECTORY ${_out})
@@ -32,6 +33,9 @@ foreach(t F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K)
   smolvlm_shader(matmul_${t}_f16 matmul.comp -DA_TYPE_${t} -DUSE_FP16)
   smolvlm_shader(matmul_${t}_t128 matmul.comp -DA_TYPE_${t} -DTILE_128)
   smolvlm_shader(matmul_${t}_t128_f16 matmul.comp -DA_TYPE_${t} -DTILE_128 -DUSE_FP16)
+  if(NOT t STREQUAL "F32" AND NOT t STREQUAL "BF16")
+    smolvlm_shader(matmul_${t}_cm matmul.comp -DA_TYPE_${t} -DCOOPMAT)
+  endif()
   smolvlm_shader(get_rows_${t} get_rows.comp -DA_TYPE_${t})
 endforeach()
 smolvlm_shader(rms_norm rms_norm.comp)
