@@ -4,8 +4,8 @@
 # Why: the device machine (an image with CUDA, PyTorch, CMake and ninja, reached through the device tool)
 # has no glslc, no Debian -dev packages and no network, so smolvlm cannot be built there, and a binary
 # built here needs Debian's shared libraries. The archive holds:
-#   bin/      smolvlm and smolvlm_tests, built without FFmpeg (SMOLVLM_VIDEO=OFF: its codec libraries
-#             alone are ~120 MB) and stripped
+#   bin/      smolvlm, smolvlm_tests and bench_vulkan (the GPU ops alone), built without FFmpeg
+#             (SMOLVLM_VIDEO=OFF: its codec libraries alone are ~120 MB) and stripped
 #   lib/      every shared library they load except glibc's own (curl, ICU, the image codecs, OpenSSL ...)
 #   lib-cxx/  Debian's libstdc++ and libgcc_s: used there only when the machine's are older
 #   lib-vk/   the Vulkan loader, glvnd's dispatch libraries (the NVIDIA driver's ICD loads through them):
@@ -20,8 +20,8 @@ cd "$(dirname "$0")/.."
 SHARED=${SMOLVLM_SHARED:-../shared}
 [[ -d $SHARED/golden/tiny512 ]] || { echo "gpu_bundle: no golden data in $SHARED (set SMOLVLM_SHARED)" >&2; exit 1; }
 B=build/gpu-bundle
-cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSMOLVLM_VIDEO=OFF -DSMOLVLM_BUILD_BENCH=OFF >/dev/null
-cmake --build "$B" -j "$(nproc)" --target smolvlm smolvlm_tests
+cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSMOLVLM_VIDEO=OFF -DSMOLVLM_BUILD_BENCH=ON >/dev/null
+cmake --build "$B" -j "$(nproc)" --target smolvlm smolvlm_tests bench_vulkan
 
 STAGE=$(mktemp -d)
 trap 'rm -rf "$STAGE"' EXIT
@@ -29,6 +29,7 @@ R=$STAGE/smolvlm-gpu
 mkdir -p "$R"/{bin,lib,lib-cxx,lib-vk,shared/golden,shared/tokenizer}
 strip -o "$R/bin/smolvlm" "$B/smolvlm"
 strip -o "$R/bin/smolvlm_tests" "$B/tests/smolvlm_tests"
+strip -o "$R/bin/bench_vulkan" "$B/bench/bench_vulkan"
 
 # glibc's libraries stay the machine's own (its glibc is newer: Ubuntu 24.04's 2.39 against Debian 12's 2.36)
 is_glibc() { [[ $(basename "$1") =~ ^(libc|libm|libpthread|libdl|librt|libresolv|libutil|ld-linux-x86-64)\.so ]]; }
@@ -38,7 +39,7 @@ copy_libs() {  # copy_libs DEST FILE...: each library by its soname, links follo
   shift
   for f in "$@"; do is_glibc "$f" || cp -L "$f" "$dest/$(basename "$f")"; done
 }
-mapfile -t libs < <(closure "$B/smolvlm" "$B/tests/smolvlm_tests")
+mapfile -t libs < <(closure "$B/smolvlm" "$B/tests/smolvlm_tests" "$B/bench/bench_vulkan")
 for f in "${libs[@]}"; do
   case $(basename "$f") in
     libstdc++.so.*|libgcc_s.so.*) copy_libs "$R/lib-cxx" "$f" ;;
@@ -56,7 +57,7 @@ copy_libs "$R/lib-vk" "${vk[@]}"
 mapfile -t vkdeps < <(closure "${vk[@]}")
 for f in "${vkdeps[@]}"; do [[ -e $R/lib/$(basename "$f") ]] || copy_libs "$R/lib-vk" "$f"; done
 # the binaries' own glibc floor, for gpu_check.sh to compare with the machine's libstdc++
-objdump -T "$R/bin/smolvlm" "$R/bin/smolvlm_tests" | grep -o 'GLIBCXX_[0-9.]*' | sort -uV | tail -1 >"$R/lib-cxx/NEEDS"
+objdump -T "$R/bin/smolvlm" "$R/bin/smolvlm_tests" "$R/bin/bench_vulkan" | grep -o 'GLIBCXX_[0-9.]*' | sort -uV | tail -1 >"$R/lib-cxx/NEEDS"
 
 for m in tiny512 tiny384; do
   mkdir -p "$R/shared/golden/$m"

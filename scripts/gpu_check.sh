@@ -10,7 +10,9 @@
 #      golden models offloaded (prefill and vision on the tensor cores where the card has them: the
 #      MatmulCheck test says); then again with the fallbacks forced (no subgroups, no fp16, so no
 #      tensor cores)
-#   4. per model, real-shape random 256M then 2.2B (unless GPU_CHECK_QUICK=1):
+#   4. the heavy GPU ops alone at the real shapes (bench_vulkan: vision fc1, prefill gate, vision attention):
+#      GFLOP/s on the tensor cores and again on the shader cores (SMOLVLM_VK_NO_COOPMAT=1)
+#   5. per model, real-shape random 256M then 2.2B (unless GPU_CHECK_QUICK=1):
 #      speed at Q4_K_M and Q8_0: smolvlm bench pp512 / tg128 with every layer on the GPU (bound: the card's
 #      measured copy bandwidth), and on the CPU; llama-bench on the same files when LLAMA_BENCH names a
 #      CUDA or Vulkan build;
@@ -21,7 +23,7 @@
 #      decode again with SMOLVLM_VK_NO_FUSE=1 (what the fused decode ops buy) and with
 #      SMOLVLM_VK_MATVEC_THREADS=32 and 128 (the decode matvec's workgroup); Q4_K_M decode at depths
 #      1024 and 4096 with the attention split over the keys and whole (SMOLVLM_VK_NO_SPLIT=1)
-#   5. transformers on the real-shape 256M checkpoint (when torch + transformers import) against our logits
+#   6. transformers on the real-shape 256M checkpoint (when torch + transformers import) against our logits
 # Results (logs, JSON) go to $OUT (the device tool's folder) or build/gpu_check; summary.txt says it all.
 #
 # usage, through the device tool:  bash scripts/gpu_bundle.sh   (here, once)
@@ -64,7 +66,7 @@ with tarfile.open(sys.argv[1]) as t:
     except TypeError:  # Python before 3.12
         t.extractall(sys.argv[2])
 PY
-  S=$X/bin/smolvlm T=$X/bin/smolvlm_tests
+  S=$X/bin/smolvlm T=$X/bin/smolvlm_tests BV=$X/bin/bench_vulkan
   [[ -z $SHARED ]] && SHARED=$X/shared
   LIBS=$X/lib
   # Debian's libstdc++ only where the machine's lacks the symbol version the binaries need
@@ -79,7 +81,7 @@ PY
   log "bundle $(cat "$X/COMMIT") unpacked; libraries: ${LIBS//$X/bundle}"
 else
   B=build/release
-  S=$B/smolvlm T=$B/tests/smolvlm_tests
+  S=$B/smolvlm T=$B/tests/smolvlm_tests BV=$B/bench/bench_vulkan
   if [[ ! -x $S || ! -x $T ]]; then
     if command -v cmake >/dev/null && command -v glslc >/dev/null; then
       log "building"
@@ -127,7 +129,17 @@ if fits 90 "the GPU tests with the fallbacks forced"; then
 fi
 pack
 
-# 4. speed and the time to first token on real-shape random models (the real tokenizer: a real-size vocabulary)
+# 4. the heavy ops alone: GFLOP/s of the matmul tiles (tensor cores, then shader cores) and the vision attention
+if [[ -x ${BV:-} ]] && fits 60 "bench_vulkan"; then
+  for cm in 0 1; do
+    SMOLVLM_DEVICE=$DEV SMOLVLM_VK_NO_COOPMAT=$cm timeout 30 "$BV" --benchmark_filter="$([[ $cm == 1 ]] && echo Matmul || echo .)" \
+      --benchmark_min_time=0.2 >"$W/bench_vulkan-nocm$cm.log" 2>&1
+    grep -E "^BM_" "$W/bench_vulkan-nocm$cm.log" | sed 's/^/  /' | tee -a "$OUT/summary.txt"
+  done
+fi
+pack
+
+# 5. speed and the time to first token on real-shape random models (the real tokenizer: a real-size vocabulary)
 TOK=$SHARED/tokenizer/smolvlm-256m-instruct
 M=$W/models
 mkdir -p "$M"
@@ -258,7 +270,7 @@ for c in $CONFIGS; do
   pack
 done
 
-# 5. transformers itself on the real-shape 256M checkpoint: our logits on the GPU against torch's
+# 6. transformers itself on the real-shape 256M checkpoint: our logits on the GPU against torch's
 if ! python3 -c "import torch, transformers" 2>/dev/null || [[ ! -f $M/real256m-F16.gguf ]]; then
   log "transformers: skipped (no torch/transformers, or no real256m model)"
 elif fits 90 "transformers"; then
