@@ -7,7 +7,7 @@
 // Each pass records kReps of the op and waits once, so the time is the GPU's, not the submit's.
 // Wall time (UseRealTime). Counters: GFLOPs (2 per multiply-add; attention 4 n^2 d per head), and the label says which matmul
 // tiles ran (tensor cores: NV cooperative matrix; shader cores). Switches: SMOLVLM_VK_* as ever
-// (SMOLVLM_VK_NO_COOPMAT=1, SMOLVLM_VK_MATMUL_TILE=128).
+// (SMOLVLM_VK_NO_COOPMAT=1, SMOLVLM_VK_MATMUL_TILE=128, SMOLVLM_VK_ATTN_NARROW=1).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>

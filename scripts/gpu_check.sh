@@ -12,7 +12,8 @@
 #      MatmulCheck test says); then again with the fallbacks forced (no subgroups, no fp16, so no
 #      tensor cores)
 #   4. the heavy GPU ops alone at the real shapes (bench_vulkan: vision fc1, prefill gate, vision attention):
-#      GFLOP/s on the tensor cores and again on the shader cores (SMOLVLM_VK_NO_COOPMAT=1)
+#      GFLOP/s on the tensor cores and again on the shader cores (SMOLVLM_VK_NO_COOPMAT=1), the attention
+#      again one float at a time (SMOLVLM_VK_ATTN_NARROW=1)
 #   5. per model, real-shape random 256M then 2.2B (unless GPU_CHECK_QUICK=1):
 #      speed at Q4_K_M and Q8_0: smolvlm bench pp512 / tg128 with every layer on the GPU (bound: the card's
 #      measured copy bandwidth), and on the CPU; llama-bench on the same files when LLAMA_BENCH names a
@@ -141,12 +142,17 @@ if fits 90 "the GPU tests with the fallbacks forced"; then
 fi
 pack
 
-# 4. the heavy ops alone: GFLOP/s of the matmul tiles (tensor cores, then shader cores) and the vision attention
-if [[ -x ${BV:-} ]] && fits 60 "bench_vulkan"; then
-  for cm in $( ((CM_OFF)) && echo 1 || echo 0 1); do
-    SMOLVLM_DEVICE=$DEV SMOLVLM_VK_NO_COOPMAT=$cm timeout 30 "$BV" --benchmark_filter="$([[ $cm == 1 ]] && echo Matmul || echo .)" \
-      --benchmark_min_time=0.2 >"$W/bench_vulkan-nocm$cm.log" 2>&1
-    grep -E "^BM_" "$W/bench_vulkan-nocm$cm.log" | sed 's/^/  /' | tee -a "$OUT/summary.txt"
+# 4. the heavy ops alone: GFLOP/s of the matmul tiles (tensor cores, then shader cores) and of the vision
+# attention (the default vec4 one, then SMOLVLM_VK_ATTN_NARROW=1)
+if [[ -x ${BV:-} ]] && fits 80 "bench_vulkan"; then
+  runs=("default ." "nocm Matmul" "narrow Attention")
+  ((CM_OFF)) && runs=("nocm ." "narrow Attention")
+  for r in "${runs[@]}"; do
+    read -r name filter <<<"$r"
+    SMOLVLM_DEVICE=$DEV SMOLVLM_VK_NO_COOPMAT=$([[ $name == nocm || $CM_OFF == 1 ]] && echo 1 || echo 0) \
+      SMOLVLM_VK_ATTN_NARROW=$([[ $name == narrow ]] && echo 1 || echo 0) timeout 25 "$BV" --benchmark_filter="$filter" \
+      --benchmark_min_time=0.2 >"$W/bench_vulkan-$name.log" 2>&1
+    grep -E "^BM_" "$W/bench_vulkan-$name.log" | sed "s/^/  $name: /" | tee -a "$OUT/summary.txt"
   done
 fi
 pack

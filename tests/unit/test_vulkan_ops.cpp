@@ -450,16 +450,18 @@ struct AttnCase {
 TEST(VulkanOps, AttentionMatchesTheCpuForBothCacheTypes) {
   SMOLVLM_REQUIRE_GPU(gpu);
   kernels::ThreadPool pool(2);
-  const int64_t D = 64;
   // from 512 keys a few rows split the keys over workgroups and merge the parts (row 0 of {3, 700,
   // 639} sees 640 keys: the last split of 128 has none for it); SMOLVLM_VK_NO_SPLIT=1 takes them
-  // whole. (The caches stay under vulkan.small_range's 1 MiB binding.)
+  // whole. (The caches stay under vulkan.small_range's 1 MiB binding.) Heads of 64, and of 72 (the
+  // 2.2B's vision heads) for the tiled attention of many rows.
   const AttnCase cases[] = {{1, 1, 0, 9, 3, true},       {1, 300, 299, 9, 3, true},  {9, 40, 31, 15, 5, true},
                             {77, 77, 0, 9, 3, true},     {5, 100, 95, 32, 32, true}, {64, 64, 0, 4, 4, false},
                             {1, 1300, 1299, 9, 3, true}, {3, 700, 639, 15, 5, true}, {2, 3000, 0, 4, 1, false},
                             {1, 513, 512, 9, 3, true}};
+  for (const int64_t D : {64, 72})
   for (const GgmlType t : {GgmlType::F16, GgmlType::F32}) {
     for (const AttnCase& c : cases) {
+      if (D != 64 && c.n_q < 8) continue;
       const int64_t kv_dim = c.kv_heads * D, ctx = c.n_kv + 3;
       const auto q = random_normal(size_t(c.n_q * c.heads * D), 21, 0.0f, 2.0f);
       const auto kf = random_normal(size_t(c.n_kv * kv_dim), 22), vf = random_normal(size_t(c.n_kv * kv_dim), 23);
@@ -487,7 +489,7 @@ TEST(VulkanOps, AttentionMatchesTheCpuForBothCacheTypes) {
                       .n_kv_heads = c.kv_heads, .head_dim = D, .q_pos0 = c.q_pos0, .causal = c.causal, .scale = 0.125f});
       ops->read(to, got.data());
       ops->finish();
-      EXPECT_LE(max_rel(got, ref), 1e-5) << ggml_type_name(t) << " n_q " << c.n_q << " n_kv " << c.n_kv;
+      EXPECT_LE(max_rel(got, ref), 1e-5) << ggml_type_name(t) << " n_q " << c.n_q << " n_kv " << c.n_kv << " D " << D;
       // the CPU rounds q and the probabilities to fp16 with an F16 cache (as ggml does)
       EXPECT_LE(max_rel(got, cpu), t == GgmlType::F16 ? 2e-3 : 1e-5) << "vs the CPU kernel";
     }

@@ -65,6 +65,7 @@ const Switches& switches() {
     w.fuse = !env_flag("SMOLVLM_VK_NO_FUSE");
     w.attention_split = !env_flag("SMOLVLM_VK_NO_SPLIT");
     w.coopmat = !env_flag("SMOLVLM_VK_NO_COOPMAT");
+    w.attention_wide = !env_flag("SMOLVLM_VK_ATTN_NARROW");
     if (const char* t = std::getenv("SMOLVLM_VK_MATMUL_TILE"); t != nullptr && std::string_view(t) == "128")
       w.matmul_tile = 128;
     const auto number = [](const char* name) -> uint64_t {

@@ -8,6 +8,9 @@
 //   SMOLVLM_VK_MATMUL_TILE=128  prefill/vision matmul tiles of 128 x 128 (8 x 8 outputs per invocation)
 //                               instead of 64 x 64 (4 x 4): to measure which a device runs faster
 //   SMOLVLM_VK_NO_COOPMAT=1     no tensor-core matmul tiles (NV cooperative matrix) where the device has them
+//   SMOLVLM_VK_ATTN_NARROW=1    prefill/vision attention one float and one key at a time instead of in
+//                               vec4s rescaled once per 4 keys (attention_tiled.comp WIDE, 1.37x faster on
+//                               lavapipe): to measure the two on real GPUs
 //   SMOLVLM_VK_MAX_RANGE=BYTES  a smaller maxStorageBufferRange (tests the range splitting)
 // and, to test the failure paths on any device:
 //   SMOLVLM_VK_ALLOC_LIMIT=BYTES  device-local allocations fail beyond this total (as a device that
@@ -34,6 +37,7 @@ struct Switches {
   bool fuse = true;  // the fused decode ops (Ops::rms_norm_matmul, ...); SMOLVLM_VK_NO_FUSE=1 runs them apart
   bool attention_split = true;  // decode attention split over the keys deep into a context; SMOLVLM_VK_NO_SPLIT=1
   bool coopmat = true;  // NV cooperative matrix tiles where the device offers them; SMOLVLM_VK_NO_COOPMAT=1
+  bool attention_wide = true;  // the vec4 tiled attention where head_dim allows; SMOLVLM_VK_ATTN_NARROW=1
   uint32_t matmul_tile = 64;  // 64 or 128 (the shader-core tiles)
   uint32_t matvec_threads = 0;  // a decode matvec's workgroup (16 .. 256, a power of two); 0: the default
   uint64_t max_range = 0;  // 0: the device's

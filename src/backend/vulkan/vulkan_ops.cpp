@@ -221,8 +221,9 @@ class VulkanOps final : public backend::Ops {
       if (chunk == 0 && 2ull * bc * uint64_t(a.head_dim) * 4 <= dev_.ctx().caps().max_shared) chunk = bc;
     }
     if (a.q.rows >= kAttentionTiledRows && a.head_dim <= 128 && chunk > 0) {
-      rec_.dispatch(pipeline("attention_tiled_" + kv, 4, {0, chunk, u32(a.head_dim)}), b, &push, sizeof push,
-                    u32(a.n_heads), u32((a.q.rows + 63) / 64));
+      const bool wide = switches().attention_wide && a.head_dim % 4 == 0;
+      rec_.dispatch(pipeline(cat("attention_tiled_", kv, wide ? "_wide" : ""), 4, {0, chunk, u32(a.head_dim)}), b, &push,
+                    sizeof push, u32(a.n_heads), u32((a.q.rows + 63) / 64));
       return;
     }
     // attention.comp reads each key row in 16-byte loads

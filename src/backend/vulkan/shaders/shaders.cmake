@@ -3,7 +3,8 @@
 # Module-level choices are variants: the weight type (quant.glsl), subgroup vs shared-memory
 # reductions (_sg), a matvec fused with the RMSNorm or SiLU gate before it (_norm, _glu), fp16
 # matmul tiles (_f16), 128-wide matmul tiles (_t128), tensor-core matmul tiles (_cm: NV cooperative
-# matrix in fp16, so not for F32 or BF16 weights), the KV cache type. Sets SMOLVLM_SHADER_CPP.
+# matrix in fp16, so not for F32 or BF16 weights), vec4 tiled attention (_wide), the KV cache type.
+# Sets SMOLVLM_SHADER_CPP.
 set(_dir ${CMAKE_CURRENT_LIST_DIR})
 set(_out ${CMAKE_BINARY_DIR}/spirv)
 file(MAKE_DIRECTORY ${_out})
@@ -64,6 +65,7 @@ foreach(kv f32 f16)
   smolvlm_shader(attention_split_${kv} attention.comp ${_def} -DSPLIT)
   smolvlm_shader(attention_split_${kv}_sg attention.comp ${_def} -DSPLIT -DUSE_SUBGROUP)
   smolvlm_shader(attention_tiled_${kv} attention_tiled.comp ${_def})
+  smolvlm_shader(attention_tiled_${kv}_wide attention_tiled.comp ${_def} -DWIDE)
 endforeach()
 
 set(SMOLVLM_SHADER_CPP ${CMAKE_BINARY_DIR}/generated/vk_shaders.cpp)
