@@ -4,6 +4,7 @@
 //   BM_GpuPrefillMatmul   a 512-token prefill's gate projection: [512, 576] x [1536, 576]^T
 //   BM_GpuVisionAttention one tile's attention in one layer: 1024 x 1024 patches, 12 heads of 64,
 //                         bidirectional (the 2.2B: 729 patches, 16 heads of 72)
+//   BM_RecordDecodeDispatches  the host's cost of recording a decode step's 330 dispatches
 // Each pass records kReps of the op and waits once, so the time is the GPU's, not the submit's.
 // Wall time (UseRealTime). Counters: GFLOPs (2 per multiply-add; attention 4 n^2 d per head), and the label says which matmul
 // tiles ran (tensor cores: NV cooperative matrix; shader cores). Switches: SMOLVLM_VK_* as ever
@@ -122,6 +123,31 @@ void BM_Attention(benchmark::State& state, int64_t n, int64_t heads, int64_t hea
   state.SetLabel(d->name());
 }
 
+// The host's side of a decode step: recording a 256M step's worth of matvec dispatches (30 layers x 11)
+// into a command buffer, then dropping it unsubmitted. Counter: us_per_dispatch (smolvlm's binding,
+// pipeline lookup and barrier tracking, plus the driver's vkCmd* recording).
+void BM_RecordDecodeDispatches(benchmark::State& state) {
+  std::string why;
+  backend::Device* d = gpu(&why);
+  if (d == nullptr) return state.SkipWithError(why.c_str());
+  constexpr int64_t kRows = 64, kCols = 576, kDispatches = 330;
+  const std::vector<float> wf = random(size_t(kRows * kCols), 1);
+  std::vector<uint8_t> wb(ggml_row_size(GgmlType::Q8_0, kCols) * size_t(kRows));
+  quantize_rows(GgmlType::Q8_0, wf.data(), wb.data(), kRows, kCols);
+  const auto w = d->upload({GgmlType::Q8_0, kRows, kCols, wb.data()}, kernels::SumOrder::kFastest);
+  Arena a{*d, {}};
+  const Tensor x = a.make(1, kCols, 2), y = a.make(2, kRows, 3);
+  for (auto _ : state) {
+    auto ops = d->begin(pool());
+    for (int64_t i = 0; i < kDispatches; ++i) ops->matmul(*w, x, y.slice(i % 2, 1));  // a chain of dependent writes
+    ops.reset();  // abandoned: never submitted
+  }
+  state.counters["us_per_dispatch"] = benchmark::Counter(double(kDispatches) * double(state.iterations()) * 1e-6,
+                                                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.SetLabel(d->name());
+}
+
+BENCHMARK(BM_RecordDecodeDispatches)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Matmul, VisionFc1_F16, GgmlType::F16, 1024, 3072, 768)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Matmul, VisionFc1_Q8_0, GgmlType::Q8_0, 1024, 3072, 768)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Matmul, VisionFc1_F32, GgmlType::F32, 1024, 3072, 768)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -1,6 +1,8 @@
 #include "backend/vulkan/pipelines.h"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "backend/vulkan/shader_table.h"
 #include "base/error.h"
@@ -46,11 +48,18 @@ size_t Pipelines::size() const {
   return cache_.size();
 }
 
-const Pipeline& Pipelines::get(const std::string& name, uint32_t n_bindings, const std::vector<uint32_t>& constants) {
+bool Pipelines::Less::less(const KeyView& a, const KeyView& b) {
+  if (a.name != b.name) return a.name < b.name;
+  return std::lexicographical_compare(a.constants.begin(), a.constants.end(), b.constants.begin(), b.constants.end());
+}
+
+const Pipeline& Pipelines::get(std::string_view name, uint32_t n_bindings, std::span<const uint32_t> constants) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto key = std::make_pair(name, constants);
-  if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  if (auto it = cache_.find(KeyView{name, constants}); it != cache_.end()) return it->second;
   if (n_bindings == 0 || n_bindings > kMaxBindings) fail("pipeline ", name, ": ", n_bindings, " bindings");
+  if (constants.size() > kMaxConstants) fail("pipeline ", name, ": ", constants.size(), " specialization constants");
+  Key key{std::string(name), {}, constants.size()};
+  std::copy(constants.begin(), constants.end(), key.constants.begin());
   const SpirvModule* mod = nullptr;
   for (const SpirvModule& m : spirv_modules())
     if (name == m.name) mod = &m;

@@ -1,6 +1,9 @@
 // backend::Ops on a Vulkan device: each op checks its shapes, binds its tensors and records one
 // dispatch (or one per row range of a weight larger than a storage binding may be).
 #include <algorithm>
+#include <array>
+#include <initializer_list>
+#include <string_view>
 #include <cstring>
 #include <numeric>
 #include <vector>
@@ -30,6 +33,38 @@ constexpr int64_t kAttentionTiledRows = 8;  // query rows from which attention_t
 constexpr int64_t kAttentionSplitFrom = 512, kAttentionMinSplit = 128, kAttentionMaxSplits = 64;  // split_keys
 constexpr uint64_t kScratchChunk = 1ull << 20;
 constexpr uint64_t kAttentionPartsCap = 8ull << 20;  // attention_parts
+
+// A module name built on the stack ("matvec_" "Q4_K" "_norm" "_sg"): a decode step records ~330
+// dispatches, and a std::string or two per dispatch cost as much as the rest of its recording.
+class ModuleName {
+ public:
+  ModuleName(std::initializer_list<std::string_view> parts) {
+    for (const std::string_view p : parts) append(p);
+  }
+  ModuleName& append(std::string_view p) {
+    if (n_ + p.size() > sizeof s_) fail("GPU op: module name ", std::string_view(s_, n_), p, " too long");
+    std::copy(p.begin(), p.end(), s_ + n_);
+    n_ += p.size();
+    return *this;
+  }
+  std::string_view view() const { return {s_, n_}; }
+
+ private:
+  char s_[48];
+  size_t n_ = 0;
+};
+
+// ggml_type_name (upper case) without a string per call.
+std::string_view type_name(GgmlType t) {
+  static const std::array<std::string, 40> names = [] {
+    std::array<std::string, 40> n;
+    for (uint32_t id = 0; id < n.size(); ++id)
+      if (ggml_type_info(id) != nullptr) n[id] = ggml_type_name(GgmlType(id));
+    return n;
+  }();
+  const auto id = static_cast<uint32_t>(t);
+  return id < names.size() ? std::string_view(names[id]) : std::string_view("?");
+}
 
 uint32_t u32(int64_t v) {
   if (v < 0 || v > int64_t(UINT32_MAX)) fail("GPU op: value ", v, " does not fit 32 bits");
@@ -68,7 +103,7 @@ class VulkanOps final : public backend::Ops {
     const Bind b[] = {bx.bind, bw.bind, by.bind};
     uint32_t gx, gy;
     grid(u32(x.rows), &gx, &gy);
-    rec_.dispatch(pipeline(variant("rms_norm"), 3, {norm_threads(x.cols)}), b, &push, sizeof push, gx, gy);
+    rec_.dispatch(pipeline(variant({"rms_norm"}), 3, {norm_threads(x.cols)}), b, &push, sizeof push, gx, gy);
   }
 
   void matmul(const Matrix& w, const Tensor& x, const Tensor& y) override { product(w, x, y, false); }
@@ -80,7 +115,7 @@ class VulkanOps final : public backend::Ops {
     const int64_t n = x.rows, K = w.cols(), M = w.rows();
     if (x.cols != K || y.cols != M || y.rows < n)
       fail("GPU matmul: x [", x.rows, ", ", x.cols, "] and y [", y.rows, ", ", y.cols, "] do not fit W [", M, ", ", K, "]");
-    const std::string type = ggml_type_name(w.type());
+    const std::string_view type = type_name(w.type());
     const uint64_t row_bytes = ggml_row_size(w.type(), K);
     const auto row_blocks = u32(K / ggml_type_info(w.type()).block_size);
     const Bound bx = bind(x, false), by = bind(y.slice(0, n), true);
@@ -92,12 +127,12 @@ class VulkanOps final : public backend::Ops {
     const bool f16_tiles = dev_.ctx().caps().fp16 && w.type() != GgmlType::F32 && w.type() != GgmlType::BF16;
     const bool cm = coopmat_ && f16_tiles;  // the tensor cores take fp16 tiles
     const uint32_t tile = cm ? 128 : switches().matmul_tile;  // rows and tokens per matmul workgroup
-    const std::string vec_name = fuse.kind != nullptr ? cat("matvec_", type, "_", fuse.kind) : "matvec_" + type;
+    const ModuleName vec_name = fuse.kind != nullptr ? ModuleName{"matvec_", type, "_", fuse.kind} : ModuleName{"matvec_", type};
     const uint32_t n_binds = fuse.kind != nullptr ? 4 : 3;
     const uint32_t threads = switches().matvec_threads != 0 ? switches().matvec_threads : kMatvecThreads;
     const Pipeline& p = vec ? pipeline(variant(vec_name), n_binds, {threads, kMatvecRows, u32(n)})
-                        : cm ? pipeline(cat("matmul_", type, "_cm"), 3, {})
-                             : pipeline(cat("matmul_", type, tile == 128 ? "_t128" : "", f16_tiles ? "_f16" : ""), 3, {});
+                        : cm ? pipeline({"matmul_", type, "_cm"}, 3, {})
+                             : pipeline({"matmul_", type, tile == 128 ? "_t128" : "", f16_tiles ? "_f16" : ""}, 3, {});
     for_row_ranges(M, row_bytes, [&](int64_t r0, int64_t nr) {
       const Bind b[] = {{m.handle(), uint64_t(r0) * row_bytes, uint64_t(nr) * row_bytes, false}, bx.bind, by.bind,
                         baux.bind};
@@ -182,7 +217,7 @@ class VulkanOps final : public backend::Ops {
     grid(u32((pairs + 63) / 64), &gx, &gy);
     const char* name = dst == nullptr ? "rope_norm" : dst->type == GgmlType::F16 ? "rope_norm_store_f16" : "rope_norm_store_f32";
     const uint32_t n_binds = dst != nullptr ? 3 : 2;
-    rec_.dispatch(pipeline(name, n_binds, {}), std::span(b, n_binds), &push, sizeof push, gx, gy);
+    rec_.dispatch(pipeline({name}, n_binds, {}), std::span(b, n_binds), &push, sizeof push, gx, gy);
   }
 
   void store_rows(const Tensor& src, const Tensor& dst) override {
@@ -196,7 +231,7 @@ class VulkanOps final : public backend::Ops {
     const Bind b[] = {bs.bind, bd.bind};
     uint32_t gx, gy;
     grid(u32((n + 255) / 256), &gx, &gy);
-    rec_.dispatch(pipeline(dst.type == GgmlType::F16 ? "store_rows_f16" : "store_rows_f32", 2, {}), b, &push,
+    rec_.dispatch(pipeline({dst.type == GgmlType::F16 ? "store_rows_f16" : "store_rows_f32"}, 2, {}), b, &push,
                   sizeof push, gx, gy);
   }
 
@@ -213,7 +248,7 @@ class VulkanOps final : public backend::Ops {
            u32(a.k.cols), u32(a.out.cols), u32(a.q_pos0), a.causal ? 1u : 0u, a.scale, bq.off, bk.off, bv.off, bo.off,
            0};
     const Bind b[] = {bq.bind, bk.bind, bv.bind, bo.bind};
-    const std::string kv = a.k.type == GgmlType::F16 ? "f16" : "f32";
+    const std::string_view kv = a.k.type == GgmlType::F16 ? "f16" : "f32";
     // many rows (a prefill chunk, a vision tile): blocks of 64 rows, one per invocation, share
     // each chunk of keys in shared memory; a few rows (decode): one workgroup per row
     uint32_t chunk = 0;
@@ -222,7 +257,7 @@ class VulkanOps final : public backend::Ops {
     }
     if (a.q.rows >= kAttentionTiledRows && a.head_dim <= 128 && chunk > 0) {
       const bool wide = switches().attention_wide && a.head_dim % 4 == 0;
-      rec_.dispatch(pipeline(cat("attention_tiled_", kv, wide ? "_wide" : ""), 4, {0, chunk, u32(a.head_dim)}), b, &push,
+      rec_.dispatch(pipeline({"attention_tiled_", kv, wide ? "_wide" : ""}, 4, {0, chunk, u32(a.head_dim)}), b, &push,
                     sizeof push, u32(a.n_heads), u32((a.q.rows + 63) / 64));
       return;
     }
@@ -235,7 +270,7 @@ class VulkanOps final : public backend::Ops {
     // split of the keys, and a second dispatch merges the splits' softmax parts
     const int64_t split = switches().attention_split ? split_keys(a.n_kv) : 0;
     if (split == 0) {
-      rec_.dispatch(pipeline(variant("attention_" + kv), 4, {kAttentionThreads}), b, &push, sizeof push,
+      rec_.dispatch(pipeline(variant({"attention_", kv}), 4, {kAttentionThreads}), b, &push, sizeof push,
                     u32(a.n_heads), u32(a.q.rows));
       return;
     }
@@ -243,7 +278,7 @@ class VulkanOps final : public backend::Ops {
     push.split_len = u32(split);
     const Bind part = attention_parts(uint64_t(a.q.rows * a.n_heads * n_splits * (a.head_dim + 2)) * sizeof(float));
     const Bind bs[] = {bq.bind, bk.bind, bv.bind, part};
-    rec_.dispatch(pipeline(variant("attention_split_" + kv), 4, {kAttentionThreads}), bs, &push, sizeof push,
+    rec_.dispatch(pipeline(variant({"attention_split_", kv}), 4, {kAttentionThreads}), bs, &push, sizeof push,
                   u32(a.n_heads), u32(a.q.rows), u32(n_splits));
     const struct {
       uint32_t n_q, n_heads, head_dim, n_splits, out_stride, out_off;
@@ -251,7 +286,7 @@ class VulkanOps final : public backend::Ops {
     const Bind bm[] = {{part.buffer, part.offset, part.range, false}, bo.bind};
     uint32_t gx, gy;
     grid(u32((a.q.rows * a.n_heads * a.head_dim + 63) / 64), &gx, &gy);
-    rec_.dispatch(pipeline("attention_combine", 2, {}), bm, &merge, sizeof merge, gx, gy);
+    rec_.dispatch(pipeline({"attention_combine"}, 2, {}), bm, &merge, sizeof merge, gx, gy);
   }
 
   // Keys per workgroup of a split attention over n_kv keys (0: one workgroup takes them all):
@@ -280,7 +315,7 @@ class VulkanOps final : public backend::Ops {
     const Bind binds[] = {bx.bind, bw.bind, bb.bind, by.bind};
     uint32_t gx, gy;
     grid(u32(x.rows), &gx, &gy);
-    rec_.dispatch(pipeline(variant("layer_norm"), 4, {norm_threads(x.cols)}), binds, &push, sizeof push, gx, gy);
+    rec_.dispatch(pipeline(variant({"layer_norm"}), 4, {norm_threads(x.cols)}), binds, &push, sizeof push, gx, gy);
   }
 
   void conv_patches(const Tensor& tiles, int64_t side, int64_t patch, const Tensor& out) override {
@@ -295,7 +330,7 @@ class VulkanOps final : public backend::Ops {
     const Bind binds[] = {bt.bind, bo.bind};
     uint32_t gx, gy;
     grid(u32((out.rows * out.cols + 255) / 256), &gx, &gy);
-    rec_.dispatch(pipeline("patches", 2, {}), binds, &push, sizeof push, gx, gy);
+    rec_.dispatch(pipeline({"patches"}, 2, {}), binds, &push, sizeof push, gx, gy);
   }
 
   void pixel_shuffle(const Tensor& x, int64_t side, int64_t s, const Tensor& out) override {
@@ -310,7 +345,7 @@ class VulkanOps final : public backend::Ops {
     const Bind binds[] = {bx.bind, bo.bind};
     uint32_t gx, gy;
     grid(u32((out.rows * out.cols + 255) / 256), &gx, &gy);
-    rec_.dispatch(pipeline("pixel_shuffle", 2, {}), binds, &push, sizeof push, gx, gy);
+    rec_.dispatch(pipeline({"pixel_shuffle"}, 2, {}), binds, &push, sizeof push, gx, gy);
   }
 
   void embed_rows(const Matrix& table, const int32_t* ids, const Tensor& out) override {
@@ -320,7 +355,7 @@ class VulkanOps final : public backend::Ops {
     const Bound bo = bind(out, true);
     const uint64_t row_bytes = ggml_row_size(table.type(), cols);
     const auto row_blocks = u32(cols / ggml_type_info(table.type()).block_size);
-    const Pipeline& p = pipeline("get_rows_" + ggml_type_name(table.type()), 3, {});
+    const Pipeline& p = pipeline({"get_rows_", type_name(table.type())}, 3, {});
     for_row_ranges(table.rows(), row_bytes, [&](int64_t r0, int64_t nr) {
       const Bind b[] = {{m.handle(), uint64_t(r0) * row_bytes, uint64_t(nr) * row_bytes, false}, bids, bo.bind};
       const struct {
@@ -349,11 +384,13 @@ class VulkanOps final : public backend::Ops {
  private:
   static VkBuffer handle(const Tensor& t) { return static_cast<const VulkanBuffer*>(t.buffer)->handle(); }
 
-  std::string variant(const std::string& name) const {
-    return dev_.ctx().caps().subgroup_size > 0 ? name + "_sg" : name;
+  // the module with subgroup reductions where the device has them
+  ModuleName variant(ModuleName name) const {
+    if (dev_.ctx().caps().subgroup_size > 0) name.append("_sg");
+    return name;
   }
-  const Pipeline& pipeline(const std::string& name, uint32_t n_bindings, const std::vector<uint32_t>& constants) {
-    return dev_.pipelines().get(name, n_bindings, constants);
+  const Pipeline& pipeline(const ModuleName& name, uint32_t n_bindings, std::initializer_list<uint32_t> constants) {
+    return dev_.pipelines().get(name.view(), n_bindings, std::span(constants.begin(), constants.size()));
   }
 
   // Binding offsets must be multiples of the device's alignment (and of 16 for vec4 views).
@@ -401,7 +438,7 @@ class VulkanOps final : public backend::Ops {
     const Bind b[] = {by.bind, bx.bind};
     uint32_t gx, gy;
     grid(u32((n + 255) / 256), &gx, &gy);
-    rec_.dispatch(pipeline(name, 2, {}), b, &push, sizeof push, gx, gy);
+    rec_.dispatch(pipeline({name}, 2, {}), b, &push, sizeof push, gx, gy);
   }
 
   // Uploads `bytes` into this pass's device-local scratch and binds them.
