@@ -164,6 +164,9 @@ PlacedModels load_placed(const std::string& text_path, const std::string& mmproj
   if (!mmproj_path.empty()) m.vision = load_vision(mmproj_path, needs, gpu, m.plan, note);  // first, as planned
   m.text.emplace(load_text(text_path, o, needs, gpu, m.plan));
   m.plan.summary += note;
+  // (the first ask runs the tensor-core tiles' check on the device: at load, not in a request)
+  if (gpu.device && (m.plan.gpu_layers > 0 || m.plan.projector) && vk::uses_tensor_cores(*gpu.device))
+    m.plan.summary += "; prefill and vision matmuls on the tensor cores";
   return m;
 }
 
