@@ -19,7 +19,6 @@
 
 #include "backend/backend.h"
 #include "backend/vulkan/vulkan_backend.h"
-#include "base/error.h"
 #include "kernels/thread_pool.h"
 #include "quant/quant.h"
 
@@ -31,27 +30,11 @@ using backend::Tensor;
 constexpr int kReps = 8;
 
 backend::Device* gpu(std::string* why) {
-  static std::shared_ptr<backend::Device> device;
   static std::string error;
-  static bool tried = false;
-  if (!tried) {
-    tried = true;
-    try {
-      const auto list = vk::list_devices(&error);
-      int index = -1;
-      if (const char* spec = std::getenv("SMOLVLM_DEVICE"); spec != nullptr && *spec != '\0') {
-        index = vk::find_device(list, spec);
-      } else {
-        index = vk::default_device(list);
-        for (const auto& d : list)
-          if (index < 0 && d.usable && d.type == "cpu") index = d.index;
-      }
-      if (index >= 0) device = vk::open_backend(index);
-      else if (error.empty()) error = "no usable Vulkan device";
-    } catch (const Error& e) {
-      error = e.what();
-    }
-  }
+  static const std::shared_ptr<backend::Device> device = [] {
+    const char* spec = std::getenv("SMOLVLM_DEVICE");
+    return vk::open_backend_for_tests(spec != nullptr ? spec : "", &error);
+  }();
   *why = error;
   return device.get();
 }

@@ -5,7 +5,6 @@
 
 #include "backend/vulkan/device.h"
 #include "backend/vulkan/vulkan_backend.h"
-#include "base/error.h"
 
 namespace smolvlm::testing {
 
@@ -17,21 +16,8 @@ std::shared_ptr<backend::Device> test_gpu(std::string* why) {
   std::lock_guard<std::mutex> lock(m);
   if (!tried) {
     tried = true;
-    try {
-      const auto list = vk::list_devices(&error);
-      int index = -1;
-      if (const char* spec = std::getenv("SMOLVLM_TEST_DEVICE"); spec != nullptr && *spec != '\0') {
-        index = vk::find_device(list, spec);
-      } else {
-        index = vk::default_device(list);
-        for (const auto& d : list)
-          if (index < 0 && d.usable && d.type == "cpu") index = d.index;
-      }
-      if (index >= 0) device = vk::open_backend(index);
-      else if (error.empty()) error = "no usable Vulkan device (install mesa-vulkan-drivers for lavapipe)";
-    } catch (const Error& e) {
-      error = e.what();
-    }
+    const char* spec = std::getenv("SMOLVLM_TEST_DEVICE");
+    device = vk::open_backend_for_tests(spec != nullptr ? spec : "", &error);
   }
   if (why != nullptr) *why = error;
   return device;

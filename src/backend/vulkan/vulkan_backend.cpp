@@ -142,6 +142,22 @@ std::shared_ptr<backend::Device> open_backend(int index) {
   return d;
 }
 
+std::shared_ptr<backend::Device> open_backend_for_tests(const std::string& spec, std::string* why) {
+  std::string error;
+  try {
+    const auto list = list_devices(&error);
+    int index = spec.empty() ? default_device(list) : find_device(list, spec);
+    for (const auto& d : list)
+      if (index < 0 && spec.empty() && d.usable && d.type == "cpu") index = d.index;
+    if (index >= 0) return open_backend(index);
+    if (error.empty()) error = "no usable Vulkan device (install mesa-vulkan-drivers for lavapipe)";
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  if (why != nullptr) *why = error;
+  return nullptr;
+}
+
 double measure_bandwidth_gbs(backend::Device& device) {
   auto* v = dynamic_cast<VulkanDevice*>(&device);
   if (v == nullptr) return 0;

@@ -13,6 +13,9 @@ namespace smolvlm::vk {
 
 // Device `index` of list_devices() as a backend device (the same one while it lives). Throws Error.
 std::shared_ptr<backend::Device> open_backend(int index);
+// For tests and benchmarks: the device `spec` names (an index or a name substring; empty: the
+// default GPU, else a CPU-type device such as lavapipe). Null, and why, when there is none.
+std::shared_ptr<backend::Device> open_backend_for_tests(const std::string& spec, std::string* why);
 
 // Counters of one backend device, for tests and `bench` (whole process, all passes).
 struct BackendStats {
