@@ -91,6 +91,20 @@ struct MatmulOut {
   Tensor y;  // [n, w->rows()]
 };
 
+// A self-attention's inputs for one sequence (Ops::attention_inputs): h = rms_norm(x) * norm_w;
+// q = rope(h Wq^T) in place; rope(h Wk^T) and h Wv^T into the cache rows k_cache, v_cache.
+struct AttentionInputs {
+  Tensor x, norm_w;  // [n, E], [1, E]
+  float eps = 0;
+  Tensor h;          // [n, E] scratch (the normed rows)
+  const Matrix *wq = nullptr, *wk = nullptr, *wv = nullptr;
+  Tensor q, k, v;    // [n, H*D], [n, Hkv*D] x 2 (k and v: scratch where a backend stores straight to the cache)
+  Tensor k_cache, v_cache;  // [n, Hkv*D] rows of the cache, F16 or F32
+  int64_t n_heads = 0, n_kv_heads = 0, head_dim = 0, n_rot = 0;
+  const int32_t* pos = nullptr;  // position of each row
+  float freq_base = 0;
+};
+
 // Attention of q's rows against a layer's cache (kernels::AttentionArgs over tensors).
 struct AttentionOp {
   Tensor q;       // [n_q, n_heads * head_dim] f32
@@ -158,6 +172,14 @@ class Ops {
                                float freq_base, const Tensor& dst) {
     rope_norm(x, n_heads, head_dim, n_rot, pos, freq_base);
     store_rows(x, dst);
+  }
+  // The four above as one: q, k and v of the normed x, q and k rotated, k and v into the cache
+  virtual void attention_inputs(const AttentionInputs& a) {
+    const MatmulOut qkv[] = {{a.wq, a.q}, {a.wk, a.k}, {a.wv, a.v}};
+    rms_norm_matmul(a.x, a.norm_w, a.eps, a.h, qkv);
+    rope_norm(a.q, a.n_heads, a.head_dim, a.n_rot, a.pos, a.freq_base);
+    rope_norm_store(a.k, a.n_kv_heads, a.head_dim, a.n_rot, a.pos, a.freq_base, a.k_cache);
+    store_rows(a.v, a.v_cache);
   }
 
   // host -> tensor, in order with the ops

@@ -21,6 +21,7 @@
 
 #include "backend/backend.h"
 #include "backend/vulkan/vulkan_backend.h"
+#include "base/error.h"
 #include "base/fp16.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
@@ -363,6 +364,67 @@ TEST(VulkanOps, FusedDecodeOpsMatchTheOpsApart) {
         EXPECT_LE(max_rel(got, want), t == GgmlType::F16 ? 1e-3 : 1e-5)
             << "rope_norm_store n_rot " << n_rot << ", " << n << " rows, " << ggml_type_name(t);
       }
+}
+
+// A decode step's q, k and v in one level (Ops::attention_inputs: norm, three matvecs that rotate q
+// and k and store k and v into the cache) against the ops apart on the same device: the same f32
+// sums and rotations, so within rounding; for 1 to 8 rows (the batched matvec), both cache types,
+// n_rot = head_dim and below it (the tail pairs stored unrotated), GQA (9 q heads, 3 kv heads of 64).
+TEST(VulkanOps, AttentionInputsMatchTheOpsApart) {
+  SMOLVLM_REQUIRE_GPU(gpu);
+  kernels::ThreadPool pool(1);
+  const int64_t E = 576, H = 9, Hkv = 3, D = 64, cache_rows = 30, at = 11;
+  for (const GgmlType wt : {GgmlType::Q8_0, GgmlType::F16, GgmlType::Q4_K})
+    for (const GgmlType kv : {GgmlType::F16, GgmlType::F32})
+      for (const int64_t n_rot : {64, 32})
+        for (const int64_t n : {1, 3, 8}) {
+          const int64_t e = wt == GgmlType::Q4_K ? 512 : E;
+          std::vector<std::unique_ptr<backend::Matrix>> w;
+          for (const Shape s : {Shape{H * D, e}, Shape{Hkv * D, e}, Shape{Hkv * D, e}})
+            w.push_back(gpu->upload(test_weight(wt, s, 51 + uint32_t(w.size())).view(wt, s), kernels::SumOrder::kFastest));
+          // (test_weight's bytes live until upload returns: the device copied them)
+          const auto x = random_normal(size_t(n * e), 61, 0.2f, 1.5f), nw = random_normal(size_t(e), 62, 1.0f, 0.3f);
+          std::vector<int32_t> pos(static_cast<size_t>(n));
+          for (int64_t i = 0; i < n; ++i) pos[size_t(i)] = int32_t(at + 2 * i);
+          std::vector<float> q[2];
+          std::vector<uint8_t> kc[2], vc[2];
+          for (int fused = 0; fused < 2; ++fused) {
+            Arena a(*gpu);
+            const Tensor tx = a.make(n, e), tnw = a.make(1, e), th = a.make(n, e), tq = a.make(n, H * D),
+                         tk = a.make(n, Hkv * D), tv = a.make(n, Hkv * D), kcache = a.make(cache_rows, Hkv * D, kv),
+                         vcache = a.make(cache_rows, Hkv * D, kv);
+            const backend::AttentionInputs in{.x = tx, .norm_w = tnw, .eps = 1e-5f, .h = th, .wq = w[0].get(),
+                                              .wk = w[1].get(), .wv = w[2].get(), .q = tq, .k = tk, .v = tv,
+                                              .k_cache = kcache.slice(at, n), .v_cache = vcache.slice(at, n),
+                                              .n_heads = H, .n_kv_heads = Hkv, .head_dim = D, .n_rot = n_rot,
+                                              .pos = pos.data(), .freq_base = 100000.0f};
+            q[fused].resize(size_t(n * H * D));
+            kc[fused].resize(ggml_row_size(kv, Hkv * D) * size_t(n));
+            vc[fused].resize(kc[fused].size());
+            auto ops = gpu->begin(pool);
+            ops->write(tx, x.data());
+            ops->write(tnw, nw.data());
+            if (fused) ops->attention_inputs(in);
+            else ops->Ops::attention_inputs(in);  // the ops apart (the base class's composition)
+            ops->read(tq, q[fused].data());
+            ops->read(kcache.slice(at, n), kc[fused].data());
+            ops->read(vcache.slice(at, n), vc[fused].data());
+            ops->finish();
+          }
+          const auto floats = [&](const std::vector<uint8_t>& raw) {
+            std::vector<float> f(raw.size() / ggml_type_info(kv).type_size);
+            for (size_t i = 0; i < f.size(); ++i)
+              f[i] = kv == GgmlType::F16 ? fp16_to_fp32(reinterpret_cast<const uint16_t*>(raw.data())[i])
+                                         : reinterpret_cast<const float*>(raw.data())[i];
+            return f;
+          };
+          const double tol = kv == GgmlType::F16 ? 1e-3 : 1e-5;  // (an fp16 cache: one rounding may differ)
+          const std::string what = cat(ggml_type_name(wt), " weights, ", ggml_type_name(kv), " cache, n_rot ", n_rot,
+                                       ", ", n, " rows");
+          EXPECT_LE(max_rel(q[1], q[0]), 1e-5) << "q, " << what;
+          EXPECT_LE(max_rel(floats(kc[1]), floats(kc[0])), tol) << "k, " << what;
+          EXPECT_LE(max_rel(floats(vc[1]), floats(vc[0])), tol) << "v, " << what;
+        }
 }
 
 // softmax(q k^T * scale) v in float64 over the cache's values (as stored: fp16 or f32), GQA.

@@ -78,11 +78,16 @@ struct Bound {
   uint32_t off = 0;
 };
 
-// The op before a product fused into the matvec's pass over x (matvec.comp FUSE_NORM, FUSE_GLU).
+// The op before a product fused into the matvec's pass over x (matvec.comp FUSE_NORM, FUSE_GLU), and
+// for q, k and v what follows it too (FUSE_ROPE).
 struct Fuse {
-  const char* kind = nullptr;  // "norm" or "glu"; nullptr: none
+  const char* kind = nullptr;  // "norm", "glu" or "norm_rope"; nullptr: none
   const Tensor* aux = nullptr;  // the norm weight, or the up projection
   float eps = 0;
+  // norm_rope: matvec.comp's EPILOGUE (bit 0 rotate, bit 1 fp16 out), the cos/sin table, the head shape
+  uint32_t epilogue = 0;
+  Bind table{};
+  uint32_t head_dim = 0, n_rot = 0;
 };
 
 class VulkanOps final : public backend::Ops {
@@ -128,19 +133,22 @@ class VulkanOps final : public backend::Ops {
     const bool cm = coopmat_ && f16_tiles;  // the tensor cores take fp16 tiles
     const uint32_t tile = cm ? 128 : switches().matmul_tile;  // rows and tokens per matmul workgroup
     const ModuleName vec_name = fuse.kind != nullptr ? ModuleName{"matvec_", type, "_", fuse.kind} : ModuleName{"matvec_", type};
-    const uint32_t n_binds = fuse.kind != nullptr ? 4 : 3;
+    const bool rope = fuse.table.buffer != VK_NULL_HANDLE;
+    const uint32_t n_binds = rope ? 5 : fuse.kind != nullptr ? 4 : 3;
     const uint32_t threads = switches().matvec_threads != 0 ? switches().matvec_threads : kMatvecThreads;
-    const Pipeline& p = vec ? pipeline(variant(vec_name), n_binds, {threads, kMatvecRows, u32(n)})
+    const Pipeline& p = vec ? rope ? pipeline(variant(vec_name), n_binds, {threads, kMatvecRows, u32(n), fuse.epilogue})
+                                   : pipeline(variant(vec_name), n_binds, {threads, kMatvecRows, u32(n)})
                         : cm ? pipeline({"matmul_", type, "_cm"}, 3, {})
                              : pipeline({"matmul_", type, tile == 128 ? "_t128" : "", f16_tiles ? "_f16" : ""}, 3, {});
     for_row_ranges(M, row_bytes, [&](int64_t r0, int64_t nr) {
       const Bind b[] = {{m.handle(), uint64_t(r0) * row_bytes, uint64_t(nr) * row_bytes, false}, bx.bind, by.bind,
-                        baux.bind};
+                        baux.bind, fuse.table};
       const struct {
         uint32_t rows, cols, row_blocks, x_stride, y_stride, y_row0, n, x_off, y_off, accumulate, aux_off;
         float eps;
+        uint32_t head_dim, n_rot;  // (read by the norm_rope modules only)
       } push{u32(nr), u32(K), row_blocks, u32(K), u32(M), u32(r0), u32(n), bx.off, by.off, accumulate ? 1u : 0u,
-             baux.off, fuse.eps};
+             baux.off, fuse.eps, fuse.head_dim, fuse.n_rot};
       if (vec) {
         uint32_t gx, gy;
         grid(u32((nr + kMatvecRows - 1) / kMatvecRows), &gx, &gy);
@@ -167,6 +175,30 @@ class VulkanOps final : public backend::Ops {
     if (!fusable(x, norm_w)) return Ops::rms_norm_matmul(x, norm_w, eps, h, outs);
     if (norm_w.rows * norm_w.cols != x.cols) fail("GPU rms_norm: a weight of ", norm_w.cols, " for rows of ", x.cols);
     for (const backend::MatmulOut& o : outs) product(*o.w, x, o.y, false, {"norm", &norm_w, eps});
+  }
+
+  // A decode step's q, k and v in three dispatches of one level (matvec.comp FUSE_ROPE): each
+  // workgroup normalizes x, computes a pair of rows, rotates it and stores it, q in place, keys and
+  // values straight into the cache (instead of 3 + 3 dispatches in two levels).
+  void attention_inputs(const backend::AttentionInputs& a) override {
+    const auto one_range = [&](const Matrix* w) {
+      return ggml_row_size(w->type(), w->cols()) * uint64_t(w->rows()) <= dev_.ctx().caps().max_storage_range;
+    };
+    const auto cache_type = [](const Tensor& t) { return t.type == GgmlType::F16 || t.type == GgmlType::F32; };
+    if (!fusable(a.x, a.norm_w) || !one_range(a.wq) || !one_range(a.wk) || !one_range(a.wv) || !cache_type(a.k_cache) ||
+        !cache_type(a.v_cache) || a.n_rot <= 0 || a.n_rot % 2 != 0 || a.n_rot > a.head_dim || a.head_dim % 2 != 0 ||
+        a.q.cols != a.n_heads * a.head_dim || a.k_cache.cols != a.n_kv_heads * a.head_dim ||
+        a.k_cache.rows != a.x.rows || a.v_cache.rows != a.x.rows)
+      return Ops::attention_inputs(a);
+    if (a.norm_w.rows * a.norm_w.cols != a.x.cols) fail("GPU rms_norm: a weight of ", a.norm_w.cols, " for rows of ", a.x.cols);
+    const Bind table = rope_table(a.pos, a.x.rows, a.n_rot, a.freq_base);
+    const auto fuse = [&](uint32_t epilogue) {
+      return Fuse{"norm_rope", &a.norm_w, a.eps, epilogue, table, u32(a.head_dim), u32(a.n_rot)};
+    };
+    const auto f16 = [](const Tensor& t) { return t.type == GgmlType::F16 ? 2u : 0u; };
+    product(*a.wq, a.x, a.q, false, fuse(1));
+    product(*a.wk, a.x, a.k_cache, false, fuse(1 | f16(a.k_cache)));
+    product(*a.wv, a.x, a.v_cache, false, fuse(f16(a.v_cache)));
   }
 
   void silu_mul_matmul_add(const Matrix& w, const Tensor& gate, const Tensor& up, const Tensor& y,
@@ -201,17 +233,12 @@ class VulkanOps final : public backend::Ops {
     if (n_rot <= 0 || n_rot % 2 != 0 || n_rot > head_dim || head_dim % 2 != 0 || x.cols != n_heads * head_dim)
       fail("GPU rope: bad shape (heads ", n_heads, ", head_dim ", head_dim, ", n_rot ", n_rot, ")");
     const int64_t n = x.rows;
-    // q and k of a layer (and every layer of the pass) rotate by the same table
-    if (rope_.pos != pos || rope_.n != n || rope_.n_rot != n_rot || rope_.base != freq_base) {
-      std::vector<float> cs(static_cast<size_t>(n * n_rot));
-      kernels::rope_cos_sin(pos, n, n_rot, freq_base, cs.data());
-      rope_ = {pos, n, n_rot, freq_base, scratch(cs.data(), cs.size() * sizeof(float))};
-    }
+    const Bind table = rope_table(pos, n, n_rot, freq_base);
     const Bound bx = bind(x, dst == nullptr), bd = dst != nullptr ? bind(*dst, true) : Bound{};
     const struct {
       uint32_t n_tokens, n_heads, head_dim, n_rot, x_off, dst_off;
     } push{u32(n), u32(n_heads), u32(head_dim), u32(n_rot), bx.off, bd.off};
-    const Bind b[] = {bx.bind, rope_.table, bd.bind};
+    const Bind b[] = {bx.bind, table, bd.bind};
     const int64_t pairs = n * n_heads * (dst != nullptr ? head_dim : n_rot) / 2;
     uint32_t gx, gy;
     grid(u32((pairs + 63) / 64), &gx, &gy);
@@ -383,6 +410,17 @@ class VulkanOps final : public backend::Ops {
 
  private:
   static VkBuffer handle(const Tensor& t) { return static_cast<const VulkanBuffer*>(t.buffer)->handle(); }
+
+  // cos, sin [n, n_rot / 2] of the rows' positions (kernels::rope_cos_sin): q and k of a layer, and
+  // every layer of the pass, rotate by the same table
+  Bind rope_table(const int32_t* pos, int64_t n, int64_t n_rot, float freq_base) {
+    if (rope_.pos != pos || rope_.n != n || rope_.n_rot != n_rot || rope_.base != freq_base) {
+      std::vector<float> cs(static_cast<size_t>(n * n_rot));
+      kernels::rope_cos_sin(pos, n, n_rot, freq_base, cs.data());
+      rope_ = {pos, n, n_rot, freq_base, scratch(cs.data(), cs.size() * sizeof(float))};
+    }
+    return rope_.table;
+  }
 
   // the module with subgroup reductions where the device has them
   ModuleName variant(ModuleName name) const {

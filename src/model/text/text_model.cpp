@@ -171,11 +171,16 @@ void TextModel::forward_chunk(const TextInput& in, int64_t first, int64_t T, int
   embed(pass, in, first, T);
 
   const float attn_scale = 1.0f / std::sqrt(static_cast<float>(D));
-  // past_key_value.update(k, v): positions pos0 .. pos0+T-1 of this layer's cache, each k head
-  // rotated on its way in (adjacent pairs: the GGUF rows are permuted)
-  const auto store = [&](backend::Ops& o, int64_t l, const Tensor& k, const Tensor& v) {
-    o.rope_norm_store(k, Hkv, D, c.n_rot, pass.pos(), c.rope_freq_base, s.kv.keys(l).slice(pos0, T));
-    o.store_rows(v, s.kv.values(l).slice(pos0, T));
+  // q, k, v of input_layernorm(hidden), q and k rotated (adjacent pairs: the GGUF rows are permuted);
+  // past_key_value.update(k, v): positions pos0 .. pos0+T-1 of this layer's cache
+  const auto project = [&](backend::Ops& o, int64_t l, const Tensor& hidden, const Tensor& h, const Tensor& q,
+                           const Tensor& k, const Tensor& v) {
+    const TextLayerWeights& w = weights_.layers[static_cast<size_t>(l)];
+    o.attention_inputs({.x = hidden, .norm_w = w.input_layernorm, .eps = c.rms_eps, .h = h, .wq = w.q_proj.get(),
+                        .wk = w.k_proj.get(), .wv = w.v_proj.get(), .q = q, .k = k, .v = v,
+                        .k_cache = s.kv.keys(l).slice(pos0, T), .v_cache = s.kv.values(l).slice(pos0, T),
+                        .n_heads = H, .n_kv_heads = Hkv, .head_dim = D, .n_rot = c.n_rot, .pos = pass.pos(),
+                        .freq_base = c.rope_freq_base});
   };
   // softmax(q k^T / sqrt(D), causal) v over cached positions 0 .. pos0+T-1, GQA
   const auto attend = [&](backend::Ops& o, int64_t l, const Tensor& q, int64_t q_first, const Tensor& attn) {
@@ -183,7 +188,7 @@ void TextModel::forward_chunk(const TextInput& in, int64_t first, int64_t T, int
                  .n_kv_heads = Hkv, .head_dim = D, .q_pos0 = pos0 + q_first, .causal = true, .scale = attn_scale,
                  .order = attention_order(T, numerics_), .one_token = T == 1});
   };
-  layers_and_head(pass, T, n_out, store, attend, logits);
+  layers_and_head(pass, T, n_out, project, attend, logits);
   pass.finish();
 }
 
@@ -210,8 +215,14 @@ void TextModel::decode_batch(std::span<const int32_t> ids, std::span<TextState* 
   const float attn_scale = 1.0f / std::sqrt(static_cast<float>(D));
   const auto cache = [&](int64_t i) -> const KvCache& { return states[static_cast<size_t>(i)]->kv; };
   const auto pos = [&](int64_t i) { return int64_t{a.pos[static_cast<size_t>(i)]}; };
-  // row i's k, rotated at its position, and v go to position pos[i] of sequence i's cache
-  const auto store = [&](backend::Ops& o, int64_t l, const Tensor& k, const Tensor& v) {
+  // q, k, v of input_layernorm(hidden), q and k rotated at their rows' positions; row i's k and v
+  // go to position pos[i] of sequence i's cache
+  const auto project = [&](backend::Ops& o, int64_t l, const Tensor& hidden, const Tensor& h, const Tensor& q,
+                           const Tensor& k, const Tensor& v) {
+    const TextLayerWeights& w = weights_.layers[static_cast<size_t>(l)];
+    const backend::MatmulOut qkv[] = {{w.q_proj.get(), q}, {w.k_proj.get(), k}, {w.v_proj.get(), v}};
+    o.rms_norm_matmul(hidden, w.input_layernorm, c.rms_eps, h, qkv);
+    o.rope_norm(q, H, D, c.n_rot, pass.pos(), c.rope_freq_base);
     o.rope_norm(k, Hkv, D, c.n_rot, pass.pos(), c.rope_freq_base);
     for (int64_t i = 0; i < B; ++i) {
       o.store_rows(k.slice(i, 1), cache(i).keys(l).slice(pos(i), 1));
@@ -227,16 +238,16 @@ void TextModel::decode_batch(std::span<const int32_t> ids, std::span<TextState* 
                    .causal = true, .scale = attn_scale, .order = attention_order(1, numerics_), .one_token = true});
     }
   };
-  layers_and_head(pass, B, B, store, attend, logits);
+  layers_and_head(pass, B, B, project, attend, logits);
   pass.finish();
   for (TextState* s : states) s->kv.advance(1);
 }
 
-template <class Store, class Attend>
-void TextModel::layers_and_head(TextPass& pass, int64_t T, int64_t n_out, const Store& store, const Attend& attend,
+template <class Project, class Attend>
+void TextModel::layers_and_head(TextPass& pass, int64_t T, int64_t n_out, const Project& project, const Attend& attend,
                                 float* logits) const {
   const TextConfig& c = config_;
-  const int64_t H = c.n_head, D = c.head_dim, V = c.n_vocab;
+  const int64_t V = c.n_vocab;  // (H heads of D, Hkv of them for k and v, in the shape comments)
 
   int64_t n = T, q_first = 0;  // rows still computed: all of them, except in the last layer (below)
   for (int64_t l = 0; l < c.n_layer; ++l) {
@@ -254,12 +265,8 @@ void TextModel::layers_and_head(TextPass& pass, int64_t T, int64_t n_out, const 
     // ---- self_attn ----
     // h = input_layernorm(hidden)                                                       [T, E]
     // q = q_proj(h), k = k_proj(h), v = v_proj(h), in one pass over h      [T, H*D], [T, Hkv*D] x 2
-    const backend::MatmulOut qkv[] = {{w.q_proj.get(), q}, {w.k_proj.get(), k}, {w.v_proj.get(), v}};
-    o.rms_norm_matmul(hidden, w.input_layernorm, c.rms_eps, h, qkv);
-    // rotary embedding of every q head at its position (adjacent pairs: the GGUF rows are permuted)
-    o.rope_norm(q, H, D, c.n_rot, pass.pos(), c.rope_freq_base);
-    // past_key_value.update(k, v), k rotated the same way
-    store(o, l, k, v);
+    // rotary embedding of every q and k head at its position, then past_key_value.update(k, v)
+    project(o, l, hidden, h, q, k, v);
 
     // In the last layer only the rows whose logits are wanted go on (llama.cpp does the same):
     // the cache is complete, and nothing else reads the other rows.

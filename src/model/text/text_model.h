@@ -101,12 +101,13 @@ class TextModel {
   void forward_chunk(const TextInput& in, int64_t first, int64_t n, int64_t n_out, TextState& s, float* logits,
                      kernels::ThreadPool& pool) const;
   // hidden [T, E] (on the input device) at positions act.pos through every decoder layer.
-  // store(ops, l, k, v) puts layer l's keys and values [T, Hkv*D] into the cache(s);
-  // attend(ops, l, q, first, attn) writes attn [n, H*D] for query rows first .. first+n-1 (q: those
-  // rows). The last layer computes only the last n_out rows; then logits [n_out, V] (nothing when
-  // n_out is 0). Defined and instantiated in text_model.cpp only.
-  template <class Store, class Attend>
-  void layers_and_head(TextPass& pass, int64_t T, int64_t n_out, const Store& store, const Attend& attend,
+  // project(ops, l, hidden, h, q, k, v) writes layer l's q [T, H*D] (rotated) of the normed hidden
+  // rows (h: scratch) and puts its keys (rotated) and values [T, Hkv*D] into the cache(s) (k, v:
+  // scratch); attend(ops, l, q, first, attn) writes attn [n, H*D] for query rows first .. first+n-1
+  // (q: those rows). The last layer computes only the last n_out rows; then logits [n_out, V]
+  // (nothing when n_out is 0). Defined and instantiated in text_model.cpp only.
+  template <class Project, class Attend>
+  void layers_and_head(TextPass& pass, int64_t T, int64_t n_out, const Project& project, const Attend& attend,
                        float* logits) const;
   // hidden = the input rows [first, first + T) of `in`: token embeddings, spliced media rows.
   void embed(TextPass& pass, const TextInput& in, int64_t first, int64_t T) const;

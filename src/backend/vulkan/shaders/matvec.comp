@@ -8,6 +8,9 @@
 //   FUSE_NORM: x -> rms_norm(x) * w, aux the norm weight w [cols]; each workgroup sums x^2 of its
 //              columns while it reads them, and scales its dot products by 1/sqrt(mean + eps);
 //   FUSE_GLU:  x (the gate) -> silu(x) * up, aux the up projection [n_cols, x_stride].
+// FUSE_ROPE (with FUSE_NORM; NUM_ROWS = 2, so a workgroup holds the pair (2i, 2i+1) of a head) also
+// takes what follows: EPILOGUE bit 0 rotates each pair by cos/sin from binding 4 (RoPE NORM, as
+// rope_norm.comp), bit 1 stores fp16 (y16): q rotated in place, keys and values into the cache.
 #extension GL_EXT_control_flow_attributes : enable
 #include "quant.glsl"
 
@@ -30,6 +33,11 @@ layout(binding = 2, std430) buffer Y { float y[]; };
 #if defined(FUSE_NORM) || defined(FUSE_GLU)
 layout(binding = 3, std430) readonly buffer Aux { vec4 aux4[]; };
 #endif
+#if defined(FUSE_ROPE)
+layout(constant_id = 3) const uint EPILOGUE = 0;
+layout(binding = 2, std430) writeonly buffer Y16 { float16_t y16[]; };
+layout(binding = 4, std430) readonly buffer CS { vec2 cs[]; };  // [n_cols, n_rot / 2] (cos, sin)
+#endif
 
 layout(push_constant) uniform Params {
   uint rows;        // rows of W bound at binding 0
@@ -44,6 +52,10 @@ layout(push_constant) uniform Params {
   uint accumulate;  // 1: y += the product (a residual add)
   uint aux_off;     // FUSE_*: first float of aux (a multiple of 4)
   float eps;        // FUSE_NORM
+#if defined(FUSE_ROPE)
+  uint head_dim;
+  uint n_rot;
+#endif
 } p;
 
 void main() {
@@ -98,6 +110,30 @@ void main() {
     if (i + 2 < N_PARTS) acc[i2] = v.z;
     if (i + 3 < N_PARTS) acc[i3] = v.w;
   }
+#if defined(FUSE_ROPE)
+  if (tid == 0) {
+    const uint d = (p.y_row0 + row0) % p.head_dim;  // rows d, d + 1 of a head
+    [[unroll]] for (uint c = 0; c < NUM_COLS; ++c) {
+      if (c >= p.n_cols) continue;
+      const float scale = inversesqrt(acc[NUM_ROWS * NUM_COLS + c] / float(p.cols) + p.eps);
+      float v0 = acc[c] * scale, v1 = acc[NUM_COLS + c] * scale;
+      if ((EPILOGUE & 1u) != 0 && d < p.n_rot) {
+        const vec2 t = cs[c * (p.n_rot / 2) + d / 2];
+        const float r0 = v0 * t.x - v1 * t.y, r1 = v0 * t.y + v1 * t.x;
+        v0 = r0;
+        v1 = r1;
+      }
+      const uint o = p.y_off + c * p.y_stride + p.y_row0 + row0;
+      if ((EPILOGUE & 2u) != 0) {
+        y16[o] = float16_t(v0);
+        if (row0 + 1 < p.rows) y16[o + 1] = float16_t(v1);
+      } else {
+        y[o] = v0;
+        if (row0 + 1 < p.rows) y[o + 1] = v1;
+      }
+    }
+  }
+#else
   if (tid == 0) {
     [[unroll]] for (uint i = 0; i < NUM_ROWS * NUM_COLS; ++i) {
       const uint r = i / NUM_COLS, c = i % NUM_COLS;
@@ -112,4 +148,5 @@ void main() {
       }
     }
   }
+#endif
 }

@@ -1,7 +1,8 @@
 # The SPIR-V modules of the Vulkan backend: each (shader, defines) variant compiled by glslc and
 # checked by spirv-val at build time, then embedded in the binary (cmake/embed_spirv.cmake).
 # Module-level choices are variants: the weight type (quant.glsl), subgroup vs shared-memory
-# reductions (_sg), a matvec fused with the RMSNorm or SiLU gate before it (_norm, _glu), fp16
+# reductions (_sg), a matvec fused with the RMSNorm or SiLU gate before it (_norm, _glu; _norm_rope
+# also rotates and stores q, k and v), fp16
 # matmul tiles (_f16), 128-wide matmul tiles (_t128), tensor-core matmul tiles (_cm: NV cooperative
 # matrix in fp16, so not for F32 or BF16 weights), vec4 tiled attention (_wide), the KV cache type.
 # Sets SMOLVLM_SHADER_CPP.
@@ -30,6 +31,8 @@ foreach(t F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K)
     smolvlm_shader(matvec_${t}_${fuse} matvec.comp -DA_TYPE_${t} -DFUSE_${_f})
     smolvlm_shader(matvec_${t}_${fuse}_sg matvec.comp -DA_TYPE_${t} -DFUSE_${_f} -DUSE_SUBGROUP)
   endforeach()
+  smolvlm_shader(matvec_${t}_norm_rope matvec.comp -DA_TYPE_${t} -DFUSE_NORM -DFUSE_ROPE)
+  smolvlm_shader(matvec_${t}_norm_rope_sg matvec.comp -DA_TYPE_${t} -DFUSE_NORM -DFUSE_ROPE -DUSE_SUBGROUP)
   smolvlm_shader(matmul_${t} matmul.comp -DA_TYPE_${t})
   smolvlm_shader(matmul_${t}_f16 matmul.comp -DA_TYPE_${t} -DUSE_FP16)
   smolvlm_shader(matmul_${t}_t128 matmul.comp -DA_TYPE_${t} -DTILE_128)
