@@ -2,10 +2,10 @@
 // dispatch (or one per row range of a weight larger than a storage binding may be).
 #include <algorithm>
 #include <array>
-#include <initializer_list>
-#include <string_view>
 #include <cstring>
+#include <initializer_list>
 #include <numeric>
+#include <string_view>
 #include <vector>
 
 #include "backend/offload_plan.h"
