@@ -6,7 +6,6 @@
 #include "backend/vulkan/vulkan_internal.h"
 #include "base/error.h"
 #include "base/fp16.h"
-#include "kernels/thread_pool.h"
 
 namespace smolvlm::vk {
 
@@ -50,8 +49,7 @@ std::string check_matmul(VulkanDevice& device, bool coopmat) {
   const backend::Tensor tx{bx.get(), 0, GgmlType::F32, kTokens, kCols}, ty{by.get(), 0, GgmlType::F32, kTokens, kRows},
       ts{bs.get(), 0, GgmlType::F32, kTokens, kRows};
   std::vector<float> got(want.size()), got_sum(want.size());
-  kernels::ThreadPool pool(1);
-  auto ops = make_vulkan_ops(device, pool, coopmat);
+  auto ops = make_vulkan_ops(device, coopmat);
   ops->write(tx, x.data());
   ops->write(ts, base.data());
   ops->matmul(*weight, tx, ty);

@@ -92,9 +92,9 @@ void VulkanDevice::return_slot(std::unique_ptr<Slot> slot) {
   retired_.submits += s.submits;
 }
 
-std::unique_ptr<backend::Ops> VulkanDevice::begin(kernels::ThreadPool& pool) {
+std::unique_ptr<backend::Ops> VulkanDevice::begin(kernels::ThreadPool&) {
   ++passes_;
-  return make_vulkan_ops(*this, pool, coopmat());
+  return make_vulkan_ops(*this, coopmat());
 }
 
 bool VulkanDevice::coopmat() {

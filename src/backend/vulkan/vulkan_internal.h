@@ -95,7 +95,7 @@ class VulkanDevice final : public backend::Device {
 
 // The Ops of one pass (vulkan_ops.cpp); `coopmat`: the matmuls of more than a few tokens take
 // the tensor-core tiles (for F16 and quantized weights).
-std::unique_ptr<backend::Ops> make_vulkan_ops(VulkanDevice& device, kernels::ThreadPool& pool, bool coopmat);
+std::unique_ptr<backend::Ops> make_vulkan_ops(VulkanDevice& device, bool coopmat);
 
 // A matmul small enough to check on any device, run through the shader-core or the tensor-core
 // tiles (matmul_check.cpp): an F16 weight [200, 96] times 150 tokens (a partial row and token tile

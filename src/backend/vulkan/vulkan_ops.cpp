@@ -540,7 +540,7 @@ class VulkanOps final : public backend::Ops {
 
 }  // namespace
 
-std::unique_ptr<backend::Ops> make_vulkan_ops(VulkanDevice& device, kernels::ThreadPool&, bool coopmat) {
+std::unique_ptr<backend::Ops> make_vulkan_ops(VulkanDevice& device, bool coopmat) {
   return std::make_unique<VulkanOps>(device, coopmat);
 }
 

@@ -58,6 +58,11 @@ layout(push_constant) uniform Params {
 #endif
 } p;
 
+#if defined(FUSE_NORM)
+// rms_norm's scale of a column whose x^2 sum is ss
+float rms_scale(float ss) { return inversesqrt(ss / float(p.cols) + p.eps); }
+#endif
+
 void main() {
   const uint tid = gl_LocalInvocationID.x;
   const uint row0 = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * NUM_ROWS;
@@ -115,7 +120,7 @@ void main() {
     const uint d = (p.y_row0 + row0) % p.head_dim;  // rows d, d + 1 of a head
     [[unroll]] for (uint c = 0; c < NUM_COLS; ++c) {
       if (c >= p.n_cols) continue;
-      const float scale = inversesqrt(acc[NUM_ROWS * NUM_COLS + c] / float(p.cols) + p.eps);
+      const float scale = rms_scale(acc[NUM_ROWS * NUM_COLS + c]);
       float v0 = acc[c] * scale, v1 = acc[NUM_COLS + c] * scale;
       if ((EPILOGUE & 1u) != 0 && d < p.n_rot) {
         const vec2 t = cs[c * (p.n_rot / 2) + d / 2];
@@ -137,8 +142,8 @@ void main() {
   if (tid == 0) {
     [[unroll]] for (uint i = 0; i < NUM_ROWS * NUM_COLS; ++i) {
       const uint r = i / NUM_COLS, c = i % NUM_COLS;
-#if defined(FUSE_NORM)  // rms_norm's scale of column c
-      const float s = acc[i] * inversesqrt(acc[NUM_ROWS * NUM_COLS + c] / float(p.cols) + p.eps);
+#if defined(FUSE_NORM)
+      const float s = acc[i] * rms_scale(acc[NUM_ROWS * NUM_COLS + c]);
 #else
       const float s = acc[i];
 #endif
