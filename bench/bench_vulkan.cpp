@@ -5,6 +5,9 @@
 //   BM_GpuVisionAttention one tile's attention in one layer: 1024 x 1024 patches, 12 heads of 64,
 //                         bidirectional (the 2.2B: 729 patches, 16 heads of 72)
 //   BM_RecordDecodeDispatches  the host's cost of recording a decode step's 330 dispatches
+//   BM_DecodeStepPass     a decode step's shape of pass run to its end: 240 small dependent matvecs
+//                         (SMOLVLM_VK_SUBMIT_EVERY=0 submits it whole after recording it, the default
+//                         in chunks while recording: the difference is what the overlap buys)
 // Each pass records kReps of the op and waits once, so the time is the GPU's, not the submit's.
 // Wall time (UseRealTime). Counters: GFLOPs (2 per multiply-add; attention 4 n^2 d per head), and the label says which matmul
 // tiles ran (tensor cores: NV cooperative matrix; shader cores). Switches: SMOLVLM_VK_* as ever
@@ -107,8 +110,9 @@ void BM_Attention(benchmark::State& state, int64_t n, int64_t heads, int64_t hea
 }
 
 // The host's side of a decode step: recording a 256M step's worth of matvec dispatches (30 layers x 11)
-// into a command buffer, then dropping it unsubmitted. Counter: us_per_dispatch (smolvlm's binding,
-// pipeline lookup and barrier tracking, plus the driver's vkCmd* recording).
+// into command buffers (and submitting the chunks that fill, recorder.h), then dropping the pass: the
+// wait for chunks in flight is not timed. Counter: us_per_dispatch (smolvlm's binding, pipeline lookup
+// and barrier tracking, the driver's vkCmd* recording, the chunks' vkQueueSubmit).
 void BM_RecordDecodeDispatches(benchmark::State& state) {
   std::string why;
   backend::Device* d = gpu(&why);
@@ -123,7 +127,33 @@ void BM_RecordDecodeDispatches(benchmark::State& state) {
   for (auto _ : state) {
     auto ops = d->begin(pool());
     for (int64_t i = 0; i < kDispatches; ++i) ops->matmul(*w, x, y.slice(i % 2, 1));  // a chain of dependent writes
-    ops.reset();  // abandoned: never submitted
+    state.PauseTiming();
+    ops.reset();  // abandoned: the last chunk never submitted
+    state.ResumeTiming();
+  }
+  state.counters["us_per_dispatch"] = benchmark::Counter(double(kDispatches) * double(state.iterations()) * 1e-6,
+                                                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.SetLabel(d->name());
+}
+
+// A pass of a decode step's shape run to its end: 30 layers of 8 matvecs [576, 576] x 1 token (Q8_0),
+// each reading the one before's output, then the wait. Counter: us_per_dispatch. On a GPU the time is
+// the dispatches' latency plus what of the recording the device waits for.
+void BM_DecodeStepPass(benchmark::State& state) {
+  std::string why;
+  backend::Device* d = gpu(&why);
+  if (d == nullptr) return state.SkipWithError(why.c_str());
+  constexpr int64_t kDim = 576, kDispatches = 240;
+  const std::vector<float> wf = random(size_t(kDim * kDim), 1);
+  std::vector<uint8_t> wb(ggml_row_size(GgmlType::Q8_0, kDim) * size_t(kDim));
+  quantize_rows(GgmlType::Q8_0, wf.data(), wb.data(), kDim, kDim);
+  const auto w = d->upload({GgmlType::Q8_0, kDim, kDim, wb.data()}, kernels::SumOrder::kFastest);
+  Arena a{*d, {}};
+  const Tensor h = a.make(2, kDim, 2);
+  for (auto _ : state) {
+    auto ops = d->begin(pool());
+    for (int64_t i = 0; i < kDispatches; ++i) ops->matmul(*w, h.slice(i % 2, 1), h.slice(1 - i % 2, 1));
+    ops->finish();
   }
   state.counters["us_per_dispatch"] = benchmark::Counter(double(kDispatches) * double(state.iterations()) * 1e-6,
                                                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
@@ -131,6 +161,7 @@ void BM_RecordDecodeDispatches(benchmark::State& state) {
 }
 
 BENCHMARK(BM_RecordDecodeDispatches)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_DecodeStepPass)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Matmul, VisionFc1_F16, GgmlType::F16, 1024, 3072, 768)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Matmul, VisionFc1_Q8_0, GgmlType::Q8_0, 1024, 3072, 768)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Matmul, VisionFc1_F32, GgmlType::F32, 1024, 3072, 768)->Unit(benchmark::kMillisecond)->UseRealTime();

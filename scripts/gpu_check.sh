@@ -23,7 +23,8 @@
 #      prefill and image again with SMOLVLM_VK_NO_COOPMAT=1 (the shader-core matmul tiles instead of the
 #      tensor cores: what the NV cooperative matrix tiles buy; the bench JSON's gpu_matmul says which ran),
 #      decode again with SMOLVLM_VK_NO_FUSE=1 (what the fused decode ops buy) and with
-#      SMOLVLM_VK_MATVEC_THREADS=32 and 128 (the decode matvec's workgroup); Q4_K_M decode at depths
+#      SMOLVLM_VK_MATVEC_THREADS=32 and 128 (the decode matvec's workgroup) and with SMOLVLM_VK_SUBMIT_EVERY=0
+#      (a step as one submit, not chunks submitted while it is recorded); Q4_K_M decode at depths
 #      1024 and 4096 with the attention split over the keys and whole (SMOLVLM_VK_NO_SPLIT=1)
 #   6. transformers on the real-shape 256M checkpoint (when torch + transformers import) against our logits
 # Results (logs, JSON) go to $OUT (the device tool's folder) or build/gpu_check; summary.txt says it all.
@@ -143,14 +144,16 @@ fi
 pack
 
 # 4. the heavy ops alone: GFLOP/s of the matmul tiles (tensor cores, then shader cores) and of the vision
-# attention (the default vec4 one, then SMOLVLM_VK_ATTN_NARROW=1)
+# attention (the default vec4 one, then SMOLVLM_VK_ATTN_NARROW=1), and a decode step's pass submitted in chunks
+# while recorded, then whole (SMOLVLM_VK_SUBMIT_EVERY=0)
 if [[ -x ${BV:-} ]] && fits 80 "bench_vulkan"; then
-  runs=("default ." "nocm Matmul" "narrow Attention")
-  ((CM_OFF)) && runs=("nocm ." "narrow Attention")
+  runs=("default ." "nocm Matmul" "narrow Attention" "onesubmit DecodeStep")
+  ((CM_OFF)) && runs=("nocm ." "narrow Attention" "onesubmit DecodeStep")
   for r in "${runs[@]}"; do
     read -r name filter <<<"$r"
     SMOLVLM_DEVICE=$DEV SMOLVLM_VK_NO_COOPMAT=$([[ $name == nocm || $CM_OFF == 1 ]] && echo 1 || echo 0) \
-      SMOLVLM_VK_ATTN_NARROW=$([[ $name == narrow ]] && echo 1 || echo 0) timeout 25 "$BV" --benchmark_filter="$filter" \
+      SMOLVLM_VK_ATTN_NARROW=$([[ $name == narrow ]] && echo 1 || echo 0) \
+      SMOLVLM_VK_SUBMIT_EVERY=$([[ $name == onesubmit ]] && echo 0 || echo -1) timeout 25 "$BV" --benchmark_filter="$filter" \
       --benchmark_min_time=0.2 >"$W/bench_vulkan-$name.log" 2>&1
     grep -E "^BM_" "$W/bench_vulkan-$name.log" | sed "s/^/  $name: /" | tee -a "$OUT/summary.txt"
   done
@@ -185,6 +188,9 @@ speed() {  # speed CONFIG QUANT: smolvlm on the GPU and on the CPU, llama-bench 
     SMOLVLM_VK_MATVEC_THREADS=$t "$S" bench "$f" --num-gpu all --device "$DEV" -p 0 -n 128 -r 3 --json \
       >"$W/bench-$c-$q-gpu-mv$t.json" 2>>"$W/bench.log"
   done
+  # and each step as one submit (SMOLVLM_VK_SUBMIT_EVERY=0): what submitting it in chunks while recording buys
+  SMOLVLM_VK_SUBMIT_EVERY=0 "$S" bench "$f" --num-gpu all --device "$DEV" -p 0 -n 128 -r 3 --json \
+    >"$W/bench-$c-$q-gpu-onesubmit.json" 2>>"$W/bench.log"
   # decode deep into a context (an image prompt is ~1000 tokens), with the attention split over the
   # keys and again whole (SMOLVLM_VK_NO_SPLIT)
   if [[ $q == Q4_K_M ]]; then
@@ -208,7 +214,7 @@ PY
   "$S" bench "$f" --num-gpu 0 ${GPU_CHECK_BENCH:--p 512 -n 128 -r 1} --json >"$W/bench-$c-$q-cpu.json" 2>>"$W/bench.log"
   python3 - "$W/bench-$c-$q-gpu.json" "$W/bench-$c-$q-cpu.json" "$c $q" "$W/bench-$c-$q-gpu-nocm.json" \
     "$W/bench-$c-$q-gpu-nofuse.json" "$W/bench-$c-$q-gpu-mv32.json" "$W/bench-$c-$q-gpu-mv128.json" \
-    <<'PY' | tee -a "$OUT/summary.txt"
+    "$W/bench-$c-$q-gpu-onesubmit.json" <<'PY' | tee -a "$OUT/summary.txt"
 import json, sys
 try:
     g, c = (json.load(open(p)) for p in sys.argv[1:3])
@@ -219,13 +225,13 @@ def load(path):
         return json.load(open(path))
     except Exception:
         return {}
-nocm, nofuse, mv32, mv128 = (load(p) for p in sys.argv[4:8])
+nocm, nofuse, mv32, mv128, onesubmit = (load(p) for p in sys.argv[4:9])
 pp = lambda d: next((f"{k} {v:.0f}" for k, v in d.items() if k.startswith("pp") and k[2:].isdigit()), "pp -")
 tg = lambda d: next((f"{k} {v:.1f}" for k, v in d.items() if k.startswith("tg") and k[2:].isdigit()), "tg -")
 print(f"{sys.argv[3]}: GPU ({g.get('device')}, {g.get('gpu_layers')} layers, copy {g.get('gpu_bandwidth_gbs', 0):.0f} GB/s): "
       f"{pp(g)} t/s ({g.get('gpu_matmul')}), {tg(g)} t/s = {100 * g.get('tg_of_bound', 0):.0f}% of its bound {g.get('bound_tg', 0):.0f}; "
       f"CPU: {pp(c)}, {tg(c)}; GPU prefill on the shader cores: {pp(nocm)}; GPU unfused: {tg(nofuse)}; "
-      f"GPU matvec workgroups of 32 / 128: {tg(mv32)} / {tg(mv128)}")
+      f"GPU matvec workgroups of 32 / 128: {tg(mv32)} / {tg(mv128)}; GPU one submit per step: {tg(onesubmit)}")
 PY
   if [[ -n ${LLAMA_BENCH:-} && -x ${LLAMA_BENCH:-} ]]; then
     "$LLAMA_BENCH" -m "$f" -ngl 99 -p 512 -n 128 -r 3 -o json >"$W/llama-bench-$c-$q.json" 2>>"$W/bench.log"

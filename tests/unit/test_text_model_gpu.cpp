@@ -115,9 +115,10 @@ INSTANTIATE_TEST_SUITE_P(Golden, TextModelGpu,
                                             ::testing::Values("F32", "F16", "Q8_0", "Q4_0", "Q4_K_M", "Q5_K_M")),
                          [](const auto& p) { return std::get<0>(p.param) + "_" + std::get<1>(p.param); });
 
-// A decode step with everything on the GPU is one submit (one command buffer, one fence wait); a
-// prefill chunk too; the weights are not uploaded again.
-TEST(TextModelGpuPass, AFullyOffloadedStepIsOneSubmit) {
+// A decode step with everything on the GPU is one sync point (one fence wait; a step longer than
+// the recorder's first chunk is submitted in a few pieces as it is recorded); a prefill chunk too;
+// the weights are not uploaded again.
+TEST(TextModelGpuPass, AFullyOffloadedStepIsOneSyncPoint) {
   SMOLVLM_REQUIRE_SHARED("golden/tiny512/gguf/text-Q4_K_M.gguf");
   SMOLVLM_REQUIRE_GPU(gpu);
   const TextModel model = TextModel::open(golden("tiny512", "gguf/text-Q4_K_M.gguf"), offload(gpu, 2, 2));
@@ -130,8 +131,9 @@ TEST(TextModelGpuPass, AFullyOffloadedStepIsOneSubmit) {
   const auto before = vk::backend_stats(*gpu);
   for (int32_t id : {3, 4, 5}) model.forward(TextInput::tokens({&id, 1}), s, LogitRows::kLast, logits.data(), pool);
   const auto after = vk::backend_stats(*gpu);
-  EXPECT_EQ(before.submits - before_prefill.submits, 1u) << "the prefill chunk";
-  EXPECT_EQ(after.submits - before.submits, 3u) << "three decode steps";
+  EXPECT_EQ(before.waits - before_prefill.waits, 1u) << "the prefill chunk";
+  EXPECT_EQ(after.waits - before.waits, 3u) << "three decode steps";
+  EXPECT_GE(after.submits - before.submits, 3u);
   EXPECT_EQ(after.passes - before.passes, 3u);
   EXPECT_EQ(after.weight_bytes, before_prefill.weight_bytes) << "weights are uploaded once, at load";
   const uint64_t dispatches = (after.dispatches - before.dispatches) / 3, barriers = (after.barriers - before.barriers) / 3;

@@ -75,6 +75,8 @@ const Switches& switches() {
     w.max_range = number("SMOLVLM_VK_MAX_RANGE");
     if (const uint64_t t = number("SMOLVLM_VK_MATVEC_THREADS"); t == 16 || t == 32 || t == 64 || t == 128 || t == 256)
       w.matvec_threads = static_cast<uint32_t>(t);
+    if (const char* v = std::getenv("SMOLVLM_VK_SUBMIT_EVERY"); v != nullptr && *v != '\0')
+      w.submit_every = std::clamp<int64_t>(std::strtoll(v, nullptr, 10), -1, 1 << 20);  // < 0: the ramp
     w.alloc_limit = number("SMOLVLM_VK_ALLOC_LIMIT");
     w.lose_after = number("SMOLVLM_VK_LOSE_DEVICE_AFTER");
     return w;

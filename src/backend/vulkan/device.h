@@ -40,6 +40,7 @@ struct Switches {
   bool attention_wide = true;  // the vec4 tiled attention where head_dim allows; SMOLVLM_VK_ATTN_NARROW=1
   uint32_t matmul_tile = 64;  // 64 or 128 (the shader-core tiles)
   uint32_t matvec_threads = 0;  // a decode matvec's workgroup (16 .. 256, a power of two); 0: the default
+  int64_t submit_every = -1;    // dispatches per submitted chunk of a pass (recorder.h); 0: one submit; < 0: the ramp
   uint64_t max_range = 0;  // 0: the device's
   uint64_t alloc_limit = 0;  // 0: none
   uint64_t lose_after = 0;   // 0: never

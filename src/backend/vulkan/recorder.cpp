@@ -11,6 +11,7 @@ namespace {
 
 constexpr uint64_t kStagingChunk = 4ull << 20;
 constexpr uint64_t kFenceTimeoutNs = 600ull * 1000 * 1000 * 1000;  // a pass that takes 10 minutes is lost
+constexpr uint32_t kFirstChunk = 24, kMaxChunk = 192;  // dispatches per submitted chunk (recorder.h)
 
 void barrier(VkCommandBuffer cmd, VkPipelineStageFlags dst_stages, VkAccessFlags dst_access) {
   VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
@@ -32,11 +33,6 @@ Recorder::Recorder(Context& ctx) : ctx_(ctx) {
   pi.flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT;
   pi.queueFamilyIndex = ctx.queue_family();
   check(f.vkCreateCommandPool(ctx.device(), &pi, nullptr, &pool_), "vkCreateCommandPool");
-  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  ai.commandPool = pool_;
-  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  ai.commandBufferCount = 1;
-  check(f.vkAllocateCommandBuffers(ctx.device(), &ai, &cmd_), "vkAllocateCommandBuffers");
   VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
   check(f.vkCreateFence(ctx.device(), &fi, nullptr, &fence_), "vkCreateFence");
 }
@@ -50,13 +46,47 @@ Recorder::~Recorder() {
 
 void Recorder::begin() {
   if (recording_) return;
+  if (!in_flight_) {  // a new pass
+    const int64_t every = switches().submit_every;
+    chunk_limit_ = every >= 0 ? static_cast<uint32_t>(every) : kFirstChunk;
+  }
+  // Work of earlier passes (other recorders too) and of this pass's earlier chunks comes first.
+  open_chunk();
+}
+
+void Recorder::open_chunk() {
+  const Functions& f = fn();
+  if (n_cmds_ == cmds_.size()) {
+    VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+    ai.commandPool = pool_;
+    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    ai.commandBufferCount = 1;
+    VkCommandBuffer c = VK_NULL_HANDLE;
+    check(f.vkAllocateCommandBuffers(ctx_.device(), &ai, &c), "vkAllocateCommandBuffers");
+    cmds_.push_back(c);
+  }
+  cmd_ = cmds_[n_cmds_++];
   VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
   bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  check(fn().vkBeginCommandBuffer(cmd_, &bi), "vkBeginCommandBuffer");
+  check(f.vkBeginCommandBuffer(cmd_, &bi), "vkBeginCommandBuffer");
   recording_ = true;
-  // Work of earlier passes (other recorders too) on the same memory comes before this pass's.
+  chunk_dispatches_ = 0;
   barrier(cmd_, kWorkStages, kWorkAccess);
   ++stats_.barriers;
+  written_.clear();
+  read_.clear();
+}
+
+// Ends the open chunk and submits it (the last one of a pass with the fence).
+void Recorder::submit_chunk(VkFence fence) {
+  recording_ = false;
+  check(fn().vkEndCommandBuffer(cmd_), "vkEndCommandBuffer");
+  VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  si.commandBufferCount = 1;
+  si.pCommandBuffers = &cmd_;
+  ctx_.submit(si, fence);
+  in_flight_ = true;
+  ++stats_.submits;
 }
 
 void Recorder::access(std::span<const Bind> binds) {
@@ -67,7 +97,12 @@ void Recorder::access(std::span<const Bind> binds) {
   };
   bool hazard = false;
   for (const Bind& b : binds) hazard = hazard || overlaps(written_, b) || (b.write && overlaps(read_, b));
-  if (hazard) {
+  if (hazard && chunk_limit_ > 0 && chunk_dispatches_ >= chunk_limit_) {
+    // the device starts on what is recorded; the next chunk's opening barrier is the one due here
+    submit_chunk(VK_NULL_HANDLE);
+    chunk_limit_ = switches().submit_every >= 0 ? chunk_limit_ : std::min(2 * chunk_limit_, kMaxChunk);
+    open_chunk();
+  } else if (hazard) {
     barrier(cmd_, kWorkStages, kWorkAccess);
     ++stats_.barriers;
     written_.clear();
@@ -103,6 +138,7 @@ void Recorder::dispatch(const Pipeline& p, std::span<const Bind> binds, const vo
   if (push_bytes > 0) f.vkCmdPushConstants(cmd_, p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, push);
   f.vkCmdDispatch(cmd_, gx, gy, gz);
   ++stats_.dispatches;
+  ++chunk_dispatches_;
 }
 
 uint8_t* Recorder::stage(std::vector<std::unique_ptr<DeviceBuffer>>& ring, size_t& cursor, MemoryKind kind,
@@ -160,7 +196,8 @@ void Recorder::download(VkBuffer src, uint64_t offset, void* dst, uint64_t bytes
 }
 
 void Recorder::reset() {
-  recording_ = false;
+  recording_ = in_flight_ = false;
+  n_cmds_ = 0;
   written_.clear();
   read_.clear();
   pending_.clear();
@@ -169,35 +206,46 @@ void Recorder::reset() {
   fn().vkResetCommandPool(ctx_.device(), pool_, 0);
 }
 
+// Submits nothing more; chunks already submitted must finish before their command buffers and
+// staging memory are reused.
 void Recorder::abandon() {
-  if (!recording_) return;
-  fn().vkEndCommandBuffer(cmd_);
+  const Functions& f = fn();
+  if (recording_) {
+    f.vkEndCommandBuffer(cmd_);
+    recording_ = false;
+  }
+  if (!in_flight_) {
+    if (n_cmds_ > 0) reset();
+    return;
+  }
+  try {
+    ctx_.submit(VkSubmitInfo{VK_STRUCTURE_TYPE_SUBMIT_INFO}, fence_);  // signals once all earlier work is done
+    f.vkWaitForFences(ctx_.device(), 1, &fence_, VK_TRUE, kFenceTimeoutNs);
+    f.vkResetFences(ctx_.device(), 1, &fence_);
+  } catch (...) {
+    f.vkDeviceWaitIdle(ctx_.device());  // the device is lost: nothing runs any more
+  }
   reset();
 }
 
 void Recorder::finish() {
-  if (!recording_) return;
+  if (!recording_ && !in_flight_) return;
   const Functions& f = fn();
+  if (!recording_) open_chunk();  // (a pass whose last op ended a chunk: only the host barrier follows)
   // the downloads' copies before the host reads the staging memory
   VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
   b.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_SHADER_WRITE_BIT;
   b.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
   f.vkCmdPipelineBarrier(cmd_, kWorkStages, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &b, 0, nullptr, 0, nullptr);
-  VkResult r = f.vkEndCommandBuffer(cmd_);
-  if (r == VK_SUCCESS) {
-    VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
-    si.commandBufferCount = 1;
-    si.pCommandBuffers = &cmd_;
-    try {
-      ctx_.submit(si, fence_);
-    } catch (...) {
-      reset();
-      throw;
-    }
-    ++stats_.submits;
-    r = f.vkWaitForFences(ctx_.device(), 1, &fence_, VK_TRUE, kFenceTimeoutNs);
-    f.vkResetFences(ctx_.device(), 1, &fence_);
+  try {
+    submit_chunk(fence_);
+  } catch (...) {
+    abandon();  // waits for the chunks already submitted
+    throw;
   }
+  ++stats_.waits;
+  const VkResult r = f.vkWaitForFences(ctx_.device(), 1, &fence_, VK_TRUE, kFenceTimeoutNs);
+  f.vkResetFences(ctx_.device(), 1, &fence_);
   if (r == VK_SUCCESS)
     for (const Pending& p : pending_) std::memcpy(p.dst, p.src, p.bytes);
   reset();

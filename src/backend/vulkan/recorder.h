@@ -1,8 +1,14 @@
-// Records one pass of work for the device into a command buffer and runs it at the sync point
+// Records one pass of work for the device into command buffers and runs it to the sync point
 // (finish): dispatches with push descriptors, host->device copies staged through mapped memory,
 // device->host copies delivered after the fence. Memory barriers are inserted only where a
 // dispatch or copy touches a range written (or writes a range read) since the last barrier, so
 // independent dispatches (q, k and v; gate and up) run without one between them.
+//
+// A long pass is submitted in chunks as it is recorded, so the device runs the first layers while
+// the host records the rest (a 256M decode step is ~240 dispatches): the first chunk after 24
+// dispatches, each next one twice as long, up to 192 (SMOLVLM_VK_SUBMIT_EVERY=N: chunks of N; 0:
+// one submit per pass). A chunk ends only where a barrier was due anyway, and the next one begins
+// with a full barrier in its place, so chunking adds no barrier. finish() still waits once.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +29,9 @@ struct Bind {
 };
 
 struct RecorderStats {
-  uint64_t dispatches = 0, barriers = 0, submits = 0, uploads = 0, downloads = 0;
+  uint64_t dispatches = 0, barriers = 0, uploads = 0, downloads = 0;
+  uint64_t submits = 0;  // vkQueueSubmit calls (a pass's chunks)
+  uint64_t waits = 0;    // sync points: passes run to their end and waited for
 };
 
 class Recorder {
@@ -46,7 +54,7 @@ class Recorder {
   void finish();
   // Drops what was recorded and not run (a pass abandoned by an exception).
   void abandon();
-  bool empty() const { return !recording_; }
+  bool empty() const { return !recording_ && !in_flight_; }
   const RecorderStats& stats() const { return stats_; }
 
  private:
@@ -60,16 +68,22 @@ class Recorder {
     uint64_t bytes;
   };
   void begin();
-  void access(std::span<const Bind> binds);  // barrier if needed, then track
+  void open_chunk();  // the next command buffer, begun with a full barrier
+  void submit_chunk(VkFence fence);
+  void access(std::span<const Bind> binds);  // barrier if needed (or the next chunk), then track
   uint8_t* stage(std::vector<std::unique_ptr<DeviceBuffer>>& ring, size_t& cursor, MemoryKind kind, uint64_t bytes,
                  VkBuffer* buffer, uint64_t* offset);
   void reset();
 
   Context& ctx_;
   VkCommandPool pool_ = VK_NULL_HANDLE;
-  VkCommandBuffer cmd_ = VK_NULL_HANDLE;
+  std::vector<VkCommandBuffer> cmds_;  // a pass's chunks, reset with the pool
+  size_t n_cmds_ = 0;                  // used by this pass
+  VkCommandBuffer cmd_ = VK_NULL_HANDLE;  // the chunk being recorded
   VkFence fence_ = VK_NULL_HANDLE;
-  bool recording_ = false;
+  bool recording_ = false;  // cmd_ is open
+  bool in_flight_ = false;  // chunks of this pass were submitted
+  uint32_t chunk_dispatches_ = 0, chunk_limit_ = 0;  // 0: no limit
   std::vector<Range> written_, read_;
   std::vector<std::unique_ptr<DeviceBuffer>> uploads_, readbacks_;
   size_t upload_cursor_ = 0, readback_cursor_ = 0;  // index into the ring; the offset is in used_

@@ -90,6 +90,7 @@ void VulkanDevice::return_slot(std::unique_ptr<Slot> slot) {
   retired_.dispatches += s.dispatches;
   retired_.barriers += s.barriers;
   retired_.submits += s.submits;
+  retired_.waits += s.waits;
 }
 
 std::unique_ptr<backend::Ops> VulkanDevice::begin(kernels::ThreadPool&) {
@@ -124,10 +125,12 @@ BackendStats VulkanDevice::stats() const {
   b.dispatches = retired_.dispatches;
   b.barriers = retired_.barriers;
   b.submits = retired_.submits;
+  b.waits = retired_.waits;
   for (const auto& s : free_slots_) {
     b.dispatches += s->recorder.stats().dispatches;
     b.barriers += s->recorder.stats().barriers;
     b.submits += s->recorder.stats().submits;
+    b.waits += s->recorder.stats().waits;
   }
   return b;
 }

@@ -19,7 +19,9 @@ std::shared_ptr<backend::Device> open_backend_for_tests(const std::string& spec,
 
 // Counters of one backend device, for tests and `bench` (whole process, all passes).
 struct BackendStats {
-  uint64_t passes = 0, submits = 0, dispatches = 0, barriers = 0;
+  uint64_t passes = 0, dispatches = 0, barriers = 0;
+  uint64_t submits = 0;  // command buffers submitted (a long pass goes in chunks: recorder.h)
+  uint64_t waits = 0;    // sync points the host waited at
   uint64_t weight_bytes = 0;  // uploaded weights
 };
 BackendStats backend_stats(const backend::Device& device);
