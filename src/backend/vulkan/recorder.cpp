@@ -223,7 +223,7 @@ void Recorder::abandon() {
     f.vkWaitForFences(ctx_.device(), 1, &fence_, VK_TRUE, kFenceTimeoutNs);
     f.vkResetFences(ctx_.device(), 1, &fence_);
   } catch (...) {
-    f.vkDeviceWaitIdle(ctx_.device());  // the device is lost: nothing runs any more
+    f.vkDeviceWaitIdle(ctx_.device());  // the submit failed (a lost device): wait for the device instead
   }
   reset();
 }
@@ -231,7 +231,7 @@ void Recorder::abandon() {
 void Recorder::finish() {
   if (!recording_ && !in_flight_) return;
   const Functions& f = fn();
-  if (!recording_) open_chunk();  // (a pass whose last op ended a chunk: only the host barrier follows)
+  if (!recording_) open_chunk();  // (a chunk was submitted and the next one failed to open)
   // the downloads' copies before the host reads the staging memory
   VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
   b.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_SHADER_WRITE_BIT;
