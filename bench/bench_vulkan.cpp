@@ -70,14 +70,19 @@ struct Arena {
   }
 };
 
+// A random weight [rows, cols] of `type` on the device.
+std::unique_ptr<backend::Matrix> random_weight(backend::Device& d, GgmlType type, int64_t rows, int64_t cols) {
+  const std::vector<float> wf = random(size_t(rows * cols), 1);
+  std::vector<uint8_t> wb(ggml_row_size(type, cols) * size_t(rows));
+  quantize_rows(type, wf.data(), wb.data(), rows, cols);
+  return d.upload({type, rows, cols, wb.data()}, kernels::SumOrder::kFastest);
+}
+
 void BM_Matmul(benchmark::State& state, GgmlType type, int64_t tokens, int64_t rows, int64_t cols) {
   std::string why;
   backend::Device* d = gpu(&why);
   if (d == nullptr) return state.SkipWithError(why.c_str());
-  const std::vector<float> wf = random(size_t(rows * cols), 1);
-  std::vector<uint8_t> wb(ggml_row_size(type, cols) * size_t(rows));
-  quantize_rows(type, wf.data(), wb.data(), rows, cols);
-  const auto w = d->upload({type, rows, cols, wb.data()}, kernels::SumOrder::kFastest);
+  const auto w = random_weight(*d, type, rows, cols);
   Arena a{*d, {}};
   const Tensor x = a.make(tokens, cols, 2), y = a.make(tokens, rows, 3);
   for (auto _ : state) {
@@ -118,10 +123,7 @@ void BM_RecordDecodeDispatches(benchmark::State& state) {
   backend::Device* d = gpu(&why);
   if (d == nullptr) return state.SkipWithError(why.c_str());
   constexpr int64_t kRows = 64, kCols = 576, kDispatches = 330;
-  const std::vector<float> wf = random(size_t(kRows * kCols), 1);
-  std::vector<uint8_t> wb(ggml_row_size(GgmlType::Q8_0, kCols) * size_t(kRows));
-  quantize_rows(GgmlType::Q8_0, wf.data(), wb.data(), kRows, kCols);
-  const auto w = d->upload({GgmlType::Q8_0, kRows, kCols, wb.data()}, kernels::SumOrder::kFastest);
+  const auto w = random_weight(*d, GgmlType::Q8_0, kRows, kCols);
   Arena a{*d, {}};
   const Tensor x = a.make(1, kCols, 2), y = a.make(2, kRows, 3);
   for (auto _ : state) {
@@ -144,10 +146,7 @@ void BM_DecodeStepPass(benchmark::State& state) {
   backend::Device* d = gpu(&why);
   if (d == nullptr) return state.SkipWithError(why.c_str());
   constexpr int64_t kDim = 576, kDispatches = 240;
-  const std::vector<float> wf = random(size_t(kDim * kDim), 1);
-  std::vector<uint8_t> wb(ggml_row_size(GgmlType::Q8_0, kDim) * size_t(kDim));
-  quantize_rows(GgmlType::Q8_0, wf.data(), wb.data(), kDim, kDim);
-  const auto w = d->upload({GgmlType::Q8_0, kDim, kDim, wb.data()}, kernels::SumOrder::kFastest);
+  const auto w = random_weight(*d, GgmlType::Q8_0, kDim, kDim);
   Arena a{*d, {}};
   const Tensor h = a.make(2, kDim, 2);
   for (auto _ : state) {

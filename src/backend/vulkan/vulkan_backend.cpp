@@ -22,6 +22,13 @@ bool gpu_weight_type(GgmlType t) {
   }
 }
 
+void add(RecorderStats& to, const RecorderStats& s) {
+  to.dispatches += s.dispatches;
+  to.barriers += s.barriers;
+  to.submits += s.submits;
+  to.waits += s.waits;
+}
+
 }  // namespace
 
 VulkanDevice::VulkanDevice(std::shared_ptr<Context> ctx) : ctx_(std::move(ctx)), pipelines_(*ctx_) {}
@@ -86,11 +93,7 @@ void VulkanDevice::return_slot(std::unique_ptr<Slot> slot) {
     free_slots_.push_back(std::move(slot));
     return;
   }
-  const RecorderStats& s = slot->recorder.stats();
-  retired_.dispatches += s.dispatches;
-  retired_.barriers += s.barriers;
-  retired_.submits += s.submits;
-  retired_.waits += s.waits;
+  add(retired_, slot->recorder.stats());
 }
 
 std::unique_ptr<backend::Ops> VulkanDevice::begin(kernels::ThreadPool&) {
@@ -122,16 +125,12 @@ BackendStats VulkanDevice::stats() const {
   BackendStats b;
   b.passes = passes_;
   b.weight_bytes = weight_bytes_;
-  b.dispatches = retired_.dispatches;
-  b.barriers = retired_.barriers;
-  b.submits = retired_.submits;
-  b.waits = retired_.waits;
-  for (const auto& s : free_slots_) {
-    b.dispatches += s->recorder.stats().dispatches;
-    b.barriers += s->recorder.stats().barriers;
-    b.submits += s->recorder.stats().submits;
-    b.waits += s->recorder.stats().waits;
-  }
+  RecorderStats r = retired_;
+  for (const auto& s : free_slots_) add(r, s->recorder.stats());
+  b.dispatches = r.dispatches;
+  b.barriers = r.barriers;
+  b.submits = r.submits;
+  b.waits = r.waits;
   return b;
 }
 

@@ -111,17 +111,13 @@ struct Fma {
   // Decode: one row at a time as a single sequential stream (the hardware prefetcher's best
   // case), in ggml_vec_dot_f16/f32's order: 64 lanes (eight ymm) over 64-element steps, the four
   // 16-lane groups reduced as (g0 + g2) + (g1 + g3), then tree16; the last cols % 64 one by one.
-  // Every line of the step 3 steps ahead, as the AVX-512 dot (384 bytes for F16): with AVX2 forced
-  // on Zen 4, F16 decode 104-113 -> 115-143 t/s against one line per step 2 KB ahead (3 rounds).
-  static constexpr size_t kStepBytes = 64 * W::kSize, kAhead = 3 * kStepBytes;
   static float row_dot(const uint8_t* w, const uint8_t* xb, int64_t cols) {
     const float* x = reinterpret_cast<const float*>(xb);
     __m256 acc[8];
     for (auto& a : acc) a = _mm256_setzero_ps();
     int64_t k = 0;
     for (; k + 64 <= cols; k += 64) {
-      for (size_t line = 0; line < kStepBytes; line += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(w + size_t(k) * W::kSize + kAhead + line), _MM_HINT_T0);
+      gemm::prefetch_decode_step<W::kSize>(w, k);
       for (int j = 0; j < 8; ++j)
         acc[j] = _mm256_fmadd_ps(W::load(w + size_t(k + 8 * j) * W::kSize), _mm256_loadu_ps(x + k + 8 * j), acc[j]);
     }
