@@ -117,6 +117,9 @@ struct AttentionOp {
   // The CPU's float order (kernels::AttentionArgs); a GPU computes in its own order.
   kernels::AttentionArgs::Order order = kernels::AttentionArgs::Order::kTiled;
   bool one_token = false;
+  // The CPU's fast vision attention: q, k, v and the probabilities as bf16 where the CPU multiplies
+  // bf16 pairs natively (kernels::AttentionArgs::bf16); a GPU ignores it.
+  bool bf16 = false;
 };
 
 // The ops of one pass on one device, in order.

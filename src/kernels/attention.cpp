@@ -25,9 +25,13 @@
 #include <vector>
 
 #include "base/error.h"
+#include "kernels/matmul_act.h"
 #include "kernels/ops_internal.h"
 
 namespace smolvlm::kernels {
+namespace avx512 {
+void attention_bf16_tile(const detail::AttnBf16Tile& t);  // attention_bf16_avx512.cpp (AVX512_BF16)
+}  // namespace avx512
 namespace detail {
 namespace {
 
@@ -143,6 +147,77 @@ void attention_ggml(const AttentionArgs& a, ThreadPool& pool) {
   });
 }
 
+AttnBf16Kernel attention_bf16_kernel() {
+  return active_isa() == Isa::kAvx512 && cpu_features().avx512_bf16 ? avx512::attention_bf16_tile : nullptr;
+}
+
+// AttentionArgs::bf16: the keys and values staged as bf16 pairs (AttnBf16Tile's layout) in parallel
+// over (KV head, stretch of keys), then one task per (query tile, head), the longest tiles first.
+void attention_bf16(const AttentionArgs& a, ThreadPool& pool, AttnBf16Kernel kernel) {
+  check(a);
+  if (a.kv_type != GgmlType::F32) fail("attention: bf16 products take an F32 K/V (not ", ggml_type_name(a.kv_type), ")");
+  if (a.n_q == 0) return;
+  const int64_t H = a.n_heads, rep = H / a.n_kv_heads, D = a.head_dim, d2 = (D + 1) / 2, dp = attn_pad_dim(D);
+  const int64_t np = (a.n_kv + kBf16KeyBlock - 1) / kBf16KeyBlock * kBf16KeyBlock;
+  const size_t k_words = size_t(d2 * np), per_head = (k_words + size_t(np / 2 * dp) + 15) / 16 * 16;
+  thread_local std::vector<uint32_t> staged_tls;
+  std::vector<uint32_t>& staged = staged_tls;  // (a plain reference: the pool's threads use the caller's)
+  if (staged.size() < per_head * size_t(a.n_kv_heads) + 16) staged.resize(per_head * size_t(a.n_kv_heads) + 16);
+  uint32_t* staged0 = staged.data();
+  while (reinterpret_cast<uintptr_t>(staged0) % 64 != 0) ++staged0;
+
+  const mm::ActRowFns* fns = active_isa() == Isa::kAvx512 ? mm::avx512_act_fns()
+                             : active_isa() == Isa::kAvx2 ? mm::avx2_act_fns()
+                                                          : nullptr;
+  const auto to_bf16 = fns != nullptr ? fns->to_bf16 : mm::scalar_act_fns().to_bf16;
+  constexpr int64_t kStretch = 4 * kBf16KeyBlock;
+  const int64_t n_stretches = (np + kStretch - 1) / kStretch;
+  pool.run(a.n_kv_heads * n_stretches, [&](int64_t task, int) {
+    const int64_t h = task / n_stretches, j0 = task % n_stretches * kStretch, j1 = std::min(np, j0 + kStretch);
+    uint32_t* k = staged0 + per_head * size_t(h);
+    uint32_t* v = k + k_words;
+    std::vector<uint16_t> row0(size_t(dp + 1)), row1(size_t(dp + 1));  // one row's codes, zero-padded
+    uint16_t *c0 = row0.data(), *c1 = row1.data();
+    const auto codes = [&](const void* base, int64_t j, uint16_t* c) {
+      std::fill(c, c + dp + 1, uint16_t(0));
+      if (j < a.n_kv) to_bf16(reinterpret_cast<const float*>(static_cast<const uint8_t*>(base) + size_t(j) * a.kv_row_stride) + h * D, c, D);
+    };
+    for (int64_t j = j0; j < j1; ++j) {
+      codes(a.k, j, c0);
+      for (int64_t i = 0; i < d2; ++i) k[i * np + j] = uint32_t(c0[2 * i]) | uint32_t(c0[2 * i + 1]) << 16;
+    }
+    for (int64_t i = j0 / 2; i < j1 / 2; ++i) {
+      codes(a.v, 2 * i, c0);
+      codes(a.v, 2 * i + 1, c1);
+      for (int64_t d = 0; d < dp; ++d) v[i * dp + d] = uint32_t(c0[d]) | uint32_t(c1[d]) << 16;
+    }
+  });
+
+  const int64_t q_tile = 48;  // 8 groups of 6 rows: their accumulators and the key block share the L1
+  const int64_t n_qt = (a.n_q + q_tile - 1) / q_tile;
+  const size_t per_thread = (attn_bf16_scratch_floats(q_tile, D) + 15) / 16 * 16;
+  float* base = pool_scratch(per_thread, pool);
+  pool.run(n_qt * H, [&](int64_t task, int thread) {
+    const int64_t qt = n_qt - 1 - task % n_qt, h = task / n_qt, i0 = qt * q_tile;
+    AttnBf16Tile t;
+    t.q = a.q + (i0 * H + h) * D;
+    t.out = a.out + (i0 * H + h) * D;
+    t.tok_stride = H * D;
+    t.n_tok = std::min(q_tile, a.n_q - i0);
+    t.n_g = 1;
+    t.head_dim = D;
+    t.n_kv = a.n_kv;
+    t.causal = a.causal;
+    t.vis0 = a.causal ? a.q_pos0 + i0 + 1 : a.n_kv;
+    t.scale = a.scale;
+    t.k = staged0 + per_head * size_t(h / rep);
+    t.v = t.k + k_words;
+    t.np = np;
+    t.scratch = base + per_thread * static_cast<size_t>(thread);
+    kernel(t);
+  });
+}
+
 namespace {
 
 // Keys per chunk of a decode step: a function of the number of visible keys only, so no result
@@ -222,6 +297,9 @@ void attention_split(const AttentionArgs& a, ThreadPool& pool) {
 void attention(const AttentionArgs& a, ThreadPool& pool) {
   if (a.order == AttentionArgs::Order::kGgml) return detail::attention_ggml(a, pool);
   if (a.n_q == 1) return detail::attention_split(a, pool);
+  if (a.bf16 && a.kv_type == GgmlType::F32) {
+    if (const detail::AttnBf16Kernel k = detail::attention_bf16_kernel()) return detail::attention_bf16(a, pool, k);
+  }
   // About 64 rows (query tokens x heads of a KV group) per tile, so that the float copy of each
   // key block is shared by enough rows; 128 keys per online-softmax step.
   const int64_t rep = a.n_kv_heads > 0 && a.n_heads % a.n_kv_heads == 0 ? a.n_heads / a.n_kv_heads : 1;

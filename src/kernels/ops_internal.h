@@ -17,30 +17,34 @@
 
 namespace smolvlm::kernels::detail {
 
-// One attention task: n_tok consecutive queries x n_g consecutive query heads that share one
-// KV head, against the cached keys/values of that KV head. Rows are ordered (token, head), head
-// fastest; row r is token t = r / n_g, head g = r % n_g.
-struct AttnTile {
+// The query rows of one attention task: n_tok consecutive queries x n_g consecutive query heads
+// that share one KV head. Rows are ordered (token, head), head fastest; row r is token t = r / n_g,
+// head g = r % n_g.
+struct AttnQueries {
   const float* q = nullptr;  // query (token 0, head 0) of the tile
   float* out = nullptr;      // same layout as q
   int64_t tok_stride = 0;    // floats between consecutive tokens in q and out (n_heads * head_dim)
   int64_t n_tok = 0, n_g = 0, head_dim = 0;
-  const void* k = nullptr;  // key of position 0 of this KV head
-  const void* v = nullptr;  // value of position 0 of this KV head
-  size_t kv_stride = 0;     // bytes between positions
-  bool f16 = false;         // K/V element type: fp16 (else f32)
   int64_t n_kv = 0;
   bool causal = true;
   int64_t vis0 = 0;  // causal: keys visible to token 0 of the tile (q_pos0 + i0 + 1); else n_kv
   float scale = 1.0f;
-  int64_t kv_block = 0;     // keys per online-softmax step
-  float* scratch = nullptr;  // attn_scratch_floats(...) floats, 64-byte aligned
   // Keys visible to tile token t.
   int64_t visible(int64_t t) const {
     if (!causal) return n_kv;
     const int64_t n = vis0 + t;
     return n < n_kv ? n : n_kv;
   }
+};
+
+// One attention task against the cached keys/values of its KV head.
+struct AttnTile : AttnQueries {
+  const void* k = nullptr;  // key of position 0 of this KV head
+  const void* v = nullptr;  // value of position 0 of this KV head
+  size_t kv_stride = 0;     // bytes between positions
+  bool f16 = false;         // K/V element type: fp16 (else f32)
+  int64_t kv_block = 0;     // keys per online-softmax step
+  float* scratch = nullptr;  // attn_scratch_floats(...) floats, 64-byte aligned
 };
 // Scratch floats one tile needs (rows = n_tok * n_g). Layout, in this order (ops_attention_simd.h):
 // q copy and output accumulator [rows][Dp], scores [rows][Sp], running max and sum [rows],
@@ -97,6 +101,38 @@ struct GgmlAttnRow {
   float* scores = nullptr;   // scratch: n_vis rounded up to 64 floats
   float* acc = nullptr;      // scratch: 64 x head_dim floats (rounded up to 16), 64-byte aligned
 };
+
+// AttentionArgs::bf16: one task against its KV head's keys and values staged once per call as
+// bf16 pairs (attention_bf16.cpp), each 32-bit word two bf16 codes, the lower one first:
+//   k [(head_dim + 1) / 2][np]:  word (i, j) = (k_j[2i], k_j[2i + 1])
+//   v [np / 2][attn_pad_dim(head_dim)]:  word (i, d) = (v_2i[d], v_2i+1[d])
+// with np = n_kv rounded up to kBf16KeyBlock and zeros beyond the keys and head_dim. Per block of
+// kBf16KeyBlock keys and per row: scores s_j = (q . k_j) * scale, q rounded to bf16, the exact
+// products summed in f32; AttnTile's online-softmax step in f32; p_j rounded to bf16;
+// o = o * corr + sum_j p_j v_j summed in f32. out = o / l, l the sum of the unrounded p_j. Only
+// the order of the f32 sums differs between the ISAs.
+constexpr int64_t kBf16KeyBlock = 64;
+struct AttnBf16Tile : AttnQueries {
+  const uint32_t* k = nullptr;
+  const uint32_t* v = nullptr;
+  int64_t np = 0;
+  float* scratch = nullptr;  // attn_bf16_scratch_floats(n_tok * n_g, head_dim) floats, 64-byte aligned
+};
+// Scratch of one AttnBf16Tile (rows = n_tok * n_g): query pairs [rows][(head_dim + 1) / 2 words],
+// output accumulator [rows][Dp], running max and sum [rows], and one row group's scores and bf16
+// probabilities [8][kBf16KeyBlock] each; every part 64-byte aligned.
+inline size_t attn_bf16_scratch_floats(int64_t rows, int64_t head_dim) {
+  const int64_t d2 = (head_dim + 1) / 2, rp = (rows + 15) / 16 * 16;
+  return static_cast<size_t>((rows * d2 + 15) / 16 * 16 + rows * attn_pad_dim(head_dim) + 2 * rp +
+                             2 * 8 * kBf16KeyBlock);
+}
+using AttnBf16Kernel = void (*)(const AttnBf16Tile& t);
+void attention_bf16_tile_scalar(const AttnBf16Tile& t);  // the reference (attention_bf16.cpp)
+// The kernel attention() runs AttentionArgs::bf16 with: AVX512_BF16's where the active ISA is
+// AVX-512 and the CPU has it, else none (the float tiles run instead).
+AttnBf16Kernel attention_bf16_kernel();
+// attention() with AttentionArgs::bf16, on the given tile kernel (F32 K/V).
+void attention_bf16(const AttentionArgs& a, ThreadPool& pool, AttnBf16Kernel kernel);
 
 struct OpsTable {
   Isa isa;

@@ -249,6 +249,50 @@ void exp_rows(const float* x, float* y, int64_t n) {
 
 }  // namespace
 
+// AttnBf16Tile, row by row over the staged bf16 pairs: per key block the scores as float sums of
+// the exact products, the online-softmax step in float, and the value sums over the probabilities
+// rounded to bf16.
+void attention_bf16_tile_scalar(const AttnBf16Tile& t) {
+  const int64_t D = t.head_dim, d2 = (D + 1) / 2, dp = attn_pad_dim(D), rows = t.n_tok * t.n_g;
+  const auto lo = [](uint32_t w) { return bf16_to_fp32(uint16_t(w)); };
+  const auto hi = [](uint32_t w) { return bf16_to_fp32(uint16_t(w >> 16)); };
+  std::vector<float> q(static_cast<size_t>(2 * d2)), o(static_cast<size_t>(D)), s(static_cast<size_t>(kBf16KeyBlock));
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t tok = r / t.n_g, g = r % t.n_g, n_vis = t.visible(tok);
+    const float* qr = t.q + tok * t.tok_stride + g * D;
+    for (int64_t d = 0; d < 2 * d2; ++d) q[d] = d < D ? bf16_to_fp32(fp32_to_bf16(qr[d])) : 0.0f;
+    std::fill(o.begin(), o.end(), 0.0f);
+    float m = -INFINITY, l = 0.0f;
+    for (int64_t j0 = 0; j0 < n_vis; j0 += kBf16KeyBlock) {
+      const int64_t n = std::min(kBf16KeyBlock, n_vis - j0);
+      float mx = m;
+      for (int64_t j = 0; j < n; ++j) {
+        float dot = 0.0f;
+        for (int64_t i = 0; i < d2; ++i) {
+          const uint32_t w = t.k[i * t.np + j0 + j];
+          dot += q[2 * i] * lo(w) + q[2 * i + 1] * hi(w);
+        }
+        s[j] = dot * t.scale;
+        mx = std::fmax(mx, s[j]);
+      }
+      const float corr = std::exp(m - mx);  // 0 on the first block (m = -inf)
+      float sum = 0.0f;
+      for (int64_t d = 0; d < D; ++d) o[d] *= corr;
+      for (int64_t j = 0; j < n; ++j) {
+        const float p = std::exp(s[j] - mx);
+        sum += p;
+        const float pb = bf16_to_fp32(fp32_to_bf16(p));
+        const uint32_t* vrow = t.v + ((j0 + j) / 2) * dp;
+        for (int64_t d = 0; d < D; ++d) o[d] += pb * ((j0 + j) % 2 == 0 ? lo(vrow[d]) : hi(vrow[d]));
+      }
+      l = l * corr + sum;
+      m = mx;
+    }
+    float* out = t.out + tok * t.tok_stride + g * D;
+    for (int64_t d = 0; d < D; ++d) out[d] = o[d] / l;
+  }
+}
+
 const OpsTable kScalarOps = {
     Isa::kScalar, rms_norm,   layer_norm, rope_rows,      softmax,  silu_mul, gelu_tanh,
     add,          scale_add, f32_to_f16, f16_to_f32, attention_tile, attention_ggml_row, attention_split, exp_rows,

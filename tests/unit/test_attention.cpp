@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "base/error.h"
@@ -334,6 +336,107 @@ TEST(Attention, RejectsBadArguments) {
   EXPECT_THROW(kernels::attention(a, pool), Error);
   a.n_q = 0;  // nothing to do is fine
   kernels::attention(a, pool);
+}
+
+// AttentionArgs::bf16: causal and bidirectional, GQA, head_dim 64 / 72 / 20 / 7 (odd: a last
+// pair with a zero), keys not a multiple of the 64-key block, rows that see no key of a block.
+const Case kBf16Cases[] = {
+    // n_q, n_kv, q_pos0, heads, kv heads, head_dim, causal
+    {100, 200, 0, 4, 4, 64, false},  // vision-like
+    {37, 37, 0, 12, 12, 72, false},  // the 2.2B tower's head_dim
+    {37, 600, 563, 8, 2, 64, true},  // a causal chunk, GQA 4
+    {50, 130, 0, 3, 1, 7, false},    // odd head_dim
+    {6, 1, 0, 2, 2, 20, false},      // one key
+    {61, 61, 0, 9, 3, 64, true},     // causal from position 0
+};
+
+// The float64 reference of what the bf16 path computes: q, k, v and the probabilities rounded to
+// bf16 (the probabilities normalized first, as transformers' bf16 attention rounds them).
+std::vector<double> naive_bf16(const Inputs& in) {
+  Inputs r = in;
+  const auto bf = [](float x) { return bf16_to_fp32(fp32_to_bf16(x)); };
+  for (float& x : r.q) x = bf(x);
+  for (auto* cache : {&r.k, &r.v})
+    for (size_t i = 0; i + 4 <= cache->size(); i += 4) {
+      float f;
+      std::memcpy(&f, cache->data() + i, 4);
+      f = bf(f);
+      std::memcpy(cache->data() + i, &f, 4);
+    }
+  return naive(r);
+}
+
+std::vector<float> run_bf16(Inputs& in, ThreadPool& pool, kernels::detail::AttnBf16Kernel k) {
+  std::fill(in.out.begin(), in.out.end(), -1.0f);
+  kernels::detail::attention_bf16(in.args, pool, k);
+  return in.out;
+}
+
+// The AVX512_BF16 kernel and the scalar reference compute the same thing on the same staged
+// pairs; only the order of the f32 sums differs (and with it, rarely, a probability's bf16
+// rounding). Both stay within bf16 precision of the float64 reference.
+TEST(AttentionBf16, KernelMatchesTheScalarReferenceAndFloat64) {
+  kernels::detail::AttnBf16Kernel kernel = nullptr;
+  if (kernels::isa_supported(Isa::kAvx512)) {
+    ForceIsa force(Isa::kAvx512);
+    kernel = kernels::detail::attention_bf16_kernel();
+  }
+  double worst_kernel = 0, worst_f64 = 0, worst_rounded = 0;
+  uint32_t seed = 900;
+  for (int threads : {1, 3}) {
+    ThreadPool pool(threads);
+    for (const Case& c : kBf16Cases) {
+      auto in = make_inputs(c, GgmlType::F32, seed += 10);
+      in.args.bf16 = true;
+      const std::vector<float> ref = run_bf16(in, pool, kernels::detail::attention_bf16_tile_scalar);
+      const auto exact = naive(in), rounded = naive_bf16(in);
+      const double e64 = max_abs_diff(ref, exact) / max_abs(exact), er = max_abs_diff(ref, rounded) / max_abs(rounded);
+      worst_f64 = std::max(worst_f64, e64), worst_rounded = std::max(worst_rounded, er);
+      const std::string what = "n_q " + std::to_string(c.n_q) + " n_kv " + std::to_string(c.n_kv) + " head_dim " +
+                               std::to_string(c.head_dim) + " threads " + std::to_string(threads);
+      EXPECT_LE(e64, 2e-2) << what;
+      EXPECT_LE(er, 4e-3) << what;
+      if (kernel == nullptr) continue;
+      const std::vector<float> got = run_bf16(in, pool, kernel);
+      double m = 0, mu = 0;
+      for (size_t i = 0; i < got.size(); ++i)
+        m = std::max(m, double(std::fabs(got[i] - ref[i]))), mu = std::max(mu, double(std::fabs(ref[i])));
+      worst_kernel = std::max(worst_kernel, m / mu);
+      EXPECT_LE(m, 2e-4 * mu) << what;  // measured 2.1e-5
+    }
+  }
+  std::printf("[measured] bf16 attention: scalar vs f64 %.3g, vs f64 of bf16 inputs %.3g; avx512_bf16 vs scalar %.3g%s\n",
+              worst_f64, worst_rounded, worst_kernel, kernel == nullptr ? " (no AVX512_BF16 here)" : "");
+}
+
+// attention() takes the bf16 path only where the CPU has the kernel, with an F32 cache and several
+// query tokens; everywhere else the flag changes no bit.
+TEST(AttentionBf16, AttentionTakesItOnlyWhereTheCpuMultipliesBf16) {
+  ThreadPool pool(2);
+  for (Isa isa : supported_isas()) {
+    ForceIsa force(isa);
+    const bool native = kernels::detail::attention_bf16_kernel() != nullptr;
+    for (GgmlType kv : {GgmlType::F32, GgmlType::F16}) {
+      for (const Case& c : {kBf16Cases[0], kBf16Cases[2], kCases[2]}) {
+        auto in = make_inputs(c, kv, 77);
+        kernels::attention(in.args, pool);
+        const std::vector<float> f32 = in.out;
+        in.args.bf16 = true;
+        std::fill(in.out.begin(), in.out.end(), -1.0f);
+        kernels::attention(in.args, pool);
+        const bool bf16_path = native && kv == GgmlType::F32 && c.n_q > 1;
+        if (bf16_path) {
+          const auto want = naive(in);
+          EXPECT_LE(max_abs_diff(in.out, want) / max_abs(want), 2e-2) << kernels::isa_name(isa);
+          EXPECT_NE(in.out, f32) << "the bf16 path did not run";
+        } else {
+          EXPECT_EQ(in.out, f32) << kernels::isa_name(isa) << " " << ggml_type_name(kv) << " n_q " << c.n_q;
+        }
+      }
+    }
+  }
+  auto in = make_inputs(kBf16Cases[0], GgmlType::F16, 1);
+  EXPECT_THROW(kernels::detail::attention_bf16(in.args, pool, kernels::detail::attention_bf16_tile_scalar), Error);
 }
 
 }  // namespace

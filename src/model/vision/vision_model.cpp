@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "model/numerics.h"
 
 namespace smolvlm {
 
@@ -38,8 +39,16 @@ size_t aligned(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 }  // namespace
 
 VisionModel::VisionModel(GgufFile file, backend::Device& device, std::shared_ptr<backend::Device> keep)
-    : file_(std::move(file)), config_(read_vision_config(file_)), device_(&device), keep_(std::move(keep)) {
+    : file_(std::move(file)),
+      config_(read_vision_config(file_)),
+      device_(&device),
+      keep_(std::move(keep)) {
   weights_ = bind_vision_weights(file_, config_, device);
+  // F32 and F16 weights (as they run: F16 bound as bf16 runs as BF16) compute in f32 throughout;
+  // weights whose products are bf16 or coarser (BF16, quantized) take bf16 attention too, in the
+  // fast numerics.
+  const GgmlType runs_as = weights_.layers.empty() ? GgmlType::F32 : weights_.layers.front().q_proj->type();
+  bf16_attention_ = numerics() == Numerics::kFast && runs_as != GgmlType::F32 && runs_as != GgmlType::F16;
 }
 
 void VisionModel::check_tiles_shape(std::span<const int64_t> shape) const {
@@ -207,7 +216,7 @@ void VisionModel::encode_pass(backend::Ops& o, const Activations& a, const Tenso
     for (int64_t b = 0; b < B; ++b)
       o.attention({.q = q.slice(b * Np, Np), .k = k.slice(b * Np, Np), .v = v.slice(b * Np, Np),
                    .out = attn.slice(b * Np, Np), .n_kv = Np, .n_heads = H, .n_kv_heads = H, .head_dim = D,
-                   .q_pos0 = 0, .causal = false, .scale = attn_scale});
+                   .q_pos0 = 0, .causal = false, .scale = attn_scale, .bf16 = bf16_attention_});
     // hidden = hidden + out_proj(attn)                                                       [T, C]
     o.matmul(*w.out_proj, attn, h);
     o.add_rows(h, w.out_bias);

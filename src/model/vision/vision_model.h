@@ -104,6 +104,9 @@ class VisionModel {
   backend::Device* device_;
   std::shared_ptr<backend::Device> keep_;  // keeps a GPU open
   VisionWeights weights_;
+  // Attention may multiply bf16 pairs where the CPU does so natively (backend::AttentionOp::bf16):
+  // the fast numerics (model/numerics.h) at load, with weights that run as BF16 or quantized.
+  bool bf16_attention_ = false;
 };
 
 }  // namespace smolvlm
