@@ -211,7 +211,7 @@ void register_all() {
         benchmark::RegisterBenchmark(("BM_MatmulM1024/" + name + "/fc2" + m).c_str(), BM_Matmul, t, isa, int64_t(768),
                                      int64_t(3072), n, k::SumOrder::kFastest)
             ->UseRealTime()->Unit(benchmark::kMillisecond);
-        if (t == GgmlType::F16 && n == 1024)
+        if ((t == GgmlType::F16 || t == GgmlType::BF16) && n == 1024)  // the exact order's kernel
           benchmark::RegisterBenchmark(("BM_MatmulM1024/" + name + "/fc1" + m + "/ggml").c_str(), BM_Matmul, t, isa,
                                        int64_t(3072), int64_t(768), n, k::SumOrder::kGgml)
               ->UseRealTime()->Unit(benchmark::kMillisecond);

@@ -104,6 +104,8 @@ class Packed final : public PackedWeight {
       owned_ = alloc_packed(n);
       if (!owned_) fail("pack_weight: out of memory for ", n, " bytes of packed ", ggml_type_name(w_.type), " weights");
       k->pack(w_, owned_.get());
+      converted_.reset();  // the packed copy is what runs
+      w_.data = nullptr;
     }
     data_.data = owned_ ? owned_.get() : static_cast<const uint8_t*>(w_.data);
     data_.rows = w_.rows;

@@ -262,9 +262,10 @@ Acts prepare_acts(ActType type, const Kernel& kern, const float* x, int64_t n, i
     switch (type) {
       case ActType::F16: fns->round_f16(xt, f + t * a.f_stride, cols); break;
       case ActType::BF16:
-        if (codes)
+        if (codes) {
           fns->to_bf16(xt, h + t * a.h_stride, cols);
-        else
+          if (cols % 2 != 0) h[t * a.h_stride + cols] = 0;  // an odd row's last pair is (x, 0)
+        } else
           fns->round_bf16(xt, f + t * a.f_stride, cols);
         break;
       case ActType::Q8_0:

@@ -42,7 +42,7 @@ struct Acts {
   int64_t n_tokens = 0, cols = 0;
   const float* f = nullptr;
   int64_t f_stride = 0;
-  const uint16_t* h = nullptr;  // bf16 codes, row t at h + t * h_stride
+  const uint16_t* h = nullptr;  // bf16 codes, row t at h + t * h_stride (an odd row padded with a 0 code)
   int64_t h_stride = 0;
   const int8_t* q = nullptr;
   int64_t q_stride = 0;

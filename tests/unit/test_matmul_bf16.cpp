@@ -42,7 +42,8 @@ TEST(MatmulF16AsBf16, EqualsTheBf16ReferenceOnEveryIsa) {
     int64_t rows, cols, n_tokens;
   };
   // (The last shape, 8 MiB of bf16, is converted in parallel.)
-  for (const Shape& s : {Shape{1, 64, 1}, Shape{17, 96, 5}, Shape{64, 768, 1}, Shape{40, 768, 70}, Shape{23, 3072, 130},
+  for (const Shape& s : {Shape{1, 64, 1}, Shape{17, 96, 5}, Shape{5, 7, 3}, Shape{70, 129, 13}, Shape{64, 768, 1},
+                         Shape{40, 768, 70}, Shape{23, 3072, 130},
                          Shape{2048, 2048, 2}}) {
     SCOPED_TRACE("rows " + std::to_string(s.rows) + " cols " + std::to_string(s.cols) + " tokens " +
                  std::to_string(s.n_tokens));

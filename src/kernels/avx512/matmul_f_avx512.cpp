@@ -3,7 +3,8 @@
 // vec_dot_type (fp16 / bf16). F16 weights widen with F16C (vcvtph2ps), BF16 ones by a shift.
 // Where the CPU has AVX512_BF16, BF16 weights take vdpbf16ps instead: the activations come as
 // bf16 codes, and each instruction adds the exact products of two bf16 pairs per lane (ggml's
-// AVX512BF16 vec_dot does the same), twice the work of an f32 FMA.
+// AVX512BF16 vec_dot does the same), twice the work of an f32 FMA. (The fast order takes the
+// panel kernel of matmul_bf16_panel_avx512.cpp instead.)
 #include <immintrin.h>
 
 #include <atomic>
@@ -126,13 +127,14 @@ std::atomic<int>& bf16_override() {
 
 }  // namespace
 
-const Kernel* float_kernel(GgmlType t) {
+const Kernel* float_kernel(GgmlType t, SumOrder order) {
   switch (t) {
     case GgmlType::F32: return &kF32;
     case GgmlType::F16: return &kF16;
     case GgmlType::BF16: {
       const int o = bf16_override().load();
-      return cpu_features().avx512_bf16 && o != 0 ? &kBF16Dp : &kBF16;
+      if (!cpu_features().avx512_bf16 || o == 0) return &kBF16;
+      return order == SumOrder::kFastest ? &kBF16Panels : &kBF16Dp;
     }
     default: return nullptr;
   }
