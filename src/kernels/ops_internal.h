@@ -119,12 +119,12 @@ struct AttnBf16Tile : AttnQueries {
   float* scratch = nullptr;  // attn_bf16_scratch_floats(n_tok * n_g, head_dim) floats, 64-byte aligned
 };
 // Scratch of one AttnBf16Tile (rows = n_tok * n_g): query pairs [rows][(head_dim + 1) / 2 words],
-// output accumulator [rows][Dp], running max and sum [rows], and one row group's scores and bf16
-// probabilities [8][kBf16KeyBlock] each; every part 64-byte aligned.
+// output accumulator [rows][Dp], running max [rows], running sums [rows][16 lanes], and one row
+// group's bf16 probabilities [8][kBf16KeyBlock]; every part 64-byte aligned.
 inline size_t attn_bf16_scratch_floats(int64_t rows, int64_t head_dim) {
   const int64_t d2 = (head_dim + 1) / 2, rp = (rows + 15) / 16 * 16;
-  return static_cast<size_t>((rows * d2 + 15) / 16 * 16 + rows * attn_pad_dim(head_dim) + 2 * rp +
-                             2 * 8 * kBf16KeyBlock);
+  return static_cast<size_t>((rows * d2 + 15) / 16 * 16 + rows * attn_pad_dim(head_dim) + rp + rows * 16 +
+                             8 * kBf16KeyBlock / 2);
 }
 using AttnBf16Kernel = void (*)(const AttnBf16Tile& t);
 void attention_bf16_tile_scalar(const AttnBf16Tile& t);  // the reference (attention_bf16.cpp)

@@ -2,7 +2,7 @@
 // of 64 keys and per group of R query rows:
 //   scores  an R x 64 register tile of vdpbf16ps: a query's pair (q_2i, q_2i+1) broadcast against
 //           the pairs of 16 keys (the staged K is [pair][key]);
-//   softmax the online-softmax step of ops_attention_simd.h, in f32;
+//   softmax the online-softmax step, in f32 and in registers (the sums kept per lane);
 //   p       the probabilities rounded to bf16 codes: the codes of keys 2i and 2i+1 sit side by side,
 //           which is the pair the value sums take;
 //   values  an R x (up to 64 dimensions) register tile: a probability pair broadcast against the
@@ -10,7 +10,7 @@
 // Each vdpbf16ps adds the exact products of two bf16 pairs per lane: twice an f32 FMA's work.
 #include <immintrin.h>
 
-#include "kernels/ops_attention_simd.h"
+#include "kernels/ops_simd.h"
 #include "kernels/ops_internal.h"
 #include "kernels/ops_vec_avx512.h"
 
@@ -25,9 +25,10 @@ constexpr int kKeyVecs = int(kKeys / 16);
 struct Buffers {
   int64_t d2, dp;
   uint32_t* q;  // [rows][d2] query pairs
-  float *o, *m, *l;
-  float* s;     // [8][kKeys] one group's scores, then probabilities
-  uint16_t* p;  // [8][kKeys] the probabilities as bf16 codes
+  float* o;     // [rows][dp] value sums
+  float* m;     // [rows] running max
+  float* l;     // [rows][16] running sums, lane-wise
+  uint16_t* p;  // [8][kKeys] one group's probabilities as bf16 codes
 };
 
 Buffers carve(const AttnBf16Tile& t) {
@@ -39,18 +40,35 @@ Buffers carve(const AttnBf16Tile& t) {
   b.o = t.scratch + (rows * b.d2 + 15) / 16 * 16;
   b.m = b.o + rows * b.dp;
   b.l = b.m + rp;
-  b.s = b.l + rp;
-  b.p = reinterpret_cast<uint16_t*>(b.s + 8 * kKeys);
+  b.p = reinterpret_cast<uint16_t*>(b.l + rows * 16);
   return b;
 }
 
 inline __m512bh pair_bcast(uint32_t w) { return __m512bh(_mm512_set1_epi32(int(w))); }
 inline __m512bh pairs(const uint32_t* p) { return __m512bh(_mm512_loadu_si512(p)); }
+inline __mmask16 first_lanes(int64_t n) { return __mmask16((1u << (n < 0 ? 0 : n > 16 ? 16 : n)) - 1); }
 
-// s[r][j] = (q_r . k_j0+j) * scale for rows r0..r0+R-1 and the block's 64 keys.
+// e^x for the softmax's x = s - max <= 0, as simd::exp (the same reduction and polynomial) without
+// its range selects: x is clamped at -87 (e^-87 ~ 1.6e-38: scalef takes it to 0 or a denormal) and
+// lanes beyond a row's keys, whatever they hold, are masked off by the caller.
+inline __m512 exp_nonpositive(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  const __m512 y = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(y, n);
+}
+
+// acc[r][c] = q_r . k_j for rows r0..r0+R-1 and keys j = j0 + 16c .. j0 + 16c + 15.
 template <int R>
-inline void scores(const AttnBf16Tile& t, const Buffers& b, int64_t r0, int64_t j0) {
-  __m512 acc[R][kKeyVecs];
+inline void scores(const AttnBf16Tile& t, const Buffers& b, int64_t r0, int64_t j0, __m512 (&acc)[R][kKeyVecs]) {
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < kKeyVecs; ++c) acc[r][c] = _mm512_setzero_ps();
   const uint32_t* k = t.k + j0;
@@ -63,9 +81,51 @@ inline void scores(const AttnBf16Tile& t, const Buffers& b, int64_t r0, int64_t 
       for (int c = 0; c < kKeyVecs; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], qv, kv[c]);
     }
   }
-  const __m512 sc = _mm512_set1_ps(t.scale);
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < kKeyVecs; ++c) _mm512_storeu_ps(b.s + r * kKeys + 16 * c, _mm512_mul_ps(acc[r][c], sc));
+}
+
+// The online-softmax step of rows r0..r0+R-1 on their scores, in registers: the scaled scores'
+// max over the row's cnt[r] keys raises m; corr = e^(m_old - m) rescales the lane sums l and
+// (returned) the value sums; p_j = e^(s_j - m) (0 beyond cnt) go out as bf16 codes.
+template <int R>
+inline void softmax(const AttnBf16Tile& t, const Buffers& b, int64_t r0, const int64_t* cnt, __m512 (&acc)[R][kKeyVecs],
+                    float* corr) {
+  const __m512 sc = _mm512_set1_ps(t.scale), ninf = _mm512_set1_ps(-__builtin_inff());
+  __mmask16 valid[R][kKeyVecs];
+  float m_new[16], m_old[16];
+  for (int r = 0; r < R; ++r) {
+    __m512 mx = ninf;
+    for (int c = 0; c < kKeyVecs; ++c) {
+      valid[r][c] = first_lanes(cnt[r] - 16 * c);
+      acc[r][c] = _mm512_mul_ps(acc[r][c], sc);
+      mx = _mm512_mask_max_ps(mx, valid[r][c], mx, acc[r][c]);
+    }
+    m_old[r] = b.m[r0 + r];
+    const float blk = _mm512_reduce_max_ps(mx);
+    m_new[r] = blk > m_old[r] ? blk : m_old[r];
+  }
+  // One vector exp for the R corrections (a row without keys here keeps its sums: corr 1).
+  const __mmask16 rows = first_lanes(R);
+  const __m512 e = simd::exp<Vec>(_mm512_sub_ps(_mm512_maskz_loadu_ps(rows, m_old), _mm512_maskz_loadu_ps(rows, m_new)));
+  _mm512_mask_storeu_ps(corr, rows, e);
+  for (int r = 0; r < R; ++r) {
+    uint16_t* p = b.p + r * kKeys;
+    if (cnt[r] == 0) {
+      corr[r] = 1.0f;
+      for (int64_t j = 0; j < kKeys; j += 32) _mm512_storeu_si512(p + j, _mm512_setzero_si512());
+      continue;
+    }
+    const __m512 mv = _mm512_set1_ps(m_new[r]);
+    __m512 pe[kKeyVecs], sum = _mm512_setzero_ps();
+    for (int c = 0; c < kKeyVecs; ++c) {
+      pe[c] = _mm512_maskz_mov_ps(valid[r][c], exp_nonpositive(_mm512_sub_ps(acc[r][c], mv)));
+      sum = _mm512_add_ps(sum, pe[c]);
+    }
+    float* l = b.l + (r0 + r) * 16;
+    _mm512_storeu_ps(l, _mm512_fmadd_ps(_mm512_loadu_ps(l), _mm512_set1_ps(corr[r]), sum));
+    for (int c = 0; c < kKeyVecs; c += 2)
+      _mm512_storeu_si512(p + 16 * c, __m512i(_mm512_cvtne2ps_pbh(pe[c + 1], pe[c])));
+    b.m[r0 + r] = m_new[r];
+  }
 }
 
 // o[r][d0 .. d0 + 16C) = o * corr[r] + sum_j p[r][j] v_j0+j over the first n_pairs key pairs.
@@ -100,15 +160,10 @@ void group(const AttnBf16Tile& t, const Buffers& b, int64_t r0, int64_t j0) {
     n_max = cnt[r] > n_max ? cnt[r] : n_max;
   }
   if (n_max == 0) return;
-  scores<R>(t, b, r0, j0);
-  float corr[R];
-  for (int r = 0; r < R; ++r) {
-    float* s = b.s + r * kKeys;
-    corr[r] = simd::online_softmax<Vec>(s, cnt[r], kKeys, b.m[r0 + r], b.l[r0 + r]);
-    for (int64_t j = 0; j < kKeys; j += 32)
-      _mm512_storeu_si512(b.p + r * kKeys + j,
-                          __m512i(_mm512_cvtne2ps_pbh(_mm512_loadu_ps(s + j + 16), _mm512_loadu_ps(s + j))));
-  }
+  __m512 acc[R][kKeyVecs];
+  scores<R>(t, b, r0, j0, acc);
+  float corr[16];
+  softmax<R>(t, b, r0, cnt, acc, corr);
   const int64_t n_pairs = (n_max + 1) / 2;
   int64_t d0 = 0;
   for (; d0 + 64 <= b.dp; d0 += 64) values<R, 4>(t, b, r0, j0, d0, n_pairs, corr);
@@ -134,7 +189,7 @@ void attention_bf16_tile(const AttnBf16Tile& t) {
     }
     for (int64_t d = 0; d < b.dp; d += 16) _mm512_storeu_ps(b.o + r * b.dp + d, _mm512_setzero_ps());
     b.m[r] = -__builtin_inff();
-    b.l[r] = 0.0f;
+    _mm512_storeu_ps(b.l + r * 16, _mm512_setzero_ps());
   }
 
   const int64_t n_vis = t.visible(t.n_tok - 1);
@@ -148,7 +203,7 @@ void attention_bf16_tile(const AttnBf16Tile& t) {
 
   for (int64_t r = 0; r < rows; ++r) {
     float* out = t.out + (r / t.n_g) * t.tok_stride + (r % t.n_g) * D;
-    const __m512 lv = _mm512_set1_ps(b.l[r]);
+    const __m512 lv = _mm512_set1_ps(_mm512_reduce_add_ps(_mm512_loadu_ps(b.l + r * 16)));
     for (int64_t d = 0; d < D; d += 16) {
       const __m512 o = _mm512_div_ps(_mm512_loadu_ps(b.o + r * b.dp + d), lv);
       if (D - d >= 16) _mm512_storeu_ps(out + d, o);
