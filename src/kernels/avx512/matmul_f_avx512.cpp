@@ -117,6 +117,19 @@ constexpr Kernel make(bool bf16_codes = false) {
 }
 constexpr Kernel kF32 = make<Fma<F32>>();
 constexpr Kernel kF16 = make<Fma<F16>>();
+
+// F16 in the fast order: the same GEMM, but a decode step (one token) takes the AVX2 kernel's row
+// dot (eight ymm chains over the same 64 lanes, widening 8 fp16 at a time), which streams the
+// weights faster than four zmm chains widening 16 at a time: on Zen 4, 2 threads, the real-shape
+// 256M's F16 tg128 went 92-119 -> 101-145 t/s, faster in 5 of 6 interleaved pairs (by 3-28%).
+void f16_fast_tile(const PackedData& pw, const Acts& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1, float* y,
+                   int64_t ldy) {
+  static const Kernel* const avx2 = avx2_kernel(GgmlType::F16, SumOrder::kFastest);
+  if (a.n_tokens == 1) return avx2->tile(pw, a, r0, r1, t0, t1, y, ldy);
+  gemm::tile<Fma<F16>>(pw, a, r0, r1, t0, t1, y, ldy);
+}
+constexpr Kernel kF16Fast = {.isa = Isa::kAvx512, .row_block = Fma<F16>::kRT, .token_tile = Fma<F16>::kTT,
+                             .tile = f16_fast_tile};
 constexpr Kernel kBF16 = make<Fma<BF16>>();
 constexpr Kernel kBF16Dp = make<DpBf16>(true);
 
@@ -130,7 +143,7 @@ std::atomic<int>& bf16_override() {
 const Kernel* float_kernel(GgmlType t, SumOrder order) {
   switch (t) {
     case GgmlType::F32: return &kF32;
-    case GgmlType::F16: return &kF16;
+    case GgmlType::F16: return order == SumOrder::kFastest ? &kF16Fast : &kF16;
     case GgmlType::BF16: {
       const int o = bf16_override().load();
       if (!cpu_features().avx512_bf16 || o == 0) return &kBF16;
