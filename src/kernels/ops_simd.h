@@ -29,14 +29,13 @@ inline void chunks(int64_t n, Full full, Tail tail) {
   if (i < n) tail(i, n - i);
 }
 
+// e^x for x whose result is normal (ln(FLT_MIN) <= x <= ln(FLT_MAX)), without range handling:
+// n = round(x / ln2), the remainder's polynomial, scaled by 2^n.
 template <class S>
-inline typename S::F exp(typename S::F x) {
+inline typename S::F exp_in_range(typename S::F x) {
   using F = typename S::F;
-  const F lo = S::set1(-87.33654475f);  // ln(FLT_MIN): below, the result flushes to 0
-  const F hi = S::set1(88.72283935f);   // ln(FLT_MAX): above, +inf
-  const F xc = S::min(S::max(x, lo), hi);
-  const F n = S::round(S::mul(xc, S::set1(1.44269504088896341f)));
-  F r = S::fnmadd(n, S::set1(0.693359375f), xc);  // x - n ln2, ln2 split in two parts
+  const F n = S::round(S::mul(x, S::set1(1.44269504088896341f)));
+  F r = S::fnmadd(n, S::set1(0.693359375f), x);  // x - n ln2, ln2 split in two parts
   r = S::fnmadd(n, S::set1(-2.12194440e-4f), r);
   F p = S::set1(1.9875691500e-4f);
   p = S::fmadd(p, r, S::set1(1.3981999507e-3f));
@@ -44,8 +43,15 @@ inline typename S::F exp(typename S::F x) {
   p = S::fmadd(p, r, S::set1(4.1665795894e-2f));
   p = S::fmadd(p, r, S::set1(1.6666665459e-1f));
   p = S::fmadd(p, r, S::set1(5.0000001201e-1f));
-  F y = S::add(S::fmadd(p, S::mul(r, r), r), S::set1(1.0f));
-  y = S::ldexp(y, n);
+  return S::ldexp(S::add(S::fmadd(p, S::mul(r, r), r), S::set1(1.0f)), n);
+}
+
+template <class S>
+inline typename S::F exp(typename S::F x) {
+  using F = typename S::F;
+  const F lo = S::set1(-87.33654475f);  // ln(FLT_MIN): below, the result flushes to 0
+  const F hi = S::set1(88.72283935f);   // ln(FLT_MAX): above, +inf
+  F y = exp_in_range<S>(S::min(S::max(x, lo), hi));
   y = S::select(S::lt(x, lo), S::zero(), y);
   y = S::select(S::gt(x, hi), S::set1(__builtin_inff()), y);
   return S::select(S::unordered(x), x, y);

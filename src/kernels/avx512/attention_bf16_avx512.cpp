@@ -48,23 +48,10 @@ inline __m512bh pair_bcast(uint32_t w) { return __m512bh(_mm512_set1_epi32(int(w
 inline __m512bh pairs(const uint32_t* p) { return __m512bh(_mm512_loadu_si512(p)); }
 inline __mmask16 first_lanes(int64_t n) { return __mmask16((1u << (n < 0 ? 0 : n > 16 ? 16 : n)) - 1); }
 
-// e^x for the softmax's x = s - max <= 0, as simd::exp (the same reduction and polynomial) without
-// its range selects: x is clamped at -87 (e^-87 ~ 1.6e-38: scalef takes it to 0 or a denormal) and
-// lanes beyond a row's keys, whatever they hold, are masked off by the caller.
-inline __m512 exp_nonpositive(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  const __m512 y = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(y, n);
-}
+// e^x for the softmax's x = s - max <= 0: simd::exp without its range selects. x is clamped at -87
+// (e^-87 ~ 1.6e-38, still normal); lanes beyond a row's keys, whatever they hold, are masked off by
+// the caller.
+inline __m512 exp_nonpositive(__m512 x) { return simd::exp_in_range<Vec>(_mm512_max_ps(x, _mm512_set1_ps(-87.0f))); }
 
 // acc[r][c] = q_r . k_j for rows r0..r0+R-1 and keys j = j0 + 16c .. j0 + 16c + 15.
 template <int R>
