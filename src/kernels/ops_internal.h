@@ -103,7 +103,7 @@ struct GgmlAttnRow {
 };
 
 // AttentionArgs::bf16: one task against its KV head's keys and values staged once per call as
-// bf16 pairs (attention_bf16.cpp), each 32-bit word two bf16 codes, the lower one first:
+// bf16 pairs (attention_bf16 in attention.cpp), each 32-bit word two bf16 codes, the lower one first:
 //   k [(head_dim + 1) / 2][np]:  word (i, j) = (k_j[2i], k_j[2i + 1])
 //   v [np / 2][attn_pad_dim(head_dim)]:  word (i, d) = (v_2i[d], v_2i+1[d])
 // with np = n_kv rounded up to kBf16KeyBlock and zeros beyond the keys and head_dim. Per block of
@@ -127,7 +127,7 @@ inline size_t attn_bf16_scratch_floats(int64_t rows, int64_t head_dim) {
                              8 * kBf16KeyBlock / 2);
 }
 using AttnBf16Kernel = void (*)(const AttnBf16Tile& t);
-void attention_bf16_tile_scalar(const AttnBf16Tile& t);  // the reference (attention_bf16.cpp)
+void attention_bf16_tile_scalar(const AttnBf16Tile& t);  // the reference (ops_scalar.cpp)
 // The kernel attention() runs AttentionArgs::bf16 with: AVX512_BF16's where the active ISA is
 // AVX-512 and the CPU has it, else none (the float tiles run instead).
 AttnBf16Kernel attention_bf16_kernel();

@@ -39,10 +39,7 @@ size_t aligned(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 }  // namespace
 
 VisionModel::VisionModel(GgufFile file, backend::Device& device, std::shared_ptr<backend::Device> keep)
-    : file_(std::move(file)),
-      config_(read_vision_config(file_)),
-      device_(&device),
-      keep_(std::move(keep)) {
+    : file_(std::move(file)), config_(read_vision_config(file_)), device_(&device), keep_(std::move(keep)) {
   weights_ = bind_vision_weights(file_, config_, device);
   // F32 and F16 weights (as they run: F16 bound as bf16 runs as BF16) compute in f32 throughout;
   // weights whose products are bf16 or coarser (BF16, quantized) take bf16 attention too, in the
