@@ -144,10 +144,12 @@ const Kernel* float_kernel(GgmlType t, SumOrder order) {
   const bool fast = order == SumOrder::kFastest;
   switch (t) {
     case GgmlType::F32: return fast ? &kF32Fast : &kF32;
-    case GgmlType::F16: return fast ? &kF16Fast : &kF16;
+    case GgmlType::F16: return fast ? &kF16Panels : &kF16;
     case GgmlType::BF16: return fast ? &kBF16Fast : &kBF16;
     default: return nullptr;
   }
 }
+
+const Kernel* f16_rows_fast() { return &kF16Fast; }
 
 }  // namespace smolvlm::kernels::mm::avx2

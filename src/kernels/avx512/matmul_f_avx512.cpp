@@ -9,6 +9,7 @@
 
 #include <atomic>
 
+#include "kernels/avx2/matmul_avx2.h"
 #include "kernels/avx512/matmul_avx512.h"
 #include "kernels/matmul_float_gemm.h"
 
@@ -124,7 +125,7 @@ constexpr Kernel kF16 = make<Fma<F16>>();
 // 256M's F16 tg128 went 92-119 -> 101-145 t/s, faster in 5 of 6 interleaved pairs (by 3-28%).
 void f16_fast_tile(const PackedData& pw, const Acts& a, int64_t r0, int64_t r1, int64_t t0, int64_t t1, float* y,
                    int64_t ldy) {
-  static const Kernel* const avx2 = avx2_kernel(GgmlType::F16, SumOrder::kFastest);
+  static const Kernel* const avx2 = avx2::f16_rows_fast();
   if (a.n_tokens == 1) return avx2->tile(pw, a, r0, r1, t0, t1, y, ldy);
   gemm::tile<Fma<F16>>(pw, a, r0, r1, t0, t1, y, ldy);
 }
