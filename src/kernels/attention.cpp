@@ -166,18 +166,16 @@ void attention_bf16(const AttentionArgs& a, ThreadPool& pool, AttnBf16Kernel ker
   uint32_t* staged0 = staged.data();
   while (reinterpret_cast<uintptr_t>(staged0) % 64 != 0) ++staged0;
 
-  const mm::ActRowFns* fns = active_isa() == Isa::kAvx512 ? mm::avx512_act_fns()
-                             : active_isa() == Isa::kAvx2 ? mm::avx2_act_fns()
-                                                          : nullptr;
-  const auto to_bf16 = fns != nullptr ? fns->to_bf16 : mm::scalar_act_fns().to_bf16;
+  const auto to_bf16 = mm::act_fns(active_isa()).to_bf16;
   constexpr int64_t kStretch = 4 * kBf16KeyBlock;
   const int64_t n_stretches = (np + kStretch - 1) / kStretch;
   pool.run(a.n_kv_heads * n_stretches, [&](int64_t task, int) {
     const int64_t h = task / n_stretches, j0 = task % n_stretches * kStretch, j1 = std::min(np, j0 + kStretch);
     uint32_t* k = staged0 + per_head * size_t(h);
     uint32_t* v = k + k_words;
-    std::vector<uint16_t> row0(size_t(dp + 1)), row1(size_t(dp + 1));  // one row's codes, zero-padded
-    uint16_t *c0 = row0.data(), *c1 = row1.data();
+    thread_local std::vector<uint16_t> rows;  // two rows' codes, zero-padded (grown only)
+    if (rows.size() < size_t(2 * dp + 2)) rows.resize(size_t(2 * dp + 2));
+    uint16_t *c0 = rows.data(), *c1 = c0 + dp + 1;
     const auto codes = [&](const void* base, int64_t j, uint16_t* c) {
       std::fill(c, c + dp + 1, uint16_t(0));
       if (j < a.n_kv) to_bf16(reinterpret_cast<const float*>(static_cast<const uint8_t*>(base) + size_t(j) * a.kv_row_stride) + h * D, c, D);

@@ -94,6 +94,11 @@ void tile_codes(const int8_t* const rows[4], int64_t cols, int8_t* dst) {
 const ActRowFns& scalar_act_fns() { return kScalarFns; }
 void scalar_to_bf16(const float* x, uint16_t* y, int64_t n) { to_bf16_row(x, y, n); }
 
+const ActRowFns& act_fns(Isa isa) {
+  const ActRowFns* fns = isa == Isa::kAvx512 ? avx512_act_fns() : isa == Isa::kAvx2 ? avx2_act_fns() : nullptr;
+  return fns != nullptr ? *fns : scalar_act_fns();
+}
+
 ActType act_type_for(GgmlType w) {
   switch (w) {
     case GgmlType::F16: return ActType::F16;
@@ -255,8 +260,7 @@ Acts prepare_acts(ActType type, const Kernel& kern, const float* x, int64_t n, i
     a.aux = naux ? aux : nullptr;
   }
 
-  const ActRowFns* fns = kern.isa == Isa::kAvx512 ? avx512_act_fns() : kern.isa == Isa::kAvx2 ? avx2_act_fns() : nullptr;
-  if (fns == nullptr) fns = &scalar_act_fns();
+  const ActRowFns* fns = &act_fns(kern.isa);
   auto one = [&](int64_t t) {
     const float* xt = x + t * cols;
     switch (type) {

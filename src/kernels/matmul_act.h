@@ -26,6 +26,8 @@ const ActRowFns& scalar_act_fns();
 void scalar_to_bf16(const float* x, uint16_t* y, int64_t n);
 const ActRowFns* avx2_act_fns();
 const ActRowFns* avx512_act_fns();
+// The converters of an ISA (the scalar ones where it has none of its own).
+const ActRowFns& act_fns(Isa isa);
 
 struct ActScratch {
   std::vector<uint8_t> bytes;

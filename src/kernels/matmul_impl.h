@@ -96,6 +96,22 @@ struct Kernel {
                int64_t ldy) = nullptr;
 };
 
+// The token tiles of a panel kernel: fn.template operator()<TT>(t) for tokens [t0, t1), kTokens at a
+// time, then the rest as one tile of 1 .. kTokens - 1 tokens.
+template <int TT, class Fn>
+inline void token_tile_rest(int64_t n, int64_t t, const Fn& fn) {
+  if constexpr (TT > 0) {
+    if (n == TT) return fn.template operator()<TT>(t);
+    token_tile_rest<TT - 1>(n, t, fn);
+  }
+}
+template <int kTokens, class Fn>
+inline void token_tiles(int64_t t0, int64_t t1, const Fn& fn) {
+  int64_t t = t0;
+  for (; t + kTokens <= t1; t += kTokens) fn.template operator()<kTokens>(t);
+  token_tile_rest<kTokens - 1>(t1 - t, t, fn);
+}
+
 // nullptr where that ISA has no kernel of its own for the type (the dispatcher then falls back
 // to the next lower ISA; the scalar table covers every supported type).
 const Kernel* scalar_kernel(GgmlType t);

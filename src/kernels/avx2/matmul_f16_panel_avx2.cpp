@@ -122,16 +122,7 @@ void tile(const PackedData& pw, const Acts& a, int64_t r0, int64_t r1, int64_t t
     }
     for (int64_t k0 = 0; k0 < cols; k0 += kKBlock) {
       const int64_t k1 = std::min(cols, k0 + kKBlock);
-      int64_t t = t0;
-      for (; t + kTokens <= t1; t += kTokens) micro_at<kTokens>(panel, a, t, k0, k1, y + r, ldy, nr);
-      switch (t1 - t) {
-        case 5: micro_at<5>(panel, a, t, k0, k1, y + r, ldy, nr); break;
-        case 4: micro_at<4>(panel, a, t, k0, k1, y + r, ldy, nr); break;
-        case 3: micro_at<3>(panel, a, t, k0, k1, y + r, ldy, nr); break;
-        case 2: micro_at<2>(panel, a, t, k0, k1, y + r, ldy, nr); break;
-        case 1: micro_at<1>(panel, a, t, k0, k1, y + r, ldy, nr); break;
-        default: break;
-      }
+      token_tiles<kTokens>(t0, t1, [&]<int TT>(int64_t t) { micro_at<TT>(panel, a, t, k0, k1, y + r, ldy, nr); });
     }
   }
 }

@@ -92,16 +92,7 @@ void tile(const PackedData& pw, const Acts& a, int64_t r0, int64_t r1, int64_t t
     const int64_t nr = std::min(kPanel, r1 - r);
     for (int64_t p0 = 0; p0 < pairs; p0 += kKPairs) {
       const int64_t p1 = std::min(pairs, p0 + kKPairs);
-      int64_t t = t0;
-      for (; t + kTokens <= t1; t += kTokens) micro_at<kTokens>(panel, a, t, p0, p1, y + r, ldy, nr);
-      switch (t1 - t) {
-        case 5: micro_at<5>(panel, a, t, p0, p1, y + r, ldy, nr); break;
-        case 4: micro_at<4>(panel, a, t, p0, p1, y + r, ldy, nr); break;
-        case 3: micro_at<3>(panel, a, t, p0, p1, y + r, ldy, nr); break;
-        case 2: micro_at<2>(panel, a, t, p0, p1, y + r, ldy, nr); break;
-        case 1: micro_at<1>(panel, a, t, p0, p1, y + r, ldy, nr); break;
-        default: break;
-      }
+      token_tiles<kTokens>(t0, t1, [&]<int TT>(int64_t t) { micro_at<TT>(panel, a, t, p0, p1, y + r, ldy, nr); });
     }
   }
 }
