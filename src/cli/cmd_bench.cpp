@@ -6,8 +6,8 @@
 // folder with text + mmproj GGUFs): pp<P> = P random prompt tokens prefilled into an empty cache
 // (logits of the last one only), tg<N> = N single-token decode steps from an empty cache; each is
 // the median over the repeats (after one warm-up run), in tokens per second. The decode bound is
-// measured here too: bound_tg = streaming-read bandwidth (same threads, buffer >> L3; the higher of
-// a measurement before and one after the runs) / weight bytes read per token (every matmul weight
+// measured here too: bound_tg = streaming-read bandwidth (same threads, buffer >> L3; the median of
+// the passes of probes before, between the decode runs and after) / weight bytes read per token (every matmul weight
 // incl. lm_head; not token_embd, a row lookup). With --image (and a projector: the model's own from
 // its folder / store entry, else --mmproj) also the image figures of bench_image.h. Peak RSS is
 // the process's VmHWM after the runs, reset after the bandwidth buffer is freed; with several
@@ -16,7 +16,8 @@
 // Output: one table with a block of rows per model. --json with one model prints that model's
 // flat object (below) as before; --json with several models prints, and --json=FILE writes,
 // {"machine": {...}, "settings": {...}, "models": [flat object, ...]} (bench_report.py reads it).
-// Flat object keys: pp<P>, tg<N>, bound_tg, bandwidth_gbs, bandwidth_before_after_gbs, numerics, device,
+// Flat object keys: pp<P>, tg<N>, bound_tg, bandwidth_gbs, bandwidth_before_after_gbs,
+// bandwidth_min_max_gbs, bandwidth_passes, numerics, device,
 // gpu_layers, offload, [gpu_bandwidth_gbs, gpu_weight_bytes_per_token, gpu_matmul],
 // weight_bytes_per_token, tg_of_bound, isa, threads, model, kv_type, repeats, name, file, type,
 // params, size_bytes, n_prompt, n_gen, pp_min_max, tg_min_max, config, peak_rss_mib,
@@ -28,6 +29,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -104,8 +106,9 @@ void describe_gguf(Json& j, const std::string& path, const std::string& prefix) 
 }
 
 // The text half: pp and tg; fills the flat object's speed keys.
+// `between_tg` runs after each timed decode run (the interleaved bandwidth probe).
 void bench_text(const BenchArgs& a, const std::string& text, kernels::ThreadPool& pool, Json& j,
-                std::vector<double>& pp, std::vector<double>& tg) {
+                std::vector<double>& pp, std::vector<double>& tg, const std::function<void()>& between_tg) {
   TextStateOptions o;
   o.n_ctx = std::max<int64_t>(1, std::max(a.n_prompt, a.n_gen));
   o.kv_type = a.kv_type == "f32" ? GgmlType::F32 : GgmlType::F16;
@@ -138,7 +141,10 @@ void bench_text(const BenchArgs& a, const std::string& text, kernels::ThreadPool
   }
   if (a.n_gen > 0) {
     generate();  // warm-up
-    for (int r = 0; r < a.repeats; ++r) tg.push_back(generate());
+    for (int r = 0; r < a.repeats; ++r) {
+      tg.push_back(generate());
+      between_tg();
+    }
   }
   j["weight_bytes_per_token"] = model.weights().matmul_bytes();
   j["config"] = model.config().summary();
@@ -161,24 +167,38 @@ void bench_text(const BenchArgs& a, const std::string& text, kernels::ThreadPool
 // One model in this process: the flat JSON object. `files.text` / `files.mmproj` are resolved.
 Json bench_one(const BenchArgs& a, const std::string& name, const ModelFiles& files) {
   kernels::ThreadPool pool(a.threads);
-  // The machine's bandwidth drifts (other tenants, clocks): measured before and after the runs,
-  // and the higher of the two makes the bound. The buffer is freed before the peak is reset.
-  const double bandwidth_before = measure_read_bandwidth(pool);
-  const bool reset = reset_peak_rss();
+  // The machine's bandwidth drifts (other tenants, clocks, bursts of a few passes): it is measured
+  // before the runs, after each timed decode run and after the runs, and the median of every pass
+  // makes the bound, as the median of the runs makes tg. Each probe's buffer is freed and the peak
+  // reset after it, the peak so far taken before it.
+  std::vector<double> before, between, after;
+  uint64_t peak_rss = 0;
+  bool reset = true;
+  const auto probe = [&](std::vector<double>& into, int passes) {
+    peak_rss = std::max(peak_rss, peak_rss_bytes());
+    for (double g : measure_read_bandwidth(pool, size_t(512) << 20, passes)) into.push_back(g);
+    reset = reset_peak_rss() && reset;
+  };
+  probe(before, 5);
+  peak_rss = 0;  // the model's peak starts here
   Json m;  // model-specific keys, merged after the legacy ones below
   std::vector<double> pp, tg;
-  bench_text(a, files.text, pool, m, pp, tg);  // the text model is released before the image half
+  // (the text model is released before the image half)
+  bench_text(a, files.text, pool, m, pp, tg, [&] { probe(between, 2); });
   Json image;
   if (!a.image.empty())
     image = bench_image({files.text, files.mmproj, a.image, a.image_repeats, a.num_gpu, a.device}, pool, true);
-  const uint64_t peak_rss = peak_rss_bytes();
-  const double bandwidth_after = measure_read_bandwidth(pool);
+  probe(after, 5);
+  std::vector<double> passes = before;
+  passes.insert(passes.end(), between.begin(), between.end());
+  passes.insert(passes.end(), after.begin(), after.end());
+  const double bandwidth = median(passes);
   Json sweeps;  // the cost curves, after the peak memory of the standard runs is taken
   if (a.depth_sweep) {
     std::fprintf(stderr, "bench: context-depth sweep (%s)\n", a.sweep_depth.c_str());
     sweeps["sweep_depth"] = sweep_depth({files.text, parse_int_list(a.sweep_depth, "--sweep-depth"), a.n_gen,
                                          a.repeats, a.kv_type == "f32", a.batch, a.num_gpu, a.device},
-                                        std::max(bandwidth_before, bandwidth_after), pool);
+                                        bandwidth, pool);
   }
   if (a.edge_sweep) {
     std::fprintf(stderr, "bench: image-edge sweep (%s; max_tiles %s)\n", a.sweep_edge.c_str(), a.sweep_max_tiles.c_str());
@@ -191,7 +211,6 @@ Json bench_one(const BenchArgs& a, const std::string& name, const ModelFiles& fi
     }
     sweeps["sweep_image"] = sweep_image(s, pool);
   }
-  const double bandwidth = std::max(bandwidth_before, bandwidth_after);
   const size_t weight_bytes = m["weight_bytes_per_token"].get<size_t>();
   // each device reads its own share of the bytes at its own bandwidth
   const size_t gpu_bytes = std::min(weight_bytes, m["gpu_weight_bytes_per_token"].get<size_t>());
@@ -205,7 +224,10 @@ Json bench_one(const BenchArgs& a, const std::string& name, const ModelFiles& fi
   if (!tg.empty()) j[cat("tg", a.n_gen)] = stats(tg).median;
   j["bound_tg"] = bound_tg;
   j["bandwidth_gbs"] = bandwidth;
-  j["bandwidth_before_after_gbs"] = {bandwidth_before, bandwidth_after};
+  j["bandwidth_before_after_gbs"] = {median(before), median(after)};
+  j["bandwidth_min_max_gbs"] = {*std::min_element(passes.begin(), passes.end()),
+                                *std::max_element(passes.begin(), passes.end())};
+  j["bandwidth_passes"] = passes.size();
   j["weight_bytes_per_token"] = weight_bytes;
   if (!tg.empty()) j["tg_of_bound"] = stats(tg).median / bound_tg;
   j["isa"] = kernels::isa_name(kernels::active_isa());
@@ -369,7 +391,8 @@ const CommandRegistrar kRegistrar{Command{
       sub->footer(
           "pp<P>: P random tokens prefilled into an empty cache; tg<N>: N single-token decode steps from an\n"
           "empty cache; tokens/s, median of the repetitions after one warm-up. bound_tg = measured streaming-\n"
-          "read bandwidth (same threads, 512 MiB buffer, the higher of before and after the runs) / weight\n"
+          "read bandwidth (same threads, 512 MiB buffer; the median of its passes before, between the decode\n"
+          "runs and after, as tg is the median of the runs) / weight\n"
           "bytes per token (all matmul weights incl. the output matrix). peak rss: VmHWM of the process\n"
           "running the model (several models: one child process each).\n"
           "--json: one model prints one object (keys pp<P>, tg<N>, bound_tg, bandwidth_gbs, weight_bytes_per_token,\n"

@@ -8,6 +8,8 @@
 #include <memory>
 #include <vector>
 
+#include <sys/mman.h>
+
 #include "base/error.h"
 
 namespace smolvlm::cli {
@@ -27,32 +29,35 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) uint64_t sum_words(
 
 }  // namespace
 
-double measure_read_bandwidth(kernels::ThreadPool& pool, size_t bytes, int repeats) {
+std::vector<double> measure_read_bandwidth(kernels::ThreadPool& pool, size_t bytes, int passes) {
   constexpr size_t kSlice = size_t(4) << 20;  // per task; many slices balance the threads
   const size_t n_slices = std::max<size_t>(1, bytes / kSlice);
   const size_t words_per_slice = kSlice / sizeof(uint64_t);
   std::unique_ptr<uint64_t, decltype(&std::free)> buf(
-      static_cast<uint64_t*>(std::aligned_alloc(64, n_slices * kSlice)), &std::free);
+      static_cast<uint64_t*>(std::aligned_alloc(kSlice, n_slices * kSlice)), &std::free);
   if (!buf) fail("cannot allocate ", (n_slices * kSlice) >> 20, " MiB to measure memory bandwidth");
+#ifdef MADV_HUGEPAGE
+  ::madvise(buf.get(), n_slices * kSlice, MADV_HUGEPAGE);  // advisory, as for the packed weights
+#endif
   // Touch every page (from all threads, so the pages are spread like the model's would be).
   pool.run(static_cast<int64_t>(n_slices), [&](int64_t s, int) {
     std::memset(buf.get() + s * words_per_slice, static_cast<int>(s & 0xff), kSlice);
   });
 
   std::vector<uint64_t> sink(static_cast<size_t>(pool.size()), 0);
-  double best = 0;
-  for (int r = 0; r < std::max(1, repeats); ++r) {
+  std::vector<double> gbs;
+  for (int r = 0; r < std::max(1, passes); ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     pool.run(static_cast<int64_t>(n_slices), [&](int64_t s, int thread) {
       sink[static_cast<size_t>(thread)] += sum_words(buf.get() + s * words_per_slice, words_per_slice);
     });
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, static_cast<double>(n_slices * kSlice) / secs / 1e9);
+    gbs.push_back(static_cast<double>(n_slices * kSlice) / secs / 1e9);
   }
   volatile uint64_t keep = 0;
   for (uint64_t v : sink) keep = keep + v;
   (void)keep;
-  return best;
+  return gbs;
 }
 
 }  // namespace smolvlm::cli

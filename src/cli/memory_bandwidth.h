@@ -3,13 +3,15 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "kernels/thread_pool.h"
 
 namespace smolvlm::cli {
 
-// Reads a buffer of `bytes` (far larger than the last-level cache) `repeats` times, every thread of
-// `pool` summing its own slices, and returns the best pass in GB/s (1e9 bytes per second).
-double measure_read_bandwidth(kernels::ThreadPool& pool, size_t bytes = size_t(512) << 20, int repeats = 5);
+// Reads a buffer of `bytes` (far larger than the last-level cache, on transparent huge pages like
+// the packed weights a decode streams) `passes` times, every thread of `pool` summing its own
+// slices, and returns each pass in GB/s (1e9 bytes per second).
+std::vector<double> measure_read_bandwidth(kernels::ThreadPool& pool, size_t bytes = size_t(512) << 20, int passes = 5);
 
 }  // namespace smolvlm::cli

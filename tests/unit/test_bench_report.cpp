@@ -77,6 +77,11 @@ TEST(CliBench, SeveralModelsWriteOneDocumentWithMachineAndPerModelPeakRss) {
     EXPECT_EQ(m["n_prompt"], 32);
     EXPECT_EQ(m["n_gen"], 8);
     EXPECT_LE(m["pp_min_max"][0].get<double>(), m["pp32"].get<double>());
+    // The bound's bandwidth: the median of 5 passes before, 2 after the one timed decode run, 5 after.
+    EXPECT_EQ(m["bandwidth_passes"], 12);
+    EXPECT_LE(m["bandwidth_min_max_gbs"][0].get<double>(), m["bandwidth_gbs"].get<double>());
+    EXPECT_GE(m["bandwidth_min_max_gbs"][1].get<double>(), m["bandwidth_gbs"].get<double>());
+    EXPECT_NEAR(m["tg_of_bound"].get<double>(), m["tg8"].get<double>() / m["bound_tg"].get<double>(), 1e-9);
     // Each child's own peak, without the 512 MiB bandwidth buffer it freed before the model ran.
     if (m["peak_rss_reset"].get<bool>()) {
       EXPECT_LT(m["peak_rss_mib"].get<double>(), 400.0) << m.dump();
