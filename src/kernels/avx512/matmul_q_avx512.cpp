@@ -280,23 +280,18 @@ inline void block_sums(const uint8_t* group, size_t stride, const uint8_t* unit,
 
 // L += dot(rows of G groups (group + g * stride; G > 1 for Q8_0 only), slot t)
 // for T slots, block by block in ggml's order; L's slots are g * T + t.
+// No software prefetch, even where the weights stream from memory (decode): on Zen 4 the
+// hardware's own prefetch alone reads them faster (bench_matmul BM_DecodeLayers, interleaved:
+// 29.6-39.3 GiB/s without, 24.6-30.8 with lines 1, 2 or 4 KB ahead; the 256M's Q8_0 tg128
+// 163-218 -> 218-263 t/s).
 template <class Q, int T, int G, class A, class L_>
-void group_dot(const uint8_t* group, size_t stride, int64_t nb, A act, L_& L, bool stream) {
+void group_dot(const uint8_t* group, size_t stride, int64_t nb, A act, L_& L) {
   static_assert(G == 1 || Q::kBits == 8 || !Q::kLanes);
   const ChunkLayout& C = Q::C;
   constexpr int kAuxPerBlock = Q::kScales == ScaleKind::kBlock ? (Q::kOffset ? (Q::kLanes ? 8 : 1) : 0)
                                : Q::kScales == ScaleKind::kK32Min ? 8
                                                                    : 16;
   for (int64_t b = 0; b < nb; ++b, group += C.bytes, act.next(Q::kBlock, kAuxPerBlock)) {
-    // Decode (one token, or the batched steps of a few sequences) streams the weights from
-    // memory: ask for the bytes >= 4 KB ahead (the groups of a task are contiguous), so loads
-    // stay in flight while this chunk computes.
-    if (stream) {
-      constexpr int kAhead = Q::C.bytes * 2 > 4096 ? Q::C.bytes * 2 : 4096;
-      for (int g = 0; g < G; ++g)
-        for (int off = 0; off < C.bytes; off += 64)
-          _mm_prefetch(reinterpret_cast<const char*>(group + g * stride + kAhead + off), _MM_HINT_T0);
-    }
     const uint8_t* unit = group + C.unit0;
     __m512 dd[G * T];
     for (int g = 0; g < G; ++g) {
@@ -390,16 +385,16 @@ void group_dot(const uint8_t* group, size_t stride, int64_t nb, A act, L_& L, bo
 // (rows: the last group's valid rows).
 template <class Q, int T, bool Tiled, int G = 1>
 inline void group_tokens(const uint8_t* group, size_t stride, int64_t nb, const Acts& a, int64_t t0, int n_valid,
-                         float* y, int64_t ldy, __mmask16 rows, bool stream = T == 1) {
+                         float* y, int64_t ldy, __mmask16 rows) {
   AccFor<Q, G * T> L;
-  group_dot<Q, T, G>(group, stride, nb, Toks<T, Tiled>(a, t0), L, stream);
+  group_dot<Q, T, G>(group, stride, nb, Toks<T, Tiled>(a, t0), L);
   for (int g = 0; g < G; ++g)
     for (int t = 0; t < T && t < n_valid; ++t)
       _mm512_mask_storeu_ps(y + (t0 + t) * ldy + g * R, g + 1 < G ? __mmask16(0xFFFF) : rows, L.result(g * T + t));
 }
 
 // Up to this many tokens a matmul reads its weights from memory once for all of them (batched
-// decode), so the kernel prefetches them as the one-token decode does.
+// decode).
 constexpr int64_t kStreamTokens = 8;
 
 // Eight f32 lanes per (group, token) slot in ggml's order, so two slots fill the 32 zmm registers:
@@ -420,33 +415,33 @@ void tile(const PackedData& w, const Acts& a, int64_t r0, int64_t r1, int64_t t0
       continue;
     }
     // A few tokens (batched decode steps) stream the weights from memory as decode does.
-    const bool stream = a.n_tokens <= kStreamTokens;
+    const bool stream = a.n_tokens <= kStreamTokens;  // (exact Q8_0: one group at a time)
     if constexpr (!Q::kLanes) {  // one accumulator per slot: 8 tokens (legacy) or 4 (K-quants)
       constexpr int TB = Q::kScales == ScaleKind::kBlock ? 8 : 4;
       int64_t t = t0;
       if (Q::kScales == ScaleKind::kBlock && g0 + 2 * R <= r1) {  // two full groups share each broadcast
-        for (; t + 4 <= t1; t += 4) group_tokens<Q, 4, true, 2>(group, group_bytes, nb, a, t, 4, yg, ldy, rows, stream);
-        if (t + 2 <= t1) group_tokens<Q, 2, true, 2>(group, group_bytes, nb, a, t, 2, yg, ldy, rows, stream), t += 2;
-        if (t < t1) group_tokens<Q, 1, true, 2>(group, group_bytes, nb, a, t, 1, yg, ldy, rows, stream);
+        for (; t + 4 <= t1; t += 4) group_tokens<Q, 4, true, 2>(group, group_bytes, nb, a, t, 4, yg, ldy, rows);
+        if (t + 2 <= t1) group_tokens<Q, 2, true, 2>(group, group_bytes, nb, a, t, 2, yg, ldy, rows), t += 2;
+        if (t < t1) group_tokens<Q, 1, true, 2>(group, group_bytes, nb, a, t, 1, yg, ldy, rows);
         g0 += R;
         continue;
       }
-      for (; t + TB <= t1; t += TB) group_tokens<Q, TB, true>(group, 0, nb, a, t, TB, yg, ldy, rows, stream);
-      for (; t + 4 <= t1; t += 4) group_tokens<Q, 4, true>(group, 0, nb, a, t, 4, yg, ldy, rows, stream);
-      if (t + 2 <= t1) group_tokens<Q, 2, true>(group, 0, nb, a, t, 2, yg, ldy, rows, stream), t += 2;
-      if (t < t1) group_tokens<Q, 1, true>(group, 0, nb, a, t, 1, yg, ldy, rows, stream);
+      for (; t + TB <= t1; t += TB) group_tokens<Q, TB, true>(group, 0, nb, a, t, TB, yg, ldy, rows);
+      for (; t + 4 <= t1; t += 4) group_tokens<Q, 4, true>(group, 0, nb, a, t, 4, yg, ldy, rows);
+      if (t + 2 <= t1) group_tokens<Q, 2, true>(group, 0, nb, a, t, 2, yg, ldy, rows), t += 2;
+      if (t < t1) group_tokens<Q, 1, true>(group, 0, nb, a, t, 1, yg, ldy, rows);
       continue;
     }
     if constexpr (Q::kBits == 8) {
       if (!stream && g0 + 2 * R <= r1) {  // two full groups
-        for (int64_t t = t0; t < t1; ++t) group_tokens<Q, 1, true, 2>(group, group_bytes, nb, a, t, 1, yg, ldy, rows, stream);
+        for (int64_t t = t0; t < t1; ++t) group_tokens<Q, 1, true, 2>(group, group_bytes, nb, a, t, 1, yg, ldy, rows);
         g0 += R;
         continue;
       }
     }
     int64_t t = t0;
-    for (; t + 2 <= t1; t += 2) group_tokens<Q, 2, true>(group, 0, nb, a, t, 2, yg, ldy, rows, stream);
-    if (t < t1) group_tokens<Q, 1, true>(group, 0, nb, a, t, 1, yg, ldy, rows, stream);
+    for (; t + 2 <= t1; t += 2) group_tokens<Q, 2, true>(group, 0, nb, a, t, 2, yg, ldy, rows);
+    if (t < t1) group_tokens<Q, 1, true>(group, 0, nb, a, t, 1, yg, ldy, rows);
   }
 }
 
