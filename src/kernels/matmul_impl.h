@@ -118,8 +118,11 @@ const Kernel* scalar_kernel(GgmlType t);
 const Kernel* avx2_kernel(GgmlType t, SumOrder order = SumOrder::kGgml);
 const Kernel* avx512_kernel(GgmlType t, SumOrder order = SumOrder::kGgml);
 // Tests: 0 makes the AVX2 table use its plain-AVX2 integer kernels even where the CPU has
-// AVX-VNNI (affects weights packed afterwards); -1 restores CPUID's choice.
+// VNNI (affects weights packed afterwards); -1 restores CPUID's choice.
 void avx2_use_vnni(int on);
+// Whether the AVX2 table has VNNI integer kernels here: AVX-VNNI, or AVX512-VNNI + VL (the same
+// ymm instructions EVEX-encoded).
+bool avx2_vnni_available();
 // Tests: 0 makes the AVX-512 table use its widen-and-FMA BF16 kernel even where the CPU has
 // AVX512_BF16 (affects weights packed afterwards); -1 restores CPUID's choice.
 void avx512_use_bf16(int on);

@@ -51,7 +51,9 @@ Peaks measure_peaks(ThreadPool& pool) {
   if (wide && f.avx512_vnni)  // the AVX-512 integer kernels need VNNI; without it the AVX2 ones run
     p.int8 = probe(pool, dot8_chains_avx512, kIters, 12 * 128);
   else
-    p.int8 = f.avx_vnni ? probe(pool, dot8_chains_avx_vnni, kIters, 12 * 64) : probe(pool, dot8_chains_avx2, kIters, 12 * 64);
+    p.int8 = f.avx_vnni                       ? probe(pool, dot8_chains_avx_vnni, kIters, 12 * 64)
+             : f.avx512_vnni && f.avx512vl ? probe(pool, dot8_chains_vnni_evex, kIters, 12 * 64)  // as the kernels
+                                           : probe(pool, dot8_chains_avx2, kIters, 12 * 64);
   if (wide && f.avx512_bf16) p.bf16 = probe(pool, bf16_chains_avx512, kIters, 12 * 64);
   return p;
 }

@@ -33,6 +33,7 @@ float fma_chains_avx2(int64_t iters);         // 8 lanes: 16 FLOP
 float fma_chains_avx512(int64_t iters);       // 16 lanes: 32 FLOP
 float dot8_chains_avx2(int64_t iters);        // vpmaddubsw + vpmaddwd + vpaddd, 32 pairs: 64 OP
 float dot8_chains_avx_vnni(int64_t iters);    // VEX vpdpbusd, 32 pairs: 64 OP (CPUs with AVX-VNNI)
+float dot8_chains_vnni_evex(int64_t iters);   // the same EVEX-encoded (AVX512-VNNI + VL)
 float dot8_chains_avx512(int64_t iters);      // vpdpbusd zmm, 64 pairs: 128 OP (AVX512-VNNI)
 float bf16_chains_avx512(int64_t iters);      // vdpbf16ps zmm, 32 pairs: 64 FLOP (AVX512_BF16)
 

@@ -28,7 +28,8 @@ struct IsaGuard {
   }
 };
 
-// Every kernel set this CPU can run: scalar, AVX2 without and (where present) with AVX-VNNI, AVX-512.
+// Every kernel set this CPU can run: scalar, AVX2 without and (where present) with VNNI (AVX-VNNI,
+// or the EVEX twin on AVX-512 CPUs), AVX-512.
 struct Path {
   Isa isa;
   int vnni;
@@ -38,7 +39,7 @@ std::vector<Path> all_paths() {
   std::vector<Path> p{{Isa::kScalar, -1, "scalar"}};
   if (isa_supported(Isa::kAvx2)) {
     p.push_back({Isa::kAvx2, 0, "avx2"});
-    if (cpu_features().avx_vnni) p.push_back({Isa::kAvx2, 1, "avx2+vnni"});
+    if (mm::avx2_vnni_available()) p.push_back({Isa::kAvx2, 1, "avx2+vnni"});
   }
   if (isa_supported(Isa::kAvx512)) p.push_back({Isa::kAvx512, -1, "avx512"});
   return p;

@@ -32,9 +32,9 @@ struct IsaGuard {
   }
 };
 
-// The SIMD kernel sets this CPU can run: AVX2 twice where it has AVX-VNNI (with and without) and
-// once more with SumOrder::kFastest (8-lane float kernels), AVX-512 twice where it has AVX512_BF16
-// (BF16 weights on vdpbf16ps, and widened to f32 FMAs).
+// The SIMD kernel sets this CPU can run: AVX2 twice where it has VNNI (with and without; AVX-VNNI or
+// its EVEX twin) and once more (twice with VNNI) with SumOrder::kFastest (8-lane float kernels),
+// AVX-512 twice where it has AVX512_BF16 (BF16 weights on vdpbf16ps, and widened to f32 FMAs).
 struct Path {
   Isa isa;
   int vnni;  // for mm::avx2_use_vnni
@@ -51,8 +51,9 @@ std::vector<Path> simd_paths() {
   std::vector<Path> p;
   if (isa_supported(Isa::kAvx2)) {
     p.push_back({Isa::kAvx2, 0, -1, "avx2"});
-    if (cpu_features().avx_vnni) p.push_back({Isa::kAvx2, 1, -1, "avx2+vnni"});
+    if (mm::avx2_vnni_available()) p.push_back({Isa::kAvx2, 1, -1, "avx2+vnni"});
     p.push_back({Isa::kAvx2, 0, -1, "avx2 fastest", SumOrder::kFastest});
+    if (mm::avx2_vnni_available()) p.push_back({Isa::kAvx2, 1, -1, "avx2+vnni fastest", SumOrder::kFastest});
   }
   if (isa_supported(Isa::kAvx512)) {
     p.push_back({Isa::kAvx512, -1, 0, "avx512"});

@@ -6,6 +6,7 @@
 namespace smolvlm::kernels::mm::avx2 {
 
 const Kernel* quant_kernel_vnni(GgmlType t, SumOrder order);  // needs AVX-VNNI
+const Kernel* quant_kernel_vnni_evex(GgmlType t, SumOrder order);  // the same, EVEX: AVX512-VNNI + VL
 const Kernel* quant_kernel_madd(GgmlType t, SumOrder order);  // plain AVX2 (vpmaddubsw)
 const Kernel* float_kernel(GgmlType t, SumOrder order);  // F32, F16, BF16
 // F16 in the fast order on 16-row panels (matmul_f16_panel_avx2.cpp).

@@ -1,8 +1,9 @@
 // AVX2 kernels for the integer-quantized weight types on the 8-row interleaved layout of
 // matmul_pack.h (one ymm dword lane per row), the AVX2 twin of avx512/matmul_q_avx512.cpp.
-// Included by two translation units: matmul_q_avx2_vnni.cpp (SMOLVLM_AVX2_VNNI = 1: vpdpbusd from
-// AVX-VNNI) and matmul_q_avx2.cpp (= 0: vpmaddubsw + vpmaddwd). Everything here has internal
-// linkage, so the two builds never mix.
+// Included by three translation units: matmul_q_avx2_vnni.cpp (SMOLVLM_AVX2_VNNI = 1: vpdpbusd
+// from AVX-VNNI), matmul_q_avx2_vnni_evex.cpp (= 2: the same ymm vpdpbusd EVEX-encoded, from
+// AVX512-VNNI + VL) and matmul_q_avx2.cpp (= 0: vpmaddubsw + vpmaddwd). Everything here has
+// internal linkage, so the builds never mix.
 #include <immintrin.h>
 
 #include <cstring>
@@ -50,7 +51,9 @@ inline __m256 f16x8(const uint8_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(r
 
 // acc += sum of 4 (unsigned code x signed activation) products per dword lane.
 inline __m256i dot_u8s8(__m256i acc, __m256i w, __m256i a) {
-#if SMOLVLM_AVX2_VNNI
+#if SMOLVLM_AVX2_VNNI == 2
+  return _mm256_dpbusd_epi32(acc, w, a);
+#elif SMOLVLM_AVX2_VNNI
   return _mm256_dpbusd_avx_epi32(acc, w, a);
 #else
   return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1)));
@@ -63,7 +66,9 @@ inline __m256i dot_s8s8(__m256i acc, __m256i w, __m256i a) {
 }
 // acc += int16 pairs dot.
 inline __m256i dot_s16(__m256i acc, __m256i a, __m256i b) {
-#if SMOLVLM_AVX2_VNNI
+#if SMOLVLM_AVX2_VNNI == 2
+  return _mm256_dpwssd_epi32(acc, a, b);
+#elif SMOLVLM_AVX2_VNNI
   return _mm256_dpwssd_avx_epi32(acc, a, b);
 #else
   return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));

@@ -1,6 +1,6 @@
 // The peak probes' loops for the AVX2 path: FMA (peak_simd.h with the avx2 vector traits) and the
-// int8 dot products of the integer kernels, with and without AVX-VNNI (compiled with the avx2
-// flags; the VNNI body alone targets avxvnni and runs only where CPUID reports it).
+// int8 dot products of the integer kernels, with and without VNNI (compiled with the avx2 flags;
+// the VNNI bodies alone target avxvnni or avx512vnni + vl and run only where CPUID reports it).
 #include <immintrin.h>
 
 #include "kernels/ops_vec_avx2.h"
@@ -39,6 +39,19 @@ __attribute__((target("avxvnni"))) float dot8_chains_avx_vnni(int64_t iters) {
   const __m256i u = _mm256_set1_epi8(5), s = _mm256_set1_epi8(3);
   for (int64_t k = 0; k < iters; ++k)
     for (auto& x : a) x = _mm256_dpbusd_avx_epi32(x, u, s);
+  __m256i t = a[0];
+  for (int i = 1; i < 12; ++i) t = _mm256_add_epi32(t, a[i]);
+  return hsum_epi32(t);
+}
+
+// The same ymm vpdpbusd EVEX-encoded (AVX512-VNNI + VL), as the AVX2 integer kernels run it on
+// AVX-512 CPUs without AVX-VNNI (matmul_q_avx2_vnni_evex.cpp).
+__attribute__((target("avx512vnni,avx512vl"))) float dot8_chains_vnni_evex(int64_t iters) {
+  __m256i a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_epi32(0x01010101 * (i + 1));
+  const __m256i u = _mm256_set1_epi8(5), s = _mm256_set1_epi8(3);
+  for (int64_t k = 0; k < iters; ++k)
+    for (auto& x : a) x = _mm256_dpbusd_epi32(x, u, s);
   __m256i t = a[0];
   for (int i = 1; i < 12; ++i) t = _mm256_add_epi32(t, a[i]);
   return hsum_epi32(t);
