@@ -49,16 +49,9 @@ inline float ggml_dot_rest(float sum, int64_t k, int64_t cols, Wk wk, const floa
   }
 }
 
-// A decode dot's prefetch at element k (a multiple of 64): every cache line of the 64-element step
-// three steps ahead (384 bytes for F16). On Zen 4, 2 threads, the real-shape 256M's F16 tg128
-// against one line per step 2 KB ahead: AVX-512 76-93 -> 105-110 t/s, AVX2 forced 104-113 ->
-// 115-143 t/s (interleaved rounds).
-template <size_t WSize>
-inline void prefetch_decode_step(const uint8_t* w, int64_t k) {
-  constexpr size_t kStepBytes = 64 * WSize;
-  for (size_t line = 0; line < kStepBytes; line += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(w + size_t(k) * WSize + 3 * kStepBytes + line), _MM_HINT_T0);
-}
+// A decode dot (row_dot) asks for no line ahead: the hardware prefetcher streams the row alone.
+// Measured on Zen 4, 2 threads, interleaved: every cache line three 64-element steps ahead cost
+// bench_matmul's F16 n1 4-23% (8 of 8 pairs) and the real-shape 256M's F16 tg128 ~5% (3 of 4).
 
 // A parked accumulator (a struct, so that containers keep the vector's alignment).
 template <class F>

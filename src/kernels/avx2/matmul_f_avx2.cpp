@@ -117,7 +117,6 @@ struct Fma {
     for (auto& a : acc) a = _mm256_setzero_ps();
     int64_t k = 0;
     for (; k + 64 <= cols; k += 64) {
-      gemm::prefetch_decode_step<W::kSize>(w, k);
       for (int j = 0; j < 8; ++j)
         acc[j] = _mm256_fmadd_ps(W::load(w + size_t(k + 8 * j) * W::kSize), _mm256_loadu_ps(x + k + 8 * j), acc[j]);
     }

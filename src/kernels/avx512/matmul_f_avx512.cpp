@@ -65,7 +65,6 @@ struct Fma : Base {
     __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     int64_t k = 0;
     for (; k + 64 <= cols; k += 64) {
-      gemm::prefetch_decode_step<W::kSize>(w, k);
       for (int j = 0; j < 4; ++j)
         acc[j] = _mm512_fmadd_ps(W::load(w + size_t(k + 16 * j) * W::kSize), _mm512_loadu_ps(x + k + 16 * j), acc[j]);
     }
