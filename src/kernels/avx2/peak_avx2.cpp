@@ -31,30 +31,23 @@ float dot8_chains_avx2(int64_t iters) {
       [](__m256i a, __m256i b) { return _mm256_add_epi32(a, b); }, hsum_epi32);
 }
 
-// Written out rather than through simd::chains: only this function is compiled for AVX-VNNI, and a
-// template or lambda it called would not be.
-__attribute__((target("avxvnni"))) float dot8_chains_avx_vnni(int64_t iters) {
-  __m256i a[12];
-  for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_epi32(0x01010101 * (i + 1));
-  const __m256i u = _mm256_set1_epi8(5), s = _mm256_set1_epi8(3);
-  for (int64_t k = 0; k < iters; ++k)
-    for (auto& x : a) x = _mm256_dpbusd_avx_epi32(x, u, s);
-  __m256i t = a[0];
-  for (int i = 1; i < 12; ++i) t = _mm256_add_epi32(t, a[i]);
-  return hsum_epi32(t);
-}
-
-// The same ymm vpdpbusd EVEX-encoded (AVX512-VNNI + VL), as the AVX2 integer kernels run it on
-// AVX-512 CPUs without AVX-VNNI (matmul_q_avx2_vnni_evex.cpp).
-__attribute__((target("avx512vnni,avx512vl"))) float dot8_chains_vnni_evex(int64_t iters) {
-  __m256i a[12];
-  for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_epi32(0x01010101 * (i + 1));
-  const __m256i u = _mm256_set1_epi8(5), s = _mm256_set1_epi8(3);
-  for (int64_t k = 0; k < iters; ++k)
-    for (auto& x : a) x = _mm256_dpbusd_epi32(x, u, s);
-  __m256i t = a[0];
-  for (int i = 1; i < 12; ++i) t = _mm256_add_epi32(t, a[i]);
-  return hsum_epi32(t);
-}
+// Written out rather than through simd::chains: only these functions are compiled for VNNI, and a
+// template or lambda they called would not be. AVX-VNNI's VEX vpdpbusd, and the same ymm instruction
+// EVEX-encoded (AVX512-VNNI + VL) as the AVX2 integer kernels run it on AVX-512 CPUs without AVX-VNNI
+// (matmul_q_avx2_vnni_evex.cpp).
+#define SMOLVLM_DOT8_VNNI_CHAINS(name, isa, dpbusd)                               \
+  __attribute__((target(isa))) float name(int64_t iters) {                        \
+    __m256i a[12];                                                                \
+    for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_epi32(0x01010101 * (i + 1)); \
+    const __m256i u = _mm256_set1_epi8(5), s = _mm256_set1_epi8(3);               \
+    for (int64_t k = 0; k < iters; ++k)                                           \
+      for (auto& x : a) x = dpbusd(x, u, s);                                      \
+    __m256i t = a[0];                                                             \
+    for (int i = 1; i < 12; ++i) t = _mm256_add_epi32(t, a[i]);                   \
+    return hsum_epi32(t);                                                         \
+  }
+SMOLVLM_DOT8_VNNI_CHAINS(dot8_chains_avx_vnni, "avxvnni", _mm256_dpbusd_avx_epi32)
+SMOLVLM_DOT8_VNNI_CHAINS(dot8_chains_vnni_evex, "avx512vnni,avx512vl", _mm256_dpbusd_epi32)
+#undef SMOLVLM_DOT8_VNNI_CHAINS
 
 }  // namespace smolvlm::kernels
