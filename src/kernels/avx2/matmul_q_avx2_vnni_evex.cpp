@@ -1,6 +1,6 @@
 // The AVX-VNNI kernels of matmul_q_avx2_vnni.cpp with their ymm vpdpbusd / vpdpwssd EVEX-encoded
 // (AVX512-VNNI + AVX512VL): the same instructions on the same 256-bit registers, for CPUs with
-// AVX-512 VNNI but no VEX encoding (Ice Lake to Sapphire Rapids, Zen 4). With AVX2 forced there, the
+// AVX-512 VNNI but no VEX encoding (Ice Lake, Tiger Lake, Zen 4). With AVX2 forced there, the
 // integer kernels run as they do on an AVX-VNNI CPU (the user's Raptor Lake), so that path is
 // tested and measured on such machines. Only this translation unit is compiled for AVX-512, and
 // only runs where CPUID reports AVX512-VNNI and VL.
