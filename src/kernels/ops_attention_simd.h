@@ -210,12 +210,8 @@ inline void values_tile(const AttnBuffers& b, int64_t r0, int64_t d0, int64_t n,
 template <class S, int R>
 void block_group(const detail::AttnTile& t, const AttnBuffers& b, int64_t r0, int64_t j0, int64_t nb) {
   constexpr int kC = S::N == 16 ? 4 : 2;  // value vectors per register tile (32 vs 16 registers)
-  int64_t cnt[R], n_max = 0;
-  for (int r = 0; r < R; ++r) {
-    const int64_t c = t.visible((r0 + r) / t.n_g) - j0;
-    cnt[r] = c < 0 ? 0 : (c > nb ? nb : c);
-    n_max = cnt[r] > n_max ? cnt[r] : n_max;
-  }
+  int64_t cnt[R];
+  const int64_t n_max = t.template visible_in_block<R>(r0, j0, nb, cnt);
   if (n_max == 0) return;
   scores_tile<S, R>(b, t.head_dim, r0, (n_max + 2 * S::N - 1) / (2 * S::N) * (2 * S::N), t.scale);
   float corr[R];

@@ -35,6 +35,17 @@ struct AttnQueries {
     const int64_t n = vis0 + t;
     return n < n_kv ? n : n_kv;
   }
+  // Keys of the block [j0, j0 + nb) visible to each of rows r0..r0+R-1 (cnt), and their maximum.
+  template <int R>
+  int64_t visible_in_block(int64_t r0, int64_t j0, int64_t nb, int64_t* cnt) const {
+    int64_t n_max = 0;
+    for (int r = 0; r < R; ++r) {
+      const int64_t c = visible((r0 + r) / n_g) - j0;
+      cnt[r] = c < 0 ? 0 : (c > nb ? nb : c);
+      n_max = cnt[r] > n_max ? cnt[r] : n_max;
+    }
+    return n_max;
+  }
 };
 
 // One attention task against the cached keys/values of its KV head.

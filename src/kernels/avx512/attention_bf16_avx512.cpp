@@ -140,12 +140,8 @@ inline void values(const AttnBf16Tile& t, const Buffers& b, int64_t r0, int64_t 
 // Rows r0..r0+R-1 through the block of keys at j0: scores, softmax step, value sums.
 template <int R>
 void group(const AttnBf16Tile& t, const Buffers& b, int64_t r0, int64_t j0) {
-  int64_t cnt[R], n_max = 0;
-  for (int r = 0; r < R; ++r) {
-    const int64_t c = t.visible((r0 + r) / t.n_g) - j0;
-    cnt[r] = c < 0 ? 0 : (c > kKeys ? kKeys : c);
-    n_max = cnt[r] > n_max ? cnt[r] : n_max;
-  }
+  int64_t cnt[R];
+  const int64_t n_max = t.template visible_in_block<R>(r0, j0, kKeys, cnt);
   if (n_max == 0) return;
   __m512 acc[R][kKeyVecs];
   scores<R>(t, b, r0, j0, acc);
