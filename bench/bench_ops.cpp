@@ -124,7 +124,8 @@ void BM_Attention(benchmark::State& s, Isa isa) {
 
 // The vision encoder's shape (SmolVLM2-256M/500M: 12 heads of 64, no GQA), bidirectional over one
 // 512x512 tile's 1024 patches, F32 activations as keys and values; range(1) = 1 for the fast
-// numerics' bf16 products (AttentionArgs::bf16: on vdpbf16ps where the CPU has AVX512_BF16).
+// numerics' bf16 products (AttentionArgs::bf16: on vdpbf16ps where the CPU has AVX512_BF16), 2 for
+// their int8 scores (AttentionArgs::int8: on the AVX2 path where the CPU has VNNI).
 void BM_AttentionVision(benchmark::State& s, Isa isa) {
   const int64_t n = 1024, heads = 12, D = 64;
   const auto q = data(size_t(n * heads * D)), k = data(size_t(n * heads * D)), v = data(size_t(n * heads * D));
@@ -134,7 +135,8 @@ void BM_AttentionVision(benchmark::State& s, Isa isa) {
   a.q = q.data(), a.k = k.data(), a.v = v.data(), a.out = out.data(), a.kv_type = GgmlType::F32;
   a.n_q = n, a.n_kv = n, a.n_heads = heads, a.n_kv_heads = heads, a.head_dim = D;
   a.kv_row_stride = size_t(heads * D) * 4, a.causal = false, a.scale = 0.125f;
-  a.bf16 = s.range(1) != 0;
+  a.bf16 = s.range(1) == 1;
+  a.int8 = s.range(1) == 2;
   run(s, isa, int64_t(4 * q.size() * 4), [&] { kernels::attention(a, pool); });
   s.counters["GFLOP/s"] =
       benchmark::Counter(4.0 * D * heads * double(n) * n * double(s.iterations()) * 1e-9, benchmark::Counter::kIsRate);
@@ -181,11 +183,13 @@ int register_all() {
         ->Args({512, 512, 1, 2, 1, 0})
         ->UseRealTime();
     benchmark::RegisterBenchmark(("attention_vision_1024" + sfx).c_str(), BM_AttentionVision, isa)
-        ->ArgNames({"threads", "bf16"})
+        ->ArgNames({"threads", "products"})
         ->Args({1, 0})
         ->Args({2, 0})
         ->Args({1, 1})
         ->Args({2, 1})
+        ->Args({1, 2})
+        ->Args({2, 2})
         ->UseRealTime();
   }
   return 0;

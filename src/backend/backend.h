@@ -120,6 +120,8 @@ struct AttentionOp {
   // The CPU's fast vision attention: q, k, v and the probabilities as bf16 where the CPU multiplies
   // bf16 pairs natively (kernels::AttentionArgs::bf16); a GPU ignores it.
   bool bf16 = false;
+  // Its int8 scores where bf16 does not run (kernels::AttentionArgs::int8); a GPU ignores it.
+  bool int8 = false;
 };
 
 // The ops of one pass on one device, in order.

@@ -32,6 +32,9 @@ namespace smolvlm::kernels {
 namespace avx512 {
 void attention_bf16_tile(const detail::AttnBf16Tile& t);  // attention_bf16_avx512.cpp (AVX512_BF16)
 }  // namespace avx512
+namespace avx2 {
+detail::AttnI8Kernel attention_i8(bool evex);  // attention_i8_avx2.cpp (VNNI, VEX or EVEX)
+}  // namespace avx2
 namespace detail {
 namespace {
 
@@ -216,6 +219,86 @@ void attention_bf16(const AttentionArgs& a, ThreadPool& pool, AttnBf16Kernel ker
   });
 }
 
+AttnI8Kernel attention_i8_kernel() {
+  if (active_isa() != Isa::kAvx2) return {};
+  const CpuFeatures& f = cpu_features();
+  if (f.avx_vnni) return avx2::attention_i8(false);
+  if (f.avx512_vnni && f.avx512vl) return avx2::attention_i8(true);
+  return {};
+}
+
+// AttentionArgs::int8: the keys quantized and staged (AttnI8Tile's layout) in parallel over (KV
+// head, stretch of keys), then one task per (query tile, head), the longest tiles first.
+void attention_i8(const AttentionArgs& a, ThreadPool& pool, AttnI8Kernel kernel) {
+  check(a);
+  if (a.kv_type != GgmlType::F32) fail("attention: int8 scores take an F32 K/V (not ", ggml_type_name(a.kv_type), ")");
+  if (a.head_dim > kI8MaxHeadDim) fail("attention: int8 scores take heads of at most ", kI8MaxHeadDim, " (not ", a.head_dim, ")");
+  if (a.n_q == 0) return;
+  const int64_t H = a.n_heads, rep = H / a.n_kv_heads, D = a.head_dim, d4 = (D + 3) / 4;
+  const int64_t np = (a.n_kv + 15) / 16 * 16;
+  const size_t per_head = (size_t(d4 * np + 2 * np) + 15) / 16 * 16;  // kq, ks, kc (32-bit words)
+  thread_local std::vector<int32_t> staged_tls;
+  std::vector<int32_t>& staged = staged_tls;  // (a plain reference: the pool's threads use the caller's)
+  if (staged.size() < per_head * size_t(a.n_kv_heads) + 16) staged.resize(per_head * size_t(a.n_kv_heads) + 16);
+  int32_t* staged0 = staged.data();
+  while (reinterpret_cast<uintptr_t>(staged0) % 64 != 0) ++staged0;
+  const auto keys = [&](int64_t h) { return staged0 + per_head * size_t(h); };
+
+  constexpr int64_t kStretch = 256;
+  const int64_t n_stretches = (np + kStretch - 1) / kStretch;
+  pool.run(a.n_kv_heads * n_stretches, [&](int64_t task, int) {
+    const int64_t h = task / n_stretches, j0 = task % n_stretches * kStretch, j1 = std::min(np, j0 + kStretch);
+    int32_t* kq = keys(h);
+    auto* ks = reinterpret_cast<float*>(kq + d4 * np);
+    int32_t* kc = reinterpret_cast<int32_t*>(ks + np);
+    int8_t codes[kI8MaxHeadDim + 4];
+    for (int64_t j = j0; j < j1; ++j) {
+      std::fill(codes, codes + 4 * d4, int8_t(0));
+      const float* row = reinterpret_cast<const float*>(static_cast<const uint8_t*>(a.k) + size_t(j) * a.kv_row_stride);
+      const float scale = j < a.n_kv ? kernel.quantize(row + h * D, D, codes) : 0.0f;
+      int32_t sum = 0;
+      for (int64_t i = 0; i < d4; ++i) {
+        uint32_t w = 0;
+        for (int64_t c = 0; c < 4; ++c) {
+          sum += codes[4 * i + c];
+          w |= uint32_t(uint8_t(codes[4 * i + c])) << (8 * c);
+        }
+        kq[i * np + j] = static_cast<int32_t>(w);
+      }
+      ks[j] = scale * a.scale;
+      kc[j] = 128 * sum;
+    }
+  });
+
+  const int64_t q_tile = 48, kv_block = 128;  // 8 groups of 6 rows (as bf16's), the f32 tiles' key block
+  const int64_t n_qt = (a.n_q + q_tile - 1) / q_tile;
+  const size_t per_thread = (attn_i8_scratch_floats(q_tile, kv_block, D) + 15) / 16 * 16;
+  float* base = pool_scratch(per_thread, pool);
+  pool.run(n_qt * H, [&](int64_t task, int thread) {
+    const int64_t qt = n_qt - 1 - task % n_qt, h = task / n_qt, i0 = qt * q_tile;
+    AttnI8Tile t;
+    t.q = a.q + (i0 * H + h) * D;
+    t.out = a.out + (i0 * H + h) * D;
+    t.tok_stride = H * D;
+    t.n_tok = std::min(q_tile, a.n_q - i0);
+    t.n_g = 1;
+    t.head_dim = D;
+    t.n_kv = a.n_kv;
+    t.causal = a.causal;
+    t.vis0 = a.causal ? a.q_pos0 + i0 + 1 : a.n_kv;
+    t.scale = a.scale;
+    t.kq = keys(h / rep);
+    t.ks = reinterpret_cast<const float*>(t.kq + d4 * np);
+    t.kc = reinterpret_cast<const int32_t*>(t.ks + np);
+    t.np = np;
+    t.v = reinterpret_cast<const float*>(a.v) + (h / rep) * D;
+    t.v_stride = static_cast<int64_t>(a.kv_row_stride / 4);
+    t.kv_block = kv_block;
+    t.scratch = base + per_thread * static_cast<size_t>(thread);
+    kernel.tile(t);
+  });
+}
+
 namespace {
 
 // Keys per chunk of a decode step: a function of the number of visible keys only, so no result
@@ -297,6 +380,9 @@ void attention(const AttentionArgs& a, ThreadPool& pool) {
   if (a.n_q == 1) return detail::attention_split(a, pool);
   if (a.bf16 && a.kv_type == GgmlType::F32) {
     if (const detail::AttnBf16Kernel k = detail::attention_bf16_kernel()) return detail::attention_bf16(a, pool, k);
+  }
+  if (a.int8 && a.kv_type == GgmlType::F32 && a.head_dim <= detail::kI8MaxHeadDim) {
+    if (const detail::AttnI8Kernel k = detail::attention_i8_kernel(); k.tile) return detail::attention_i8(a, pool, k);
   }
   // About 64 rows (query tokens x heads of a KV group) per tile, so that the float copy of each
   // key block is shared by enough rows; 128 keys per online-softmax step.

@@ -206,19 +206,38 @@ inline void values_tile(const AttnBuffers& b, int64_t r0, int64_t d0, int64_t n,
     for (int c = 0; c < C; ++c) S::store(b.o + (r0 + r) * b.dp + d0 + c * S::N, acc[r][c]);
 }
 
-// Rows r0..r0+R-1 through one block: scores, softmax step, value sums.
+// Rows r0..r0+R-1 of one block after their scores (cnt[r] keys visible, n_max the most): the
+// softmax step and the value sums.
 template <class S, int R>
-void block_group(const detail::AttnTile& t, const AttnBuffers& b, int64_t r0, int64_t j0, int64_t nb) {
+void softmax_values(const AttnBuffers& b, int64_t r0, const int64_t* cnt, int64_t n_max) {
   constexpr int kC = S::N == 16 ? 4 : 2;  // value vectors per register tile (32 vs 16 registers)
-  int64_t cnt[R];
-  const int64_t n_max = t.template visible_in_block<R>(r0, j0, nb, cnt);
-  if (n_max == 0) return;
-  scores_tile<S, R>(b, t.head_dim, r0, (n_max + 2 * S::N - 1) / (2 * S::N) * (2 * S::N), t.scale);
   float corr[R];
   for (int r = 0; r < R; ++r) corr[r] = online_softmax<S>(b.s + (r0 + r) * b.sp, cnt[r], n_max, b.m[r0 + r], b.l[r0 + r]);
   int64_t d0 = 0;
   for (; d0 + kC * S::N <= b.dp; d0 += kC * S::N) values_tile<S, R, kC>(b, r0, d0, n_max, corr);
   for (; d0 < b.dp; d0 += S::N) values_tile<S, R, 1>(b, r0, d0, n_max, corr);
+}
+
+// Rows r0..r0+R-1 through one block: scores, softmax step, value sums.
+template <class S, int R>
+void block_group(const detail::AttnTile& t, const AttnBuffers& b, int64_t r0, int64_t j0, int64_t nb) {
+  int64_t cnt[R];
+  const int64_t n_max = t.template visible_in_block<R>(r0, j0, nb, cnt);
+  if (n_max == 0) return;
+  scores_tile<S, R>(b, t.head_dim, r0, (n_max + 2 * S::N - 1) / (2 * S::N) * (2 * S::N), t.scale);
+  softmax_values<S, R>(b, r0, cnt, n_max);
+}
+
+// Float copies of values [j0, j0 + nb) (D wide) into v[j][d], zero-padded to dp.
+template <class S, class T>
+void stage_values(const AttnBuffers& b, const T* v, int64_t stride, int64_t nb, int64_t D) {
+  for (int64_t j = 0; j < nb; ++j) {
+    float* dst = b.v + j * b.dp;
+    for (int64_t d = 0; d < b.dp; d += S::N) {
+      const int64_t n = D - d;
+      S::store(dst + d, n >= S::N ? S::ld(v + j * stride + d) : n > 0 ? S::ld_part(v + j * stride + d, n) : S::zero());
+    }
+  }
 }
 
 // Float copies of keys [j0, j0 + nb): K transposed into kt[d][j], V into v[j][d]; padding zeroed.
@@ -240,12 +259,20 @@ void stage_block(const detail::AttnTile& t, const AttnBuffers& b, const T* k, co
   const int64_t n_pad = (nb + 2 * S::N - 1) / (2 * S::N) * (2 * S::N);
   for (int64_t d = 0; d < D; ++d)
     for (int64_t j = nb; j < n_pad; ++j) b.kt[d * b.sp + j] = 0.0f;
-  for (int64_t j = 0; j < nb; ++j) {
-    float* dst = b.v + j * b.dp;
-    for (int64_t d = 0; d < b.dp; d += S::N) {
-      const int64_t n = D - d;
-      S::store(dst + d, n >= S::N ? S::ld(v + j * stride + d) : n > 0 ? S::ld_part(v + j * stride + d, n) : S::zero());
-    }
+  stage_values<S>(b, v, stride, nb, D);
+}
+
+// out = o / l for every row of the tile.
+template <class S>
+void write_out(const detail::AttnQueries& t, const AttnBuffers& b) {
+  const int64_t D = t.head_dim, rows = t.n_tok * t.n_g;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* out = t.out + (r / t.n_g) * t.tok_stride + (r % t.n_g) * D;
+    const auto lv = S::set1(b.l[r]);
+    const float* o = b.o + r * b.dp;
+    chunks<S>(
+        D, [&](int64_t d) { S::store(out + d, S::div(S::load(o + d), lv)); },
+        [&](int64_t d, int64_t n) { S::store_part(out + d, S::div(S::load_part(o + d, n, 0.0f), lv), n); });
   }
 }
 
@@ -300,14 +327,7 @@ void attention_tile(const detail::AttnTile& t) {
     }
   }
 
-  for (int64_t r = 0; r < rows; ++r) {
-    float* out = t.out + (r / t.n_g) * t.tok_stride + (r % t.n_g) * D;
-    const auto lv = S::set1(b.l[r]);
-    const float* o = b.o + r * b.dp;
-    chunks<S>(
-        D, [&](int64_t d) { S::store(out + d, S::div(S::load(o + d), lv)); },
-        [&](int64_t d, int64_t n) { S::store_part(out + d, S::div(S::load_part(o + d, n, 0.0f), lv), n); });
-  }
+  write_out<S>(t, b);
 }
 
 }  // namespace smolvlm::kernels::simd

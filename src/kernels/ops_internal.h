@@ -145,6 +145,47 @@ AttnBf16Kernel attention_bf16_kernel();
 // attention() with AttentionArgs::bf16, on the given tile kernel (F32 K/V).
 void attention_bf16(const AttentionArgs& a, ThreadPool& pool, AttnBf16Kernel kernel);
 
+// AttentionArgs::int8: the keys quantized once per call (attention_i8 in attention.cpp), per key
+// and KV head to 8-bit codes with one scale, c_d = nearbyint(x_d * 127 / max|x|), scale
+// max|x| / 127 (quantize_row_i8); with d4 = (head_dim + 3) / 4 and np = n_kv rounded up to 16:
+//   kq [d4][np]: word (i, j) = key j's codes 4i .. 4i+3, the lowest byte first
+//   ks [np]: key j's scale times the attention scale;  kc [np]: 128 * the sum of key j's codes
+// with zeros beyond the keys and head_dim. Each query row is quantized the same way and its codes
+// offset by 128 (unsigned), so that s_j = float(sum_d (c_q,d + 128) c_k,d - kc_j) * ks_j * scale_q:
+// the exact integer dot product of the two rows' codes (vpdpbusd), then two float products. The
+// online softmax and the value sums as AttnTile's, in f32 over the f32 values.
+struct AttnI8Tile : AttnQueries {
+  const int32_t* kq = nullptr;
+  const float* ks = nullptr;
+  const int32_t* kc = nullptr;
+  int64_t np = 0;
+  const float* v = nullptr;  // value of position 0 of this KV head
+  int64_t v_stride = 0;      // floats between positions
+  int64_t kv_block = 0;      // keys per online-softmax step, a multiple of 16
+  float* scratch = nullptr;  // attn_i8_scratch_floats(n_tok * n_g, kv_block, head_dim), 64-byte aligned
+};
+// Scratch of one AttnI8Tile (rows = n_tok * n_g): AttnTile's output accumulator [rows][Dp], scores
+// [rows][Sp], running max and sum [rows] and V block [Sp][Dp], then the query codes [rows][d4]
+// (words) and scales [rows].
+inline size_t attn_i8_scratch_floats(int64_t rows, int64_t kv_block, int64_t head_dim) {
+  const int64_t dp = attn_pad_dim(head_dim), sp = attn_pad_block(kv_block), rp = (rows + 15) / 16 * 16;
+  return static_cast<size_t>(rows * dp + rows * sp + 2 * rp + sp * dp + (rows * ((head_dim + 3) / 4) + 15) / 16 * 16 + rp);
+}
+constexpr int64_t kI8MaxHeadDim = 256;
+struct AttnI8Kernel {
+  void (*tile)(const AttnI8Tile& t) = nullptr;
+  // codes[d] = nearbyint(x[d] * (127 / max|x|)), d < n (all 0 for a zero row); returns max|x| / 127.
+  float (*quantize)(const float* x, int64_t n, int8_t* codes) = nullptr;
+};
+void attention_i8_tile_scalar(const AttnI8Tile& t);  // the reference (ops_scalar.cpp)
+float quantize_row_i8(const float* x, int64_t n, int8_t* codes);  // its quantizer (ops_scalar.cpp)
+// The kernel attention() runs AttentionArgs::int8 with: AVX2's where the active ISA is AVX2 and the
+// CPU has VNNI (AVX-VNNI, or AVX512-VNNI with VL for the same instruction EVEX-encoded), else none
+// (the float tiles run instead).
+AttnI8Kernel attention_i8_kernel();
+// attention() with AttentionArgs::int8, on the given kernel (F32 K/V, head_dim <= kI8MaxHeadDim).
+void attention_i8(const AttentionArgs& a, ThreadPool& pool, AttnI8Kernel kernel);
+
 struct OpsTable {
   Isa isa;
   void (*rms_norm)(const float* x, const float* w, float eps, int64_t n_rows, int64_t dim, float* y);

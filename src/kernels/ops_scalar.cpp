@@ -293,6 +293,58 @@ void attention_bf16_tile_scalar(const AttnBf16Tile& t) {
   }
 }
 
+float quantize_row_i8(const float* x, int64_t n, int8_t* codes) {
+  float amax = 0.0f;
+  for (int64_t i = 0; i < n; ++i) amax = std::fabs(x[i]) > amax ? std::fabs(x[i]) : amax;
+  if (amax == 0.0f) {
+    std::fill(codes, codes + n, int8_t(0));
+    return 0.0f;
+  }
+  const float inv = 127.0f / amax;
+  for (int64_t i = 0; i < n; ++i) codes[i] = static_cast<int8_t>(std::nearbyint(x[i] * inv));
+  return amax / 127.0f;
+}
+
+// AttnI8Tile, row by row: the query row's codes, per key block of kv_block the scores from the
+// integer dot products with the staged key codes, the online-softmax step and the value sums in f32.
+void attention_i8_tile_scalar(const AttnI8Tile& t) {
+  const int64_t D = t.head_dim, d4 = (D + 3) / 4, rows = t.n_tok * t.n_g;
+  std::vector<int8_t> codes(static_cast<size_t>(4 * d4), 0);
+  std::vector<float> o(static_cast<size_t>(D)), s(static_cast<size_t>(t.kv_block));
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t tok = r / t.n_g, g = r % t.n_g, n_vis = t.visible(tok);
+    const float sq = quantize_row_i8(t.q + tok * t.tok_stride + g * D, D, codes.data());
+    std::fill(o.begin(), o.end(), 0.0f);
+    float m = -INFINITY, l = 0.0f;
+    for (int64_t j0 = 0; j0 < n_vis; j0 += t.kv_block) {
+      const int64_t n = std::min(t.kv_block, n_vis - j0);
+      float mx = m;
+      for (int64_t j = 0; j < n; ++j) {
+        int32_t dot = 0;
+        for (int64_t i = 0; i < d4; ++i) {
+          const auto w = static_cast<uint32_t>(t.kq[i * t.np + j0 + j]);
+          for (int c = 0; c < 4; ++c) dot += (codes[size_t(4 * i + c)] + 128) * int8_t(uint8_t(w >> (8 * c)));
+        }
+        s[size_t(j)] = float(dot - t.kc[j0 + j]) * t.ks[j0 + j] * sq;
+        mx = std::fmax(mx, s[size_t(j)]);
+      }
+      const float corr = std::exp(m - mx);  // 0 on the first block (m = -inf)
+      float sum = 0.0f;
+      for (int64_t d = 0; d < D; ++d) o[size_t(d)] *= corr;
+      for (int64_t j = 0; j < n; ++j) {
+        const float p = std::exp(s[size_t(j)] - mx);
+        sum += p;
+        const float* vj = t.v + (j0 + j) * t.v_stride;
+        for (int64_t d = 0; d < D; ++d) o[size_t(d)] += p * vj[d];
+      }
+      l = l * corr + sum;
+      m = mx;
+    }
+    float* out = t.out + tok * t.tok_stride + g * D;
+    for (int64_t d = 0; d < D; ++d) out[d] = o[size_t(d)] / l;
+  }
+}
+
 const OpsTable kScalarOps = {
     Isa::kScalar, rms_norm,   layer_norm, rope_rows,      softmax,  silu_mul, gelu_tanh,
     add,          scale_add, f32_to_f16, f16_to_f32, attention_tile, attention_ggml_row, attention_split, exp_rows,

@@ -439,5 +439,127 @@ TEST(AttentionBf16, AttentionTakesItOnlyWhereTheCpuMultipliesBf16) {
   EXPECT_THROW(kernels::detail::attention_bf16(in.args, pool, kernels::detail::attention_bf16_tile_scalar), Error);
 }
 
+// ---- AttentionArgs::int8 ---------------------------------------------------------------------
+
+// The float64 reference of what the int8 path computes: every query row and every key row (per
+// head) replaced by its 8-bit codes times its scale (quantize_row_i8), the rest exact.
+std::vector<double> naive_i8(const Inputs& in) {
+  Inputs r = in;
+  const auto& a = in.args;
+  const int64_t D = a.head_dim;
+  std::vector<int8_t> codes(static_cast<size_t>(D));
+  const auto dequantize = [&](float* x) {
+    const float scale = kernels::detail::quantize_row_i8(x, D, codes.data());
+    for (int64_t d = 0; d < D; ++d) x[d] = float(double(codes[size_t(d)]) * scale);
+  };
+  for (size_t i = 0; i < r.q.size(); i += size_t(D)) dequantize(r.q.data() + i);
+  for (int64_t j = 0; j < a.n_kv; ++j)
+    for (int64_t h = 0; h < a.n_kv_heads; ++h)
+      dequantize(reinterpret_cast<float*>(r.k.data() + size_t(j) * a.kv_row_stride) + h * D);
+  return naive(r);
+}
+
+std::vector<float> run_i8(Inputs& in, ThreadPool& pool, kernels::detail::AttnI8Kernel k) {
+  std::fill(in.out.begin(), in.out.end(), -1.0f);
+  kernels::detail::attention_i8(in.args, pool, k);
+  return in.out;
+}
+
+// The quantizer of the AVX2 kernel gives the scalar reference's codes and scale bit for bit (the
+// key codes are staged with it, so any difference would change the scores), zero rows included.
+TEST(AttentionInt8, QuantizerMatchesTheScalarOneBitForBit) {
+  ForceIsa force(Isa::kAvx2);  // (skips nothing: the kernel exists only where AVX2 runs)
+  const kernels::detail::AttnI8Kernel k = kernels::isa_supported(Isa::kAvx2) ? kernels::detail::attention_i8_kernel()
+                                                                              : kernels::detail::AttnI8Kernel{};
+  if (k.tile == nullptr) GTEST_SKIP() << "no VNNI for the AVX2 path on this CPU";
+  uint32_t seed = 40;
+  for (int64_t n : {1, 7, 8, 20, 64, 72, 100, 256}) {
+    auto x = random_normal(size_t(n), seed++, 0.0f, 3.0f);
+    float amax = 0.0f;
+    for (float v : x) amax = std::max(amax, std::fabs(v));
+    x[size_t(n / 2)] = -(amax + 1.0f);  // the largest magnitude negative: its code is -127
+    for (bool zero : {false, true}) {
+      if (zero) std::fill(x.begin(), x.end(), 0.0f);
+      std::vector<int8_t> want(size_t(n) + 8, 5), got(size_t(n) + 8, 5);
+      const float sw = kernels::detail::quantize_row_i8(x.data(), n, want.data());
+      const float sg = k.quantize(x.data(), n, got.data());
+      EXPECT_EQ(sw, sg) << n;
+      EXPECT_EQ(want, got) << n << (zero ? " zeros" : "");
+      if (!zero) EXPECT_EQ(*std::max_element(want.begin(), want.begin() + n, [](int8_t a, int8_t b) { return std::abs(a) < std::abs(b); }), -127);
+    }
+  }
+}
+
+// The kernel and the scalar reference compute the same integer scores from the same staged codes;
+// only the vector exp and the order of the value sums differ. Both compute the attention of the
+// dequantized rows (naive_i8) to float precision, and stay within the stated bound of the exact
+// float64 attention.
+TEST(AttentionInt8, KernelMatchesTheScalarReferenceAndFloat64) {
+  kernels::detail::AttnI8Kernel kernel;
+  if (kernels::isa_supported(Isa::kAvx2)) {
+    ForceIsa force(Isa::kAvx2);
+    kernel = kernels::detail::attention_i8_kernel();
+  }
+  const kernels::detail::AttnI8Kernel scalar{kernels::detail::attention_i8_tile_scalar, kernels::detail::quantize_row_i8};
+  double worst_kernel = 0, worst_f64 = 0, worst_dequantized = 0;
+  uint32_t seed = 1900;
+  for (int threads : {1, 3}) {
+    ThreadPool pool(threads);
+    for (const Case& c : kBf16Cases) {
+      auto in = make_inputs(c, GgmlType::F32, seed += 10);
+      in.args.int8 = true;
+      const std::vector<float> ref = run_i8(in, pool, scalar);
+      const auto exact = naive(in), dequantized = naive_i8(in);
+      const double e64 = max_abs_diff(ref, exact) / max_abs(exact), ed = max_abs_diff(ref, dequantized) / max_abs(dequantized);
+      worst_f64 = std::max(worst_f64, e64), worst_dequantized = std::max(worst_dequantized, ed);
+      const std::string what = "n_q " + std::to_string(c.n_q) + " n_kv " + std::to_string(c.n_kv) + " head_dim " +
+                               std::to_string(c.head_dim) + " threads " + std::to_string(threads);
+      EXPECT_LE(e64, 4e-2) << what;  // measured 2.4e-2 (bf16's: 1.1e-2)
+      EXPECT_LE(ed, 2e-5) << what;   // measured 9e-7
+      if (kernel.tile == nullptr) continue;
+      const std::vector<float> got = run_i8(in, pool, kernel);
+      double m = 0, mu = 0;
+      for (size_t i = 0; i < got.size(); ++i)
+        m = std::max(m, double(std::fabs(got[i] - ref[i]))), mu = std::max(mu, double(std::fabs(ref[i])));
+      worst_kernel = std::max(worst_kernel, m / mu);
+      EXPECT_LE(m, 2e-5 * mu) << what;  // measured 5.6e-7
+    }
+  }
+  std::printf("[measured] int8 attention: scalar vs f64 %.3g, vs f64 of the dequantized rows %.3g; avx2 vnni vs scalar %.3g%s\n",
+              worst_f64, worst_dequantized, worst_kernel, kernel.tile == nullptr ? " (no VNNI for AVX2 here)" : "");
+}
+
+// attention() takes the int8 path only where the AVX2 path runs on a CPU with VNNI, with an F32
+// cache and several query tokens; everywhere else the flag changes no bit.
+TEST(AttentionInt8, AttentionTakesItOnlyWhereAvx2HasVnni) {
+  ThreadPool pool(2);
+  for (Isa isa : supported_isas()) {
+    ForceIsa force(isa);
+    const bool native = kernels::detail::attention_i8_kernel().tile != nullptr;
+    EXPECT_TRUE(!native || isa == Isa::kAvx2);
+    for (GgmlType kv : {GgmlType::F32, GgmlType::F16}) {
+      for (const Case& c : {kBf16Cases[0], kBf16Cases[2], kCases[2]}) {
+        auto in = make_inputs(c, kv, 78);
+        kernels::attention(in.args, pool);
+        const std::vector<float> f32 = in.out;
+        in.args.int8 = true;
+        std::fill(in.out.begin(), in.out.end(), -1.0f);
+        kernels::attention(in.args, pool);
+        if (native && kv == GgmlType::F32 && c.n_q > 1) {
+          const auto want = naive_i8(in);
+          EXPECT_LE(max_abs_diff(in.out, want) / max_abs(want), 2e-5) << kernels::isa_name(isa);
+          EXPECT_NE(in.out, f32) << "the int8 path did not run";
+        } else {
+          EXPECT_EQ(in.out, f32) << kernels::isa_name(isa) << " " << ggml_type_name(kv) << " n_q " << c.n_q;
+        }
+      }
+    }
+  }
+  ThreadPool one(1);
+  auto in = make_inputs(kBf16Cases[0], GgmlType::F16, 1);
+  const kernels::detail::AttnI8Kernel scalar{kernels::detail::attention_i8_tile_scalar, kernels::detail::quantize_row_i8};
+  EXPECT_THROW(kernels::detail::attention_i8(in.args, one, scalar), Error);
+}
+
 }  // namespace
 }  // namespace smolvlm

@@ -102,7 +102,8 @@ class CpuOps final : public Ops {
     kernels::attention({.q = a.q.f32(), .k = a.k.data(), .v = a.v.data(), .out = a.out.f32(), .kv_type = a.k.type,
                         .n_q = a.q.rows, .n_kv = a.n_kv, .n_heads = a.n_heads, .n_kv_heads = a.n_kv_heads,
                         .head_dim = a.head_dim, .kv_row_stride = a.k.row_bytes(), .q_pos0 = a.q_pos0,
-                        .causal = a.causal, .scale = a.scale, .order = a.order, .one_token = a.one_token, .bf16 = a.bf16},
+                        .causal = a.causal, .scale = a.scale, .order = a.order, .one_token = a.one_token, .bf16 = a.bf16,
+                        .int8 = a.int8},
                        pool_);
   }
   void silu_mul(const Tensor& gate, const Tensor& up) override {

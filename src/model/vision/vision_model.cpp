@@ -43,9 +43,11 @@ VisionModel::VisionModel(GgufFile file, backend::Device& device, std::shared_ptr
   weights_ = bind_vision_weights(file_, config_, device);
   // F32 and F16 weights (as they run: F16 bound as bf16 runs as BF16) compute in f32 throughout;
   // weights whose products are bf16 or coarser (BF16, quantized) take bf16 attention too, in the
-  // fast numerics.
+  // fast numerics, and quantized ones (whose matrix products quantize their activations to 8 bits)
+  // int8 attention scores where the CPU has no bf16 products but int8 ones (AVX2 with VNNI).
   const GgmlType runs_as = weights_.layers.empty() ? GgmlType::F32 : weights_.layers.front().q_proj->type();
   bf16_attention_ = numerics() == Numerics::kFast && runs_as != GgmlType::F32 && runs_as != GgmlType::F16;
+  int8_attention_ = bf16_attention_ && runs_as != GgmlType::BF16;
 }
 
 void VisionModel::check_tiles_shape(std::span<const int64_t> shape) const {
@@ -213,7 +215,8 @@ void VisionModel::encode_pass(backend::Ops& o, const Activations& a, const Tenso
     for (int64_t b = 0; b < B; ++b)
       o.attention({.q = q.slice(b * Np, Np), .k = k.slice(b * Np, Np), .v = v.slice(b * Np, Np),
                    .out = attn.slice(b * Np, Np), .n_kv = Np, .n_heads = H, .n_kv_heads = H, .head_dim = D,
-                   .q_pos0 = 0, .causal = false, .scale = attn_scale, .bf16 = bf16_attention_});
+                   .q_pos0 = 0, .causal = false, .scale = attn_scale, .bf16 = bf16_attention_,
+                   .int8 = int8_attention_});
     // hidden = hidden + out_proj(attn)                                                       [T, C]
     o.matmul(*w.out_proj, attn, h);
     o.add_rows(h, w.out_bias);

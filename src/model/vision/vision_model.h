@@ -105,8 +105,10 @@ class VisionModel {
   std::shared_ptr<backend::Device> keep_;  // keeps a GPU open
   VisionWeights weights_;
   // Attention may multiply bf16 pairs where the CPU does so natively (backend::AttentionOp::bf16):
-  // the fast numerics (model/numerics.h) at load, with weights that run as BF16 or quantized.
+  // the fast numerics (model/numerics.h) at load, with weights that run as BF16 or quantized; with
+  // quantized weights also int8 codes where the CPU has int8 but no bf16 products (::int8).
   bool bf16_attention_ = false;
+  bool int8_attention_ = false;
 };
 
 }  // namespace smolvlm
