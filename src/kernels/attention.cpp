@@ -251,20 +251,15 @@ void attention_i8(const AttentionArgs& a, ThreadPool& pool, AttnI8Kernel kernel)
     int32_t* kq = keys(h);
     auto* ks = reinterpret_cast<float*>(kq + d4 * np);
     int32_t* kc = reinterpret_cast<int32_t*>(ks + np);
-    int8_t codes[kI8MaxHeadDim + 4];
+    int32_t words[kI8MaxHeadDim / 4 + 1];  // a key's codes, 4 to a word (lowest byte first on x86)
+    auto* codes = reinterpret_cast<int8_t*>(words);
     for (int64_t j = j0; j < j1; ++j) {
       std::fill(codes, codes + 4 * d4, int8_t(0));
       const float* row = reinterpret_cast<const float*>(static_cast<const uint8_t*>(a.k) + size_t(j) * a.kv_row_stride);
       const float scale = j < a.n_kv ? kernel.quantize(row + h * D, D, codes) : 0.0f;
       int32_t sum = 0;
-      for (int64_t i = 0; i < d4; ++i) {
-        uint32_t w = 0;
-        for (int64_t c = 0; c < 4; ++c) {
-          sum += codes[4 * i + c];
-          w |= uint32_t(uint8_t(codes[4 * i + c])) << (8 * c);
-        }
-        kq[i * np + j] = static_cast<int32_t>(w);
-      }
+      for (int64_t c = 0; c < D; ++c) sum += codes[c];
+      for (int64_t i = 0; i < d4; ++i) kq[i * np + j] = words[i];
       ks[j] = scale * a.scale;
       kc[j] = 128 * sum;
     }

@@ -112,14 +112,13 @@ void tile_i8(const detail::AttnI8Tile& t) {
   b.v = b.l + rp;
   auto* qq = reinterpret_cast<int32_t*>(b.v + b.sp * b.dp);  // [rows][d4] words of 4 unsigned codes
   float* sq = reinterpret_cast<float*>(qq + (rows * d4 + 15) / 16 * 16);
-  int8_t codes[detail::kI8MaxHeadDim + 4] = {};
   for (int64_t r = 0; r < rows; ++r) {
+    // The row's codes in place, 4 to a word, zero-padded, then offset by 128 (each byte's top bit
+    // flipped): unsigned codes for vpdpbusd.
+    auto* codes = reinterpret_cast<int8_t*>(qq + r * d4);
+    std::memset(codes + D, 0, static_cast<size_t>(4 * d4 - D));
     sq[r] = quantize_row(t.q + (r / t.n_g) * t.tok_stride + (r % t.n_g) * D, D, codes);
-    for (int64_t i = 0; i < d4; ++i) {
-      uint32_t w = 0;
-      for (int64_t c = 0; c < 4; ++c) w |= uint32_t(uint8_t((4 * i + c < D ? codes[4 * i + c] : 0) + 128)) << (8 * c);
-      qq[r * d4 + i] = static_cast<int32_t>(w);
-    }
+    for (int64_t i = 0; i < d4; ++i) qq[r * d4 + i] ^= int32_t(0x80808080u);
     std::memset(b.o + r * b.dp, 0, static_cast<size_t>(b.dp) * sizeof(float));
     b.m[r] = -__builtin_inff();
     b.l[r] = 0.0f;
