@@ -404,7 +404,7 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("model", args.models,
                       "Models: text GGUF files, store names (smolvlm2:256m) or folders with the text (+ mmproj) GGUFs")
           ->required();
-      sub->add_option("--threads,-t", args.threads, "Threads (default: physical cores)")
+      sub->add_option("--threads,-t", args.threads, "Threads (default: the physical performance cores)")
           ->check(CLI::NonNegativeNumber);
       sub->add_option("--json", args.json_file,
                       "Print JSON instead of the table; --json=FILE writes it to FILE and prints the table")

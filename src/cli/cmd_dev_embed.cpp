@@ -97,7 +97,7 @@ const CommandRegistrar kRegistrar{Command{
           ->required();
       sub->add_option("--post-ln", args.post_ln, "Also write the post_layernorm output [frames, n_patches, C]");
       sub->add_option("--embeddings", args.embeddings, "Also write the encoder input [frames, n_patches, C]");
-      sub->add_option("--threads,-t", args.threads, "Threads (default: physical cores)")
+      sub->add_option("--threads,-t", args.threads, "Threads (default: the physical performance cores)")
           ->check(CLI::NonNegativeNumber);
       add_exact_flag(sub);
       sub->add_option("--tiles-per-pass", args.tiles_per_pass,

@@ -140,7 +140,7 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("--out,-o", args.out, "Write the logits as float32 .npy [positions, n_vocab]");
       sub->add_option("--greedy", args.greedy, "Print the N-token greedy continuation (ids, one line)")
           ->check(CLI::NonNegativeNumber);
-      sub->add_option("--threads,-t", args.threads, "Threads (default: physical cores)")
+      sub->add_option("--threads,-t", args.threads, "Threads (default: the physical performance cores)")
           ->check(CLI::NonNegativeNumber);
       sub->add_option("--kv-type", args.kv_type, "KV cache type")->check(CLI::IsMember({"f16", "f32"}))
           ->capture_default_str();

@@ -193,7 +193,7 @@ const CommandRegistrar kRegistrar{Command{
       sub->add_option("--images", args.images, "A folder of images: each asked --question, the base's greedy answer scored");
       sub->add_option("--question", args.question, "The question for every image")->capture_default_str();
       sub->add_option("--answer-tokens", args.answer_tokens, "Longest base answer scored per image")->capture_default_str();
-      sub->add_option("-t,--threads", args.threads, "Threads (default: the physical cores)");
+      sub->add_option("-t,--threads", args.threads, "Threads (default: the physical performance cores)");
       add_device_options(sub, args.num_gpu, args.device, /*cpu_default=*/true);
       sub->add_flag("--json", args.json, "Print the figures as JSON");
       sub->footer(

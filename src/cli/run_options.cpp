@@ -64,7 +64,7 @@ void add_generation_options(CLI::App* sub, RunSettings& s) {
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   sub->add_option("--system", s.system, "System message");
-  sub->add_option("--threads,-t", s.threads, "Threads (default: physical cores)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--threads,-t", s.threads, "Threads (default: the physical performance cores)")->check(CLI::NonNegativeNumber);
   sub->add_option("--ctx,-c", s.num_ctx, "Context size in tokens (default: min(trained, 4096))")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--kv-type", s.kv_type, "KV cache type")->check(CLI::IsMember({"f16", "f32"}))->capture_default_str();

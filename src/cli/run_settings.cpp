@@ -59,7 +59,7 @@ void RunSettings::set_parameter(std::string_view name, std::string_view value) {
     num_ctx = v;
   } else if (name == "num_thread") {
     const int64_t v = parse_int(name, value);
-    if (v < 0 || v > 1024) fail("parameter num_thread: ", value, " is out of range (0 = physical cores)");
+    if (v < 0 || v > 1024) fail("parameter num_thread: ", value, " is out of range (0 = the physical performance cores)");
     threads = static_cast<int>(v);
   } else if (name == "num_gpu") {
     num_gpu = parse_num_gpu(std::string(value), "parameter num_gpu");

@@ -16,7 +16,7 @@ struct RunSettings {
   GenerateOptions generate;  // sampling, num_predict, stop
   MediaOptions media;        // max_tiles, video fps / frames
   std::string system;        // system message ("" = none)
-  int threads = 0;           // 0: physical cores
+  int threads = 0;           // 0: kernels::default_threads()
   int64_t num_ctx = 0;       // 0: min(trained context, 4096)
   std::string kv_type = "f16";
   int64_t num_gpu = -1;      // decoder layers on the GPU: -1 automatic, 0 none (Ollama's num_gpu)

@@ -3,9 +3,12 @@
 #include <cpuid.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 #include <thread>
@@ -120,24 +123,82 @@ const char* isa_name(Isa isa) {
   return "?";
 }
 
-int physical_cores() {
-  static const int n = [] {
-    // Count distinct (physical id, core id) pairs; fall back to the logical CPU count.
-    std::ifstream f("/proc/cpuinfo");
-    std::set<std::pair<std::string, std::string>> cores;
-    std::string line, phys = "0";
-    while (std::getline(f, line)) {
-      const auto colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      const std::string key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1);
-      const std::string val = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
-      if (key == "physical id") phys = val;
-      if (key == "core id") cores.emplace(phys, val);
+namespace {
+
+// The logical CPUs of a Linux CPU list ("0-15,32,40-41"); false on anything else.
+bool parse_cpu_list(std::string_view list, std::set<int>& out) {
+  while (!list.empty() && (list.back() == '\n' || list.back() == ' ')) list.remove_suffix(1);
+  if (list.empty()) return false;
+  size_t at = 0;
+  while (at <= list.size()) {
+    const size_t comma = std::min(list.find(',', at), list.size());
+    const std::string_view item = list.substr(at, comma - at);
+    const size_t dash = item.find('-');
+    int lo = 0, hi = 0;
+    const auto num = [](std::string_view t, int& v) {
+      const auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+      return ec == std::errc() && p == t.data() + t.size() && v >= 0;
+    };
+    if (!num(item.substr(0, dash), lo)) return false;
+    if (dash == std::string_view::npos) hi = lo;
+    else if (!num(item.substr(dash + 1), hi) || hi < lo || hi - lo > 65536) return false;
+    for (int c = lo; c <= hi; ++c) out.insert(c);
+    at = comma + 1;
+  }
+  return true;
+}
+
+std::string read_text(const char* path) {
+  std::ifstream f(path);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+int clamp_online(int count) {
+  const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (count <= 0) count = static_cast<int>(online);
+  if (online > 0 && count > online) count = static_cast<int>(online);
+  return count > 0 ? count : 1;
+}
+
+}  // namespace
+
+int count_cores(std::string_view cpuinfo, std::string_view cpus) {
+  std::set<int> keep;
+  const bool filter = parse_cpu_list(cpus, keep);
+  std::set<std::pair<std::string, std::string>> cores;
+  std::string phys = "0";
+  int processor = -1;
+  size_t at = 0;
+  while (at < cpuinfo.size()) {
+    const size_t nl = std::min(cpuinfo.find('\n', at), cpuinfo.size());
+    const std::string_view line = cpuinfo.substr(at, nl - at);
+    at = nl + 1;
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view key = line.substr(0, colon), val = line.substr(colon + 1);
+    while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.remove_suffix(1);
+    while (!val.empty() && val.front() == ' ') val.remove_prefix(1);
+    if (key == "processor") {
+      if (std::from_chars(val.data(), val.data() + val.size(), processor).ec != std::errc()) processor = -1;
     }
-    const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
-    int count = cores.empty() ? static_cast<int>(online) : static_cast<int>(cores.size());
-    if (online > 0 && count > online) count = static_cast<int>(online);
-    return count > 0 ? count : 1;
+    if (key == "physical id") phys = std::string(val);
+    if (key == "core id" && (!filter || keep.count(processor) != 0)) cores.emplace(phys, std::string(val));
+  }
+  return static_cast<int>(cores.size());
+}
+
+int physical_cores() {
+  // Distinct (physical id, core id) pairs; the logical CPU count when /proc/cpuinfo has none.
+  static const int n = clamp_online(count_cores(read_text("/proc/cpuinfo"), ""));
+  return n;
+}
+
+int default_threads() {
+  // Linux lists a hybrid Intel CPU's performance cores (and SMT siblings) under the cpu_core PMU.
+  static const int n = [] {
+    const std::string p_cores = read_text("/sys/devices/cpu_core/cpus");
+    const int p = p_cores.empty() ? 0 : count_cores(read_text("/proc/cpuinfo"), p_cores);
+    return p > 0 ? clamp_online(p) : physical_cores();
   }();
   return n;
 }

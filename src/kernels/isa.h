@@ -24,7 +24,14 @@ Isa active_isa();                      // what kernels use now
 void force_isa(Isa isa);               // throws Error if unsupported
 std::optional<Isa> parse_isa(std::string_view name);  // "scalar", "avx2", "avx512"
 const char* isa_name(Isa isa);
-// Physical cores (not SMT siblings) of this machine, for the default thread count.
+// Physical cores (not SMT siblings) of this machine.
 int physical_cores();
+// The default thread count: the physical cores, only the performance ones on a hybrid CPU (an Intel
+// Core's P-cores, which Linux lists in /sys/devices/cpu_core/cpus), as Ollama's default num_thread:
+// decode splits its rows evenly over the threads, so an efficiency core would hold the others up.
+int default_threads();
+// The count behind both: distinct (physical id, core id) pairs of a /proc/cpuinfo text, only of the
+// logical CPUs of `cpus` (a Linux CPU list such as "0-15,32") when that parses.
+int count_cores(std::string_view cpuinfo, std::string_view cpus);
 
 }  // namespace smolvlm::kernels

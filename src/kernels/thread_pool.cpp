@@ -69,7 +69,7 @@ struct ThreadPool::Impl {
 };
 
 ThreadPool::ThreadPool(int n_threads) : impl_(std::make_unique<Impl>()) {
-  impl_->n_threads = n_threads > 0 ? n_threads : physical_cores();
+  impl_->n_threads = n_threads > 0 ? n_threads : default_threads();
   for (int t = 1; t < impl_->n_threads; ++t) impl_->workers.emplace_back([this, t] { impl_->worker_main(t); });
 }
 

@@ -11,7 +11,7 @@ namespace smolvlm::kernels {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int n_threads);  // total threads including the caller; <= 0 -> physical cores
+  explicit ThreadPool(int n_threads);  // total threads including the caller; <= 0 -> default_threads()
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

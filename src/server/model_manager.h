@@ -44,7 +44,7 @@ struct ManagerConfig {
   int max_queue = 512;        // OLLAMA_MAX_QUEUE
   int max_loaded = 3;         // OLLAMA_MAX_LOADED_MODELS (0 -> 3)
   std::optional<Seconds> keep_alive = Seconds(300);  // OLLAMA_KEEP_ALIVE; nullopt: forever
-  int threads = 0;            // kernel threads (0: the physical cores)
+  int threads = 0;            // kernel threads (0: the physical performance cores)
   int64_t num_gpu = -1;       // decoder layers on the GPU unless a request or Modelfile says (-1: as many as fit)
   std::string device;         // --device / SMOLVLM_DEVICE: "" the default GPU, "cpu", an index or a name
   // With num_parallel > 1: how long a batched decode pass waits for a session slow to queue its step.
@@ -64,7 +64,7 @@ class ModelManager {
     ResolvedModel resolved;
     std::shared_ptr<const LoadedModel> model;
     std::unique_ptr<MediaEncoder> media;  // null without a projector
-    // OLLAMA_NUM_PARALLEL > 1: one pool (ManagerConfig::threads, else the physical cores) for all
+    // OLLAMA_NUM_PARALLEL > 1: one pool (ManagerConfig::threads, else the physical performance cores) for all
     // slots, whose decode steps the batcher runs together (declared before the slots, whose
     // sessions use them, so that it outlives them).
     std::unique_ptr<kernels::ThreadPool> pool;

@@ -51,7 +51,39 @@ TEST(Isa, ForcingUnsupportedThrows) {
   EXPECT_EQ(kernels::active_isa(), before);
 }
 
-TEST(Isa, PhysicalCoresPositive) { EXPECT_GE(kernels::physical_cores(), 1); }
+TEST(Isa, PhysicalCoresPositive) {
+  EXPECT_GE(kernels::physical_cores(), 1);
+  EXPECT_GE(kernels::default_threads(), 1);
+  EXPECT_LE(kernels::default_threads(), kernels::physical_cores());
+}
+
+// /proc/cpuinfo of an i9-13900HX-like hybrid CPU: logical CPUs 0-15 are 8 P-cores with two SMT
+// threads each (core ids 0, 4, 8, ..., 28), 16-31 are 16 E-cores (core ids 32 .. 47), one socket.
+std::string hybrid_cpuinfo() {
+  std::string text;
+  for (int cpu = 0; cpu < 32; ++cpu) {
+    const int core = cpu < 16 ? (cpu / 2) * 4 : 32 + (cpu - 16);
+    text += "processor\t: " + std::to_string(cpu) + "\nvendor_id\t: GenuineIntel\nphysical id\t: 0\nsiblings\t: 32\n" +
+            "core id\t\t: " + std::to_string(core) + "\ncpu cores\t: 24\nflags\t\t: fpu avx2\n\n";
+  }
+  return text;
+}
+
+// The default thread count keeps to the performance cores of a hybrid CPU, as Ollama's does.
+TEST(Isa, CountCoresKeepsToTheListedCpus) {
+  const std::string info = hybrid_cpuinfo();
+  EXPECT_EQ(kernels::count_cores(info, ""), 24);            // every physical core
+  EXPECT_EQ(kernels::count_cores(info, "0-15\n"), 8);       // /sys/devices/cpu_core/cpus: the P-cores
+  EXPECT_EQ(kernels::count_cores(info, "16-31"), 16);       // cpu_atom: the E-cores
+  EXPECT_EQ(kernels::count_cores(info, "0,2,4-5,31"), 4);   // cores 0, 4 and 8 (4 and 5 share 8), one E-core
+  EXPECT_EQ(kernels::count_cores(info, "garbage"), 24);     // an unreadable list filters nothing
+  EXPECT_EQ(kernels::count_cores(info, "5-3"), 24);
+  EXPECT_EQ(kernels::count_cores("", "0-3"), 0);
+  // Two sockets with the same core ids count twice.
+  const std::string two = "processor : 0\nphysical id : 0\ncore id : 0\n\nprocessor : 1\nphysical id : 1\ncore id : 0\n";
+  EXPECT_EQ(kernels::count_cores(two, ""), 2);
+  EXPECT_EQ(kernels::count_cores(two, "1"), 1);
+}
 
 }  // namespace
 }  // namespace smolvlm
