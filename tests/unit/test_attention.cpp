@@ -468,9 +468,9 @@ std::vector<float> run_i8(Inputs& in, ThreadPool& pool, kernels::detail::AttnI8K
 // The quantizer of the AVX2 kernel gives the scalar reference's codes and scale bit for bit (the
 // key codes are staged with it, so any difference would change the scores), zero rows included.
 TEST(AttentionInt8, QuantizerMatchesTheScalarOneBitForBit) {
-  ForceIsa force(Isa::kAvx2);  // (skips nothing: the kernel exists only where AVX2 runs)
-  const kernels::detail::AttnI8Kernel k = kernels::isa_supported(Isa::kAvx2) ? kernels::detail::attention_i8_kernel()
-                                                                              : kernels::detail::AttnI8Kernel{};
+  if (!kernels::isa_supported(Isa::kAvx2)) GTEST_SKIP() << "no AVX2 on this CPU";
+  ForceIsa force(Isa::kAvx2);
+  const kernels::detail::AttnI8Kernel k = kernels::detail::attention_i8_kernel();
   if (k.tile == nullptr) GTEST_SKIP() << "no VNNI for the AVX2 path on this CPU";
   uint32_t seed = 40;
   for (int64_t n : {1, 7, 8, 20, 64, 72, 100, 256}) {
