@@ -60,13 +60,44 @@ void check(const AttentionArgs& a) {
 // owns base + i * per_thread. Kept per calling thread and grown only: a decode step calls attention
 // once per layer, and a fresh zero-filled buffer each time costs more than the attention itself.
 // Every kernel writes its scratch before reading it.
+// n elements of buf, 64-byte aligned; buf grows only. (Callers pass their thread_local buffer by a
+// plain reference: the pool's threads then use the caller's.)
+template <class T>
+T* aligned_in(std::vector<T>& buf, size_t n) {
+  if (buf.size() < n + 64 / sizeof(T)) buf.resize(n + 64 / sizeof(T));
+  T* p = buf.data();
+  while (reinterpret_cast<uintptr_t>(p) % 64 != 0) ++p;
+  return p;
+}
+
 float* pool_scratch(size_t per_thread, const ThreadPool& pool) {
   thread_local std::vector<float> scratch;
-  const size_t need = per_thread * static_cast<size_t>(pool.size()) + 16;
-  if (scratch.size() < need) scratch.resize(need);
-  float* base = scratch.data();
-  while (reinterpret_cast<uintptr_t>(base) % 64 != 0) ++base;
-  return base;
+  return aligned_in(scratch, per_thread * static_cast<size_t>(pool.size()));
+}
+
+// The tasks of the staged-key paths (bf16, int8): one per (query tile of q_tile tokens, head), the
+// longest tiles first, each given its queries (one head: n_g = 1), its head, and scratch_floats of
+// 64-byte aligned scratch: fn(queries, head, scratch).
+template <class Fn>
+void head_tiles(const AttentionArgs& a, ThreadPool& pool, int64_t q_tile, size_t scratch_floats, const Fn& fn) {
+  const int64_t H = a.n_heads, D = a.head_dim, n_qt = (a.n_q + q_tile - 1) / q_tile;
+  const size_t per_thread = (scratch_floats + 15) / 16 * 16;
+  float* base = pool_scratch(per_thread, pool);
+  pool.run(n_qt * H, [&](int64_t task, int thread) {
+    const int64_t qt = n_qt - 1 - task % n_qt, h = task / n_qt, i0 = qt * q_tile;
+    AttnQueries t;
+    t.q = a.q + (i0 * H + h) * D;
+    t.out = a.out + (i0 * H + h) * D;
+    t.tok_stride = H * D;
+    t.n_tok = std::min(q_tile, a.n_q - i0);
+    t.n_g = 1;
+    t.head_dim = D;
+    t.n_kv = a.n_kv;
+    t.causal = a.causal;
+    t.vis0 = a.causal ? a.q_pos0 + i0 + 1 : a.n_kv;
+    t.scale = a.scale;
+    fn(t, h, base + per_thread * static_cast<size_t>(thread));
+  });
 }
 
 }  // namespace
@@ -164,10 +195,7 @@ void attention_bf16(const AttentionArgs& a, ThreadPool& pool, AttnBf16Kernel ker
   const int64_t np = (a.n_kv + kBf16KeyBlock - 1) / kBf16KeyBlock * kBf16KeyBlock;
   const size_t k_words = size_t(d2 * np), per_head = (k_words + size_t(np / 2 * dp) + 15) / 16 * 16;
   thread_local std::vector<uint32_t> staged_tls;
-  std::vector<uint32_t>& staged = staged_tls;  // (a plain reference: the pool's threads use the caller's)
-  if (staged.size() < per_head * size_t(a.n_kv_heads) + 16) staged.resize(per_head * size_t(a.n_kv_heads) + 16);
-  uint32_t* staged0 = staged.data();
-  while (reinterpret_cast<uintptr_t>(staged0) % 64 != 0) ++staged0;
+  uint32_t* staged0 = aligned_in<uint32_t>(staged_tls, per_head * size_t(a.n_kv_heads));
 
   const auto to_bf16 = mm::act_fns(active_isa()).to_bf16;
   constexpr int64_t kStretch = 4 * kBf16KeyBlock;
@@ -194,27 +222,14 @@ void attention_bf16(const AttentionArgs& a, ThreadPool& pool, AttnBf16Kernel ker
     }
   });
 
-  const int64_t q_tile = 48;  // 8 groups of 6 rows: their accumulators and the key block share the L1
-  const int64_t n_qt = (a.n_q + q_tile - 1) / q_tile;
-  const size_t per_thread = (attn_bf16_scratch_floats(q_tile, D) + 15) / 16 * 16;
-  float* base = pool_scratch(per_thread, pool);
-  pool.run(n_qt * H, [&](int64_t task, int thread) {
-    const int64_t qt = n_qt - 1 - task % n_qt, h = task / n_qt, i0 = qt * q_tile;
+  // 48 rows: 8 groups of 6, their accumulators and the key block share the L1
+  head_tiles(a, pool, 48, attn_bf16_scratch_floats(48, D), [&](const AttnQueries& q, int64_t h, float* scratch) {
     AttnBf16Tile t;
-    t.q = a.q + (i0 * H + h) * D;
-    t.out = a.out + (i0 * H + h) * D;
-    t.tok_stride = H * D;
-    t.n_tok = std::min(q_tile, a.n_q - i0);
-    t.n_g = 1;
-    t.head_dim = D;
-    t.n_kv = a.n_kv;
-    t.causal = a.causal;
-    t.vis0 = a.causal ? a.q_pos0 + i0 + 1 : a.n_kv;
-    t.scale = a.scale;
+    static_cast<AttnQueries&>(t) = q;
     t.k = staged0 + per_head * size_t(h / rep);
     t.v = t.k + k_words;
     t.np = np;
-    t.scratch = base + per_thread * static_cast<size_t>(thread);
+    t.scratch = scratch;
     kernel(t);
   });
 }
@@ -238,10 +253,7 @@ void attention_i8(const AttentionArgs& a, ThreadPool& pool, AttnI8Kernel kernel)
   const int64_t np = (a.n_kv + 15) / 16 * 16;
   const size_t per_head = (size_t(d4 * np + 2 * np) + 15) / 16 * 16;  // kq, ks, kc (32-bit words)
   thread_local std::vector<int32_t> staged_tls;
-  std::vector<int32_t>& staged = staged_tls;  // (a plain reference: the pool's threads use the caller's)
-  if (staged.size() < per_head * size_t(a.n_kv_heads) + 16) staged.resize(per_head * size_t(a.n_kv_heads) + 16);
-  int32_t* staged0 = staged.data();
-  while (reinterpret_cast<uintptr_t>(staged0) % 64 != 0) ++staged0;
+  int32_t* staged0 = aligned_in<int32_t>(staged_tls, per_head * size_t(a.n_kv_heads));
   const auto keys = [&](int64_t h) { return staged0 + per_head * size_t(h); };
 
   constexpr int64_t kStretch = 256;
@@ -265,31 +277,19 @@ void attention_i8(const AttentionArgs& a, ThreadPool& pool, AttnI8Kernel kernel)
     }
   });
 
-  const int64_t q_tile = 48, kv_block = 128;  // 8 groups of 6 rows (as bf16's), the f32 tiles' key block
-  const int64_t n_qt = (a.n_q + q_tile - 1) / q_tile;
-  const size_t per_thread = (attn_i8_scratch_floats(q_tile, kv_block, D) + 15) / 16 * 16;
-  float* base = pool_scratch(per_thread, pool);
-  pool.run(n_qt * H, [&](int64_t task, int thread) {
-    const int64_t qt = n_qt - 1 - task % n_qt, h = task / n_qt, i0 = qt * q_tile;
+  // 48 rows: 8 groups of 6 (as bf16's); the f32 tiles' key block
+  constexpr int64_t kKvBlock = 128;
+  head_tiles(a, pool, 48, attn_i8_scratch_floats(48, kKvBlock, D), [&](const AttnQueries& q, int64_t h, float* scratch) {
     AttnI8Tile t;
-    t.q = a.q + (i0 * H + h) * D;
-    t.out = a.out + (i0 * H + h) * D;
-    t.tok_stride = H * D;
-    t.n_tok = std::min(q_tile, a.n_q - i0);
-    t.n_g = 1;
-    t.head_dim = D;
-    t.n_kv = a.n_kv;
-    t.causal = a.causal;
-    t.vis0 = a.causal ? a.q_pos0 + i0 + 1 : a.n_kv;
-    t.scale = a.scale;
+    static_cast<AttnQueries&>(t) = q;
     t.kq = keys(h / rep);
     t.ks = reinterpret_cast<const float*>(t.kq + d4 * np);
     t.kc = reinterpret_cast<const int32_t*>(t.ks + np);
     t.np = np;
     t.v = reinterpret_cast<const float*>(a.v) + (h / rep) * D;
     t.v_stride = static_cast<int64_t>(a.kv_row_stride / 4);
-    t.kv_block = kv_block;
-    t.scratch = base + per_thread * static_cast<size_t>(thread);
+    t.kv_block = kKvBlock;
+    t.scratch = scratch;
     kernel.tile(t);
   });
 }
@@ -322,10 +322,7 @@ void attention_split(const AttentionArgs& a, ThreadPool& pool) {
   // Each chunk's part: o [H][dp], then m [hp], l [hp].
   const size_t part = static_cast<size_t>(H * dp + 2 * hp);
   thread_local std::vector<float> parts_tls;
-  std::vector<float>& parts = parts_tls;  // (a plain reference: the pool's threads use the caller's)
-  if (parts.size() < part * static_cast<size_t>(n_chunks) + 16) parts.resize(part * static_cast<size_t>(n_chunks) + 16);
-  float* parts0 = parts.data();
-  while (reinterpret_cast<uintptr_t>(parts0) % 64 != 0) ++parts0;
+  float* parts0 = aligned_in(parts_tls, part * static_cast<size_t>(n_chunks));
   const size_t per_thread = (attn_split_scratch_floats(H, chunk, D) + 15) / 16 * 16;
   float* base = pool_scratch(per_thread, pool);
   const OpsTable& ops = ops_table(active_isa());

@@ -366,10 +366,24 @@ std::vector<double> naive_bf16(const Inputs& in) {
   return naive(r);
 }
 
-std::vector<float> run_bf16(Inputs& in, ThreadPool& pool, kernels::detail::AttnBf16Kernel k) {
+// One of the staged-key paths (attention_bf16, attention_i8) on the given kernel.
+template <class Kernel>
+std::vector<float> run_path(Inputs& in, ThreadPool& pool, void (*path)(const AttentionArgs&, ThreadPool&, Kernel),
+                            Kernel k) {
   std::fill(in.out.begin(), in.out.end(), -1.0f);
-  kernels::detail::attention_bf16(in.args, pool, k);
+  path(in.args, pool, k);
   return in.out;
+}
+std::vector<float> run_bf16(Inputs& in, ThreadPool& pool, kernels::detail::AttnBf16Kernel k) {
+  return run_path(in, pool, kernels::detail::attention_bf16, k);
+}
+
+// max |got - ref| / max |ref|
+double rel_diff(const std::vector<float>& got, const std::vector<float>& ref) {
+  double m = 0, mu = 0;
+  for (size_t i = 0; i < got.size(); ++i)
+    m = std::max(m, double(std::fabs(got[i] - ref[i]))), mu = std::max(mu, double(std::fabs(ref[i])));
+  return m / mu;
 }
 
 // The AVX512_BF16 kernel and the scalar reference compute the same thing on the same staged
@@ -397,12 +411,9 @@ TEST(AttentionBf16, KernelMatchesTheScalarReferenceAndFloat64) {
       EXPECT_LE(e64, 2e-2) << what;
       EXPECT_LE(er, 4e-3) << what;
       if (kernel == nullptr) continue;
-      const std::vector<float> got = run_bf16(in, pool, kernel);
-      double m = 0, mu = 0;
-      for (size_t i = 0; i < got.size(); ++i)
-        m = std::max(m, double(std::fabs(got[i] - ref[i]))), mu = std::max(mu, double(std::fabs(ref[i])));
-      worst_kernel = std::max(worst_kernel, m / mu);
-      EXPECT_LE(m, 2e-4 * mu) << what;  // measured 2.1e-5
+      const double r = rel_diff(run_bf16(in, pool, kernel), ref);
+      worst_kernel = std::max(worst_kernel, r);
+      EXPECT_LE(r, 2e-4) << what;  // measured 2.1e-5
     }
   }
   std::printf("[measured] bf16 attention: scalar vs f64 %.3g, vs f64 of bf16 inputs %.3g; avx512_bf16 vs scalar %.3g%s\n",
@@ -460,9 +471,7 @@ std::vector<double> naive_i8(const Inputs& in) {
 }
 
 std::vector<float> run_i8(Inputs& in, ThreadPool& pool, kernels::detail::AttnI8Kernel k) {
-  std::fill(in.out.begin(), in.out.end(), -1.0f);
-  kernels::detail::attention_i8(in.args, pool, k);
-  return in.out;
+  return run_path(in, pool, kernels::detail::attention_i8, k);
 }
 
 // The quantizer of the AVX2 kernel gives the scalar reference's codes and scale bit for bit (the
@@ -485,7 +494,10 @@ TEST(AttentionInt8, QuantizerMatchesTheScalarOneBitForBit) {
       const float sg = k.quantize(x.data(), n, got.data());
       EXPECT_EQ(sw, sg) << n;
       EXPECT_EQ(want, got) << n << (zero ? " zeros" : "");
-      if (!zero) EXPECT_EQ(*std::max_element(want.begin(), want.begin() + n, [](int8_t a, int8_t b) { return std::abs(a) < std::abs(b); }), -127);
+      if (!zero) {
+        const auto by_size = [](int8_t a, int8_t b) { return std::abs(a) < std::abs(b); };
+        EXPECT_EQ(*std::max_element(want.begin(), want.begin() + n, by_size), -127);
+      }
     }
   }
 }
@@ -517,12 +529,9 @@ TEST(AttentionInt8, KernelMatchesTheScalarReferenceAndFloat64) {
       EXPECT_LE(e64, 4e-2) << what;  // measured 2.4e-2 (bf16's: 1.1e-2)
       EXPECT_LE(ed, 2e-5) << what;   // measured 9e-7
       if (kernel.tile == nullptr) continue;
-      const std::vector<float> got = run_i8(in, pool, kernel);
-      double m = 0, mu = 0;
-      for (size_t i = 0; i < got.size(); ++i)
-        m = std::max(m, double(std::fabs(got[i] - ref[i]))), mu = std::max(mu, double(std::fabs(ref[i])));
-      worst_kernel = std::max(worst_kernel, m / mu);
-      EXPECT_LE(m, 2e-5 * mu) << what;  // measured 5.6e-7
+      const double r = rel_diff(run_i8(in, pool, kernel), ref);
+      worst_kernel = std::max(worst_kernel, r);
+      EXPECT_LE(r, 2e-5) << what;  // measured 5.6e-7
     }
   }
   std::printf("[measured] int8 attention: scalar vs f64 %.3g, vs f64 of the dequantized rows %.3g; avx2 vnni vs scalar %.3g%s\n",
